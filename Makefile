@@ -1,0 +1,40 @@
+# touchline developer entry points. `make run` and `make test` are the two quick-start commands.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+DEMO   ?=
+
+.PHONY: run test lint bench venv clean schemas docs
+
+$(STAMP): pyproject.toml requirements/dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Start the whole backbone on the embedded default (SQLite + local broker); DEMO=1 loads the seed stories.
+run: $(STAMP)
+	$(BIN)/touchline run --port $(PORT) $(if $(DEMO),--demo,)
+
+## The whole test suite (under CI=true, Postgres and the broker are required, never skipped).
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check contracts domain projections services tests bench
+	$(BIN)/lint-imports
+
+## Throughput benchmarks (figures, not pass/fail).
+bench: $(STAMP)
+	$(BIN)/python -m bench.pipeline
+
+## Regenerate the event catalogue and JSON Schemas from the contracts.
+docs: $(STAMP)
+	$(BIN)/touchline contracts catalogue docs/events.md
+
+clean:
+	rm -rf $(VENV) .touchline .pytest_cache

@@ -1,0 +1,1 @@
+"""Customer identity: identifier normalisation and protection, and the customer key used by projections."""

@@ -1,0 +1,145 @@
+"""Identifier rules: normalise what touchpoints send, protect national IDs, rank identifiers by strength."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+
+from contracts import CustomerRef
+
+
+class IdentifierKind(StrEnum):
+    """Kinds of customer identifier, strongest first (the order is the ranking)."""
+
+    CUSTOMER_NUMBER = "customer_number"
+    NATIONAL_ID = "national_id"
+    EMAIL = "email"
+    PHONE = "phone"
+    MESSAGING_ID = "messaging_id"
+    DEVICE_SERIAL = "device_serial"
+
+
+STRENGTH: tuple[IdentifierKind, ...] = tuple(IdentifierKind)
+DEFAULT_REGION = "CN"
+# Namespace for deterministic customer ids derived from an identifier (never reveals the identifier).
+CUSTOMER_NAMESPACE = uuid.UUID("6f1d3c1e-2d0b-4c53-9a53-1f0b7c7e9a10")
+
+
+class InvalidIdentifier(ValueError):
+    """An identifier value that cannot be normalised (e.g. not a phone number)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """A normalised identifier. For national IDs `value` is the keyed digest, never the number."""
+
+    kind: IdentifierKind
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.value}"
+
+
+def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
+    """E.164 form of a phone number; numbers without a country code are read in `region`."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentifier(f"not a phone number: {exc}") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidIdentifier("not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(raw: str) -> str:
+    value = raw.strip().casefold()
+    if "@" not in value:
+        raise InvalidIdentifier("not an e-mail address")
+    return value
+
+
+def normalise_national_id(raw: str) -> str:
+    """Canonical spelling of a national ID number before it is hashed (spaces removed, check letter upper)."""
+    return "".join(raw.split()).upper()
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierProtector:
+    """Keyed hashing of national ID numbers: the number itself is never stored or logged."""
+
+    key: bytes
+
+    def digest(self, national_id: str) -> str:
+        canonical = normalise_national_id(national_id).encode()
+        return hmac.new(self.key, canonical, hashlib.sha256).hexdigest()
+
+    @staticmethod
+    def mask(national_id: str) -> str:
+        canonical = normalise_national_id(national_id)
+        return "*" * max(len(canonical) - 4, 0) + canonical[-4:]
+
+    def protect(self, customer: CustomerRef) -> CustomerRef:
+        """The same reference with any clear national ID replaced by its digest and masked form."""
+        if customer.national_id is None:
+            return customer
+        return customer.model_copy(
+            update={
+                "national_id": None,
+                "national_id_digest": self.digest(customer.national_id),
+                "national_id_masked": self.mask(customer.national_id),
+            }
+        )
+
+
+def normalise(kind: IdentifierKind, raw: str, protector: IdentifierProtector | None = None) -> Identifier:
+    """Normalise one identifier as a touchpoint or a lookup gives it."""
+    match kind:
+        case IdentifierKind.PHONE:
+            value = normalise_phone(raw)
+        case IdentifierKind.EMAIL:
+            value = normalise_email(raw)
+        case IdentifierKind.NATIONAL_ID:
+            if protector is None:
+                raise InvalidIdentifier("national IDs can only be looked up through their keyed digest")
+            value = protector.digest(raw)
+        case _:
+            value = raw.strip()
+    if not value:
+        raise InvalidIdentifier("empty identifier")
+    return Identifier(kind, value)
+
+
+def identifiers_of(customer: CustomerRef) -> tuple[Identifier, ...]:
+    """Every usable identifier of a (protected) customer reference, strongest first.
+
+    Values that cannot be normalised are left out here; validation of the wire format is the contracts' job.
+    """
+    found: list[Identifier] = []
+    for kind in STRENGTH:
+        raw = customer.national_id_digest if kind is IdentifierKind.NATIONAL_ID else getattr(customer, kind.value)
+        if raw is None:
+            continue
+        try:
+            found.append(Identifier(kind, raw) if kind is IdentifierKind.NATIONAL_ID else normalise(kind, raw))
+        except InvalidIdentifier:
+            continue
+    return tuple(found)
+
+
+def customer_id_for(identifier: Identifier) -> str:
+    """A stable, opaque customer id derived from one identifier."""
+    return str(uuid.uuid5(CUSTOMER_NAMESPACE, str(identifier)))
+
+
+def customer_key(customer: CustomerRef) -> str | None:
+    """The customer id of a reference: derived from its strongest identifier (None when it has none).
+
+    This is the seam the identity-resolution work replaces with a resolved customer id.
+    """
+    found = identifiers_of(customer)
+    return customer_id_for(found[0]) if found else None

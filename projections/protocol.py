@@ -1,0 +1,26 @@
+"""What the projection engine needs of every read-model store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from domain.log import RecordedEvent
+
+
+class ProjectionStore(Protocol):
+    """A read model fed from the global log; its position is written with its rows, atomically."""
+
+    name: str
+
+    def create(self) -> None:
+        """Create tables if missing (idempotent)."""
+
+    def position(self) -> int:
+        """Last log position applied (0 when none)."""
+
+    def apply(self, events: Sequence[RecordedEvent]) -> int:
+        """Apply a batch in one transaction with the new position; skip events at or below the position."""
+
+    def reset(self) -> None:
+        """Forget everything (rows and position), for a rebuild from zero."""

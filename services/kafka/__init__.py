@@ -1,0 +1,1 @@
+"""Kafka transport: the publisher, the record source and topic administration (kafka-python)."""

@@ -1,0 +1,42 @@
+"""Topic administration: create the topics touchline needs when they are missing, and probe the broker."""
+
+from __future__ import annotations
+
+import contextlib
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+
+def ensure_topics(bootstrap_servers: str, topics: dict[str, int], replication_factor: int = 1) -> None:
+    """Create each missing topic with the given partition count (existing topics are left as they are)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="touchline-admin")
+    try:
+        existing = set(admin.list_topics())
+        missing = [NewTopic(name, n, replication_factor) for name, n in topics.items() if name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(missing)
+    finally:
+        admin.close()
+
+
+def broker_reachable(bootstrap_servers: str, timeout_s: float = 3.0) -> bool:
+    """True when a broker answers a metadata request within the timeout."""
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap_servers.split(","),
+            client_id="touchline-probe",
+            request_timeout_ms=int(timeout_s * 1000),
+            bootstrap_timeout_ms=int(timeout_s * 1000),
+        )
+    except (KafkaError, ValueError, OSError):
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()

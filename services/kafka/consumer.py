@@ -1,0 +1,81 @@
+"""Consuming from Kafka as a consumer group whose positions live in the event store, not in Kafka."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from services.kafka.records import SourceRecord
+
+log = logging.getLogger(__name__)
+
+TrackedOffset = Callable[[str], int | None]
+
+
+class _SeekToTracked(ConsumerRebalanceListener):
+    """On assignment, continue after the offset the store recorded (the authoritative position)."""
+
+    def __init__(self, consumer: KafkaConsumer, tracked: TrackedOffset) -> None:
+        self._consumer = consumer
+        self._tracked = tracked
+
+    def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        log.info("partitions revoked: %s", sorted((tp.topic, tp.partition) for tp in revoked))
+
+    def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        for tp in assigned:
+            offset = self._tracked(f"{tp.topic}:{tp.partition}")
+            if offset is None:
+                self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, offset + 1)
+        log.info("partitions assigned: %s", sorted((tp.topic, tp.partition) for tp in assigned))
+
+
+class KafkaRecordSource:
+    """RecordSource over a kafka-python consumer group; never auto-commits."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        group_id: str,
+        tracked: TrackedOffset,
+        **overrides: Any,
+    ) -> None:
+        config: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers.split(","),
+            "group_id": group_id,
+            "client_id": f"{group_id}-consumer",
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "max_poll_records": 2000,
+            "session_timeout_ms": 10_000,
+            "heartbeat_interval_ms": 1000,
+            "fetch_max_wait_ms": 100,
+        }
+        self._consumer = KafkaConsumer(**(config | overrides))
+        self._consumer.subscribe([topic], listener=_SeekToTracked(self._consumer, tracked))
+
+    def poll(self, timeout_s: float) -> list[SourceRecord]:
+        batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000))
+        return [
+            SourceRecord(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()))
+            for records in batches.values()
+            for r in records
+        ]
+
+    def commit(self, next_offsets: Mapping[tuple[str, int], int]) -> None:
+        offsets = {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in next_offsets.items()}
+        if offsets:
+            self._consumer.commit(offsets)
+
+    def assignment(self) -> set[tuple[str, int]]:
+        return {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)

@@ -1,0 +1,1 @@
+"""The recorder: Kafka consumer group → validated, deduplicated events in the event store."""

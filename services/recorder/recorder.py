@@ -1,0 +1,176 @@
+"""Recording consumed records into the event store with exactly-once effect.
+
+Per poll, for each partition's run of records, in this order:
+  1. validate every record against the contracts and protect identifiers (invalid → dead letter);
+  2. publish that run's dead letters and wait for the broker's acknowledgement;
+  3. in ONE database transaction: append the new valid events and the partition's tracking record
+     ("<topic>:<partition>" → last offset). Records at or below the tracked offset are skipped (redelivery),
+     event ids already in the store or repeated in the batch are skipped (resubmission);
+  4. only then commit the Kafka offsets, which serve lag monitoring alone.
+A crash after 3 and before 4 redelivers records the store already tracks: step 3 skips them. A crash between
+2 and 3 may publish a dead letter twice; its source-topic/partition/offset headers identify the copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+from eventsourcing.persistence import Tracking
+
+from contracts import Envelope
+from domain.identity.identifiers import IdentifierProtector
+from domain.intake import Rejected, admit
+from services.kafka.records import DeadLetter, DeadLetterSink, RecordSource, SourceRecord
+from services.store.eventstore import EventStore, StoreConflict
+
+log = logging.getLogger(__name__)
+MAX_CONFLICT_RETRIES = 5
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What one poll's records became."""
+
+    recorded: int = 0
+    duplicates: int = 0
+    redelivered: int = 0
+    dead_lettered: int = 0
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def add(self, other: BatchResult) -> None:
+        self.recorded += other.recorded
+        self.duplicates += other.duplicates
+        self.redelivered += other.redelivered
+        self.dead_lettered += other.dead_lettered
+        self.next_offsets |= other.next_offsets
+
+
+class Recorder:
+    """Turns consumed records into stored events; see the module docstring for the commit order."""
+
+    def __init__(self, store: EventStore, dead_letters: DeadLetterSink, protector: IdentifierProtector) -> None:
+        self._store = store
+        self._dead_letters = dead_letters
+        self._protector = protector
+
+    def record(self, records: Sequence[SourceRecord]) -> BatchResult:
+        result = BatchResult()
+        for run in _runs_by_partition(records):
+            result.add(self._record_run(run))
+        return result
+
+    def _record_run(self, run: list[SourceRecord]) -> BatchResult:
+        last = run[-1]
+        result = BatchResult(next_offsets={(last.topic, last.partition): last.offset + 1})
+        tracked = self._store.tracked(last.tracking_name)
+        fresh = [r for r in run if tracked is None or r.offset > tracked]
+        result.redelivered = len(run) - len(fresh)
+        if not fresh:
+            return result
+        events, letters = self._admit(fresh)
+        if letters:
+            self._dead_letters.send(letters)
+            result.dead_lettered = len(letters)
+        recorded, duplicates = self._append(events, Tracking(last.tracking_name, last.offset))
+        result.recorded, result.duplicates = recorded, duplicates
+        return result
+
+    def _admit(self, records: list[SourceRecord]) -> tuple[list[Envelope], list[DeadLetter]]:
+        events: list[Envelope] = []
+        letters: list[DeadLetter] = []
+        for record in records:
+            outcome = admit(record.value or b"", self._protector)
+            if isinstance(outcome, Rejected):
+                letters.append(_dead_letter(record, outcome))
+            else:
+                events.append(outcome)
+        return events, letters
+
+    def _append(self, events: list[Envelope], tracking: Tracking) -> tuple[int, int]:
+        """Append with tracking; on a conflict drop what is already recorded and try again."""
+        unique = _first_of_each_id(events)
+        duplicates = len(events) - len(unique)
+        for _ in range(MAX_CONFLICT_RETRIES):
+            try:
+                self._store.append(unique, tracking)
+                return len(unique), duplicates
+            except StoreConflict:
+                done = self._store.tracked(tracking.application_name)
+                if done is not None and done >= tracking.notification_id:
+                    log.info("%s up to %s already recorded elsewhere", tracking.application_name, done)
+                    return 0, duplicates + len(unique)
+                known = self._store.recorded_ids(e.event_id for e in unique)
+                duplicates += len(known)
+                unique = [e for e in unique if e.event_id not in known]
+        raise RuntimeError(f"could not record {tracking.application_name}@{tracking.notification_id}")
+
+
+def _first_of_each_id(events: list[Envelope]) -> list[Envelope]:
+    seen: set[object] = set()
+    unique = []
+    for event in events:
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            unique.append(event)
+    return unique
+
+
+def _runs_by_partition(records: Sequence[SourceRecord]) -> list[list[SourceRecord]]:
+    runs: dict[tuple[str, int], list[SourceRecord]] = defaultdict(list)
+    for record in records:
+        runs[(record.topic, record.partition)].append(record)
+    return [sorted(run, key=lambda r: r.offset) for run in runs.values()]
+
+
+def _dead_letter(record: SourceRecord, rejected: Rejected) -> DeadLetter:
+    errors = [{"loc": e.loc, "message": e.message, "type": e.type} for e in rejected.errors]
+    return DeadLetter(record, rejected.reason, orjson.dumps(errors))
+
+
+AfterCommit = Callable[[BatchResult], None]
+
+
+class RecorderLoop:
+    """Poll → record → commit, until stopped. `after_db_commit` runs between the store and Kafka commits."""
+
+    def __init__(
+        self,
+        source: RecordSource,
+        recorder: Recorder,
+        *,
+        poll_timeout_s: float = 0.5,
+        after_db_commit: AfterCommit | None = None,
+    ) -> None:
+        self._source = source
+        self._recorder = recorder
+        self._poll_timeout_s = poll_timeout_s
+        self._after_db_commit = after_db_commit
+        self.totals = BatchResult()
+
+    @property
+    def assigned(self) -> bool:
+        """True once the group gave this recorder partitions (it consumes from then on)."""
+        return bool(self._source.assignment())
+
+    def run_once(self) -> BatchResult:
+        records = self._source.poll(self._poll_timeout_s)
+        if not records:
+            return BatchResult()
+        result = self._recorder.record(records)
+        if self._after_db_commit is not None:
+            self._after_db_commit(result)
+        self._source.commit(result.next_offsets)
+        self.totals.add(result)
+        return result
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                self.run_once()
+        finally:
+            self._source.close()

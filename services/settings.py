@@ -1,0 +1,94 @@
+"""Configuration: every setting the processes read, from the environment or given explicitly."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_ID_HASH_KEY = "development-only-id-hash-key"
+PLACEHOLDER_SECRETS = ("change-me", "changeme", "secret", "dev-", "development-only")
+
+
+def _alias(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """touchline settings. Unprefixed names (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, PORT) follow common practice."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    env: Literal["development", "test", "production"] = Field("development", validation_alias=_alias("TOUCHLINE_ENV"))
+    data_dir: Path = Field(Path(".touchline"), validation_alias=_alias("TOUCHLINE_DATA_DIR"))
+    database_url: str = Field("", validation_alias=_alias("DATABASE_URL"))
+    views_database_url: str = Field("", validation_alias=_alias("TOUCHLINE_VIEWS_DATABASE_URL"))
+    db_schema: str = Field("", pattern=r"^([a-z_][a-z0-9_]{0,62})?$", validation_alias=_alias("TOUCHLINE_DB_SCHEMA"))
+    kafka_bootstrap_servers: str = Field("", validation_alias=_alias("KAFKA_BOOTSTRAP_SERVERS"))
+    events_topic: str = Field("touchline.events.v1", validation_alias=_alias("TOUCHLINE_EVENTS_TOPIC"))
+    dlq_topic: str = Field("touchline.events.dlq.v1", validation_alias=_alias("TOUCHLINE_DLQ_TOPIC"))
+    events_topic_partitions: int = Field(6, ge=1, validation_alias=_alias("TOUCHLINE_EVENTS_TOPIC_PARTITIONS"))
+    recorder_group: str = Field("touchline-recorder", validation_alias=_alias("TOUCHLINE_RECORDER_GROUP"))
+    kafka_session_timeout_ms: int = Field(
+        10_000, ge=1000, validation_alias=_alias("TOUCHLINE_KAFKA_SESSION_TIMEOUT_MS")
+    )
+    recorder_max_poll_records: int = Field(2000, ge=1, validation_alias=_alias("TOUCHLINE_RECORDER_MAX_POLL_RECORDS"))
+    projector_batch_size: int = Field(2000, ge=1, validation_alias=_alias("TOUCHLINE_PROJECTOR_BATCH_SIZE"))
+    projector_idle_seconds: float = Field(0.05, gt=0, validation_alias=_alias("TOUCHLINE_PROJECTOR_IDLE_SECONDS"))
+    bootstrap_tokens: SecretStr = Field(SecretStr(""), validation_alias=_alias("TOUCHLINE_BOOTSTRAP_TOKENS"))
+    id_hash_key: SecretStr = Field(SecretStr(DEV_ID_HASH_KEY), validation_alias=_alias("TOUCHLINE_ID_HASH_KEY"))
+    host: str = Field("127.0.0.1", validation_alias=_alias("TOUCHLINE_HOST"))
+    port: int = Field(8000, ge=0, le=65535, validation_alias=_alias("PORT"))
+    max_batch: int = Field(1000, ge=1, validation_alias=_alias("TOUCHLINE_MAX_BATCH"))
+    publish_timeout_s: float = Field(30.0, gt=0, validation_alias=_alias("TOUCHLINE_PUBLISH_TIMEOUT_S"))
+
+    @field_validator("database_url", "views_database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ValueError("must be a sqlite:///PATH or postgresql://USER@HOST:PORT/DB URL")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholders_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        secrets = {"TOUCHLINE_ID_HASH_KEY": self.id_hash_key.get_secret_value()}
+        secrets |= {f"token {name}": token for name, token in parse_tokens(self.bootstrap_tokens).items()}
+        for name, value in secrets.items():
+            if len(value) < 16 or value.lower().startswith(PLACEHOLDER_SECRETS):
+                raise ValueError(f"{name}: a placeholder or short secret is refused in production")
+        if not self.kafka_bootstrap_servers:
+            raise ValueError("KAFKA_BOOTSTRAP_SERVERS is required in production")
+        if not self.database_url.startswith(("postgresql", "postgres")):
+            raise ValueError("DATABASE_URL must name Postgres in production")
+        return self
+
+    @cached_property
+    def store_url(self) -> str:
+        """Event store database (SQLite file under data_dir by default)."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'events.db'}"
+
+    @cached_property
+    def views_url(self) -> str:
+        """Read-model database: same Postgres by default; for SQLite a sibling file."""
+        if self.views_database_url:
+            return self.views_database_url
+        if self.store_url.startswith("sqlite:///"):
+            return f"sqlite:///{Path(self.store_url.removeprefix('sqlite:///')).parent / 'views.db'}"
+        return self.store_url
+
+
+def parse_tokens(raw: SecretStr | str) -> dict[str, str]:
+    """`name=token,name=token` → {name: token}. Names are departments or roles (ops, auditor, admin)."""
+    text = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+    tokens: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, token = item.partition("=")
+        if not sep or not name.strip() or not token.strip():
+            raise ValueError("TOUCHLINE_BOOTSTRAP_TOKENS items must look like name=token")
+        tokens[name.strip()] = token.strip()
+    return tokens

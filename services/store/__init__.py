@@ -1,0 +1,1 @@
+"""The event store adapter (eventsourcing on SQLite or Postgres)."""
