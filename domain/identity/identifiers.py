@@ -6,25 +6,23 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 
 import phonenumbers
 
-from contracts import CustomerRef
+from contracts import CustomerRef, IdentifierKind
+
+__all__ = ["STRENGTH", "Identifier", "IdentifierKind", "IdentifierProtector", "InvalidIdentifier", "customer_key"]
 
 
-class IdentifierKind(StrEnum):
-    """Kinds of customer identifier, strongest first (the order is the ranking)."""
-
-    CUSTOMER_NUMBER = "customer_number"
-    NATIONAL_ID = "national_id"
-    EMAIL = "email"
-    PHONE = "phone"
-    MESSAGING_ID = "messaging_id"
-    DEVICE_SERIAL = "device_serial"
-
-
-STRENGTH: tuple[IdentifierKind, ...] = tuple(IdentifierKind)
+# Identifier kinds strongest first: a customer number or national ID names one person; a device may change hands.
+STRENGTH: tuple[IdentifierKind, ...] = (
+    IdentifierKind.CUSTOMER_NUMBER,
+    IdentifierKind.NATIONAL_ID,
+    IdentifierKind.EMAIL,
+    IdentifierKind.PHONE,
+    IdentifierKind.MESSAGING_ID,
+    IdentifierKind.DEVICE_SERIAL,
+)
 DEFAULT_REGION = "CN"
 # Namespace for deterministic customer ids derived from an identifier (never reveals the identifier).
 CUSTOMER_NAMESPACE = uuid.UUID("6f1d3c1e-2d0b-4c53-9a53-1f0b7c7e9a10")
@@ -77,6 +75,10 @@ class IdentifierProtector:
     def digest(self, national_id: str) -> str:
         canonical = normalise_national_id(national_id).encode()
         return hmac.new(self.key, canonical, hashlib.sha256).hexdigest()
+
+    @staticmethod
+    def is_digest(value: str) -> bool:
+        return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
     @staticmethod
     def mask(national_id: str) -> str:
