@@ -1,0 +1,106 @@
+"""Shared SQLAlchemy plumbing for projection stores: engines, write transactions and tracked positions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+metadata = MetaData()
+
+projection_positions = Table(
+    "projection_positions",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+_POSTGRES_SCHEMES = {"postgresql", "postgres"}
+_WRITE_OPTION = "touchline_write"
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for a postgresql:// (psycopg 3) or sqlite:// URL; SQLite gets WAL, a busy timeout and FKs."""
+    parsed = make_url(url)
+    if parsed.drivername in _POSTGRES_SCHEMES:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = create_engine(parsed, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def url_with_search_path(url: str, schema: str) -> str:
+    """A Postgres URL whose connections use `schema` as search_path (unqualified tables land there)."""
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"not a plain schema name: {schema!r}")
+    parsed = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return parsed.render_as_string(hide_password=False)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One read-write transaction; on SQLite it starts with BEGIN IMMEDIATE so writers queue, not deadlock."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """An INSERT that supports ON CONFLICT on this connection's dialect (Postgres or SQLite)."""
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def read_position(conn: Connection, name: str, *, lock: bool = True) -> int:
+    """The last applied log position of a projection (0 if none); locks its row on Postgres when `lock`."""
+    query = select(projection_positions.c.position).where(projection_positions.c.name == name)
+    position = conn.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    return int(position) if position is not None else 0
+
+
+def write_position(conn: Connection, name: str, position: int) -> None:
+    """Record the last applied log position of a projection (insert or update)."""
+    insert = dialect_insert(conn, projection_positions).values(name=name, position=position)
+    conn.execute(insert.on_conflict_do_update(index_elements=["name"], set_={"position": position}))
+
+
+def ensure_position(conn: Connection, name: str) -> None:
+    """Create a projection's position row at 0 if missing, so the first batch has a row to lock."""
+    insert = dialect_insert(conn, projection_positions).values(name=name, position=0)
+    conn.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Pragmas on connect; SQLAlchemy (not pysqlite) emits BEGIN, so write transactions can be IMMEDIATE."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

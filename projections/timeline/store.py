@@ -1,0 +1,511 @@
+"""Customer timeline read model: the store protocol and its in-memory and SQL (SQLite, Postgres) stores."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+)
+
+from domain.identity.identifiers import Identifier, customer_key
+from domain.log import RecordedEvent
+from projections.sqlstore import (
+    dialect_insert,
+    ensure_position,
+    metadata,
+    projection_positions,
+    read_position,
+    write_position,
+    write_transaction,
+)
+from projections.timeline.reducer import (
+    IdentifierSighting,
+    KeyFn,
+    TimelineEntry,
+    TimelineOutput,
+    TimelineState,
+    Unattributed,
+    epoch_us,
+    fold,
+    in_timeline_order,
+    needed_case_ids,
+    unapplied,
+)
+
+NAME = "timeline"
+_IN_CHUNK = 500  # bound parameters per IN (...) list
+_CURSOR = re.compile(r"(-?[0-9]{1,20}):([0-9]{1,20})")
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that this store did not produce."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimelinePage:
+    """One page of a timeline; `next_cursor` is None on the last page."""
+
+    entries: tuple[TimelineEntry, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerMatch:
+    """A customer an identifier was seen on: how many events carried it, first and last log position."""
+
+    customer_id: str
+    events: int
+    first_position: int
+    last_position: int
+
+
+class TimelineStore(Protocol):
+    """Where the timeline is kept.
+
+    `apply` takes events in any order and with redeliveries: events at or below the stored position are skipped,
+    the rest are applied in log order in one transaction together with the new position (exactly-once effect).
+    `page` lists one customer's entries ascending by (occurred_us, position); `since` is inclusive, `until`
+    exclusive; `cursor` is the previous page's `next_cursor` (InvalidCursor if malformed).
+    """
+
+    name: str
+
+    def create(self) -> None: ...
+    def position(self) -> int: ...
+    def reset(self) -> None: ...
+    def apply(self, events: Sequence[RecordedEvent]) -> int: ...
+    def page(
+        self,
+        customer_id: str,
+        *,
+        channel: str | None = None,
+        department: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> TimelinePage: ...
+    def customers_for(self, identifier: Identifier) -> list[CustomerMatch]: ...
+    def count_entries(self) -> int: ...
+    def count_unattributed(self) -> int: ...
+
+
+def encode_cursor(entry: TimelineEntry) -> str:
+    """An opaque cursor pointing just after `entry` in timeline order."""
+    return base64.urlsafe_b64encode(f"{entry.occurred_us}:{entry.position}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    """The (occurred_us, position) a cursor points after; InvalidCursor if it is not one of ours."""
+    try:
+        text = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True).decode("ascii")
+    except (ValueError, binascii.Error) as exc:
+        raise InvalidCursor("malformed timeline cursor") from exc
+    match = _CURSOR.fullmatch(text)
+    if match is None:
+        raise InvalidCursor("malformed timeline cursor")
+    return int(match[1]), int(match[2])
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """A validated page request: filters in the stored representation."""
+
+    customer_id: str
+    channel: str | None
+    department: str | None
+    since_us: int | None
+    until_us: int | None
+    after: tuple[int, int] | None
+    limit: int
+
+    def accepts(self, entry: TimelineEntry) -> bool:
+        return (
+            (self.channel is None or entry.channel == self.channel)
+            and (self.department is None or entry.department == self.department)
+            and (self.since_us is None or entry.occurred_us >= self.since_us)
+            and (self.until_us is None or entry.occurred_us < self.until_us)
+            and (self.after is None or entry.sort_key > self.after)
+        )
+
+
+def _query(
+    customer_id: str,
+    channel: str | None,
+    department: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> _Query:
+    """Validate page arguments: `since` inclusive, `until` exclusive, both aware; limit at least 1."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    return _Query(
+        customer_id=customer_id,
+        channel=str(channel) if channel is not None else None,
+        department=department,
+        since_us=epoch_us(since) if since is not None else None,
+        until_us=epoch_us(until) if until is not None else None,
+        after=decode_cursor(cursor) if cursor is not None else None,
+        limit=limit,
+    )
+
+
+def _page(rows: Sequence[TimelineEntry], limit: int) -> TimelinePage:
+    """The first `limit` of up to limit + 1 ordered rows, with a cursor when more follow."""
+    entries = tuple(rows[:limit])
+    more = len(rows) > limit
+    return TimelinePage(entries, encode_cursor(entries[-1]) if more else None)
+
+
+@dataclass(slots=True)
+class _Tally:
+    events: int
+    first_position: int
+    last_position: int
+
+
+def _tally(sightings: Iterable[IdentifierSighting]) -> dict[tuple[str, str, str], _Tally]:
+    """Sightings of a batch aggregated per (kind, value, customer_id)."""
+    tallies: dict[tuple[str, str, str], _Tally] = {}
+    for s in sightings:
+        key = (str(s.kind), s.value, s.customer_id)
+        tally = tallies.get(key)
+        if tally is None:
+            tallies[key] = _Tally(1, s.position, s.position)
+        else:
+            tally.events += 1
+            tally.first_position = min(tally.first_position, s.position)
+            tally.last_position = max(tally.last_position, s.position)
+    return tallies
+
+
+def _matches(rows: Iterable[tuple[str, int, int, int]]) -> list[CustomerMatch]:
+    matches = [CustomerMatch(c, int(n), int(first), int(last)) for c, n, first, last in rows]
+    return sorted(matches, key=lambda m: (m.first_position, m.customer_id))
+
+
+class MemoryTimelineStore:
+    """The timeline in process memory: the reference implementation of the protocol, for unit tests."""
+
+    name = NAME
+
+    def __init__(self, key_fn: KeyFn = customer_key) -> None:
+        self._key_fn = key_fn
+        self.reset()
+
+    def create(self) -> None:
+        return None
+
+    def position(self) -> int:
+        return self._position
+
+    def reset(self) -> None:
+        self._position = 0
+        self._state = TimelineState()
+        self._entries: dict[str, dict[str, TimelineEntry]] = {}  # customer_id -> event_id -> entry
+        self._unattributed: dict[int, Unattributed] = {}
+        self._tallies: dict[tuple[str, str, str], _Tally] = {}
+
+    def apply(self, events: Sequence[RecordedEvent]) -> int:
+        todo = unapplied(events, self._position)
+        if not todo:
+            return self._position
+        self._state, output = fold(todo, self._key_fn, self._state)
+        self._record(output)
+        self._position = todo[-1].position
+        return self._position
+
+    def page(
+        self,
+        customer_id: str,
+        *,
+        channel: str | None = None,
+        department: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> TimelinePage:
+        query = _query(customer_id, channel, department, since, until, cursor, limit)
+        mine = (e for e in self._entries.get(customer_id, {}).values() if query.accepts(e))
+        return _page(in_timeline_order(mine)[: limit + 1], limit)
+
+    def customers_for(self, identifier: Identifier) -> list[CustomerMatch]:
+        kind, value = str(identifier.kind), identifier.value
+        return _matches(
+            (c, t.events, t.first_position, t.last_position)
+            for (k, v, c), t in self._tallies.items()
+            if (k, v) == (kind, value)
+        )
+
+    def count_entries(self) -> int:
+        return sum(len(entries) for entries in self._entries.values())
+
+    def count_unattributed(self) -> int:
+        return len(self._unattributed)
+
+    def _record(self, output: TimelineOutput) -> None:
+        for entry in output.entries:
+            self._entries.setdefault(entry.customer_id, {}).setdefault(entry.event_id, entry)
+        for anomaly in output.unattributed:
+            self._unattributed.setdefault(anomaly.position, anomaly)
+        for key, tally in _tally(output.sightings).items():
+            known = self._tallies.get(key)
+            self._tallies[key] = tally if known is None else _Tally(
+                known.events + tally.events,
+                min(known.first_position, tally.first_position),
+                max(known.last_position, tally.last_position),
+            )
+
+
+entries_table = Table(
+    "timeline_entries",
+    metadata,
+    Column("customer_id", String(100), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("occurred_at", String(40), nullable=False),  # ISO 8601 as given (offset kept)
+    Column("occurred_us", BigInteger, nullable=False),  # UTC epoch microseconds: the sort key
+    Column("event_type", String(100), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("department", String(63), nullable=False),
+    Column("site", String(200)),
+    Column("agent", String(200)),
+    Column("summary", Text, nullable=False),
+    Column("case_id", String(200)),
+    PrimaryKeyConstraint("customer_id", "position"),
+    UniqueConstraint("customer_id", "event_id", name="uq_timeline_entries_customer_event"),
+    Index("ix_timeline_entries_customer_time", "customer_id", "occurred_us", "position"),
+)
+
+identifiers_table = Table(
+    "timeline_identifiers",
+    metadata,
+    Column("kind", String(32), nullable=False),
+    Column("value", String(320), nullable=False),
+    Column("customer_id", String(100), nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("first_position", BigInteger, nullable=False),
+    Column("last_position", BigInteger, nullable=False),
+    PrimaryKeyConstraint("kind", "value", "customer_id"),
+)
+
+unattributed_table = Table(
+    "timeline_unattributed",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("case_id", String(200)),
+    Column("reason", String(32), nullable=False),
+)
+
+cases_table = Table(
+    "timeline_cases",
+    metadata,
+    Column("case_id", String(200), primary_key=True),
+    Column("customer_id", String(100), nullable=False),
+    Column("position", BigInteger, nullable=False),
+)
+
+_TABLES = (entries_table, identifiers_table, unattributed_table, cases_table)
+_ENTRY_COLUMNS = tuple(c.name for c in entries_table.columns)
+
+
+class SqlTimelineStore:
+    """The timeline in SQL (SQLite or Postgres): each batch is one transaction together with its position."""
+
+    name = NAME
+
+    def __init__(self, engine: Engine, key_fn: KeyFn = customer_key) -> None:
+        self._engine = engine
+        self._key_fn = key_fn
+
+    def create(self) -> None:
+        with write_transaction(self._engine) as conn:
+            metadata.create_all(conn, tables=[projection_positions, *_TABLES])
+            ensure_position(conn, self.name)
+
+    def position(self) -> int:
+        with self._engine.connect() as conn:
+            return read_position(conn, self.name, lock=False)
+
+    def reset(self) -> None:
+        with write_transaction(self._engine) as conn:
+            for table in _TABLES:
+                conn.execute(delete(table))
+            write_position(conn, self.name, 0)
+
+    def apply(self, events: Sequence[RecordedEvent]) -> int:
+        """Apply what is new in `events`: load needed case links, fold, bulk-write rows and position."""
+        with write_transaction(self._engine) as conn:
+            after = read_position(conn, self.name)
+            todo = unapplied(events, after)
+            if not todo:
+                return after
+            _, output = fold(todo, self._key_fn, self._load_state(conn, needed_case_ids(todo)))
+            self._write(conn, output)
+            write_position(conn, self.name, todo[-1].position)
+            return todo[-1].position
+
+    def page(
+        self,
+        customer_id: str,
+        *,
+        channel: str | None = None,
+        department: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> TimelinePage:
+        query = _query(customer_id, channel, department, since, until, cursor, limit)
+        t = entries_table.c
+        statement = (
+            select(entries_table)
+            .where(*_conditions(query))
+            .order_by(t.occurred_us, t.position)
+            .limit(limit + 1)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(statement).all()
+        return _page([_entry_from_row(row._mapping) for row in rows], limit)
+
+    def customers_for(self, identifier: Identifier) -> list[CustomerMatch]:
+        t = identifiers_table.c
+        statement = select(t.customer_id, t.events, t.first_position, t.last_position).where(
+            t.kind == str(identifier.kind), t.value == identifier.value
+        )
+        with self._engine.connect() as conn:
+            return _matches(conn.execute(statement).tuples())
+
+    def count_entries(self) -> int:
+        return self._count(entries_table)
+
+    def count_unattributed(self) -> int:
+        return self._count(unattributed_table)
+
+    def _count(self, table: Table) -> int:
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+    @staticmethod
+    def _load_state(conn: Connection, case_ids: frozenset[str]) -> TimelineState:
+        ordered = sorted(case_ids)
+        cases: dict[str, str] = {}
+        for start in range(0, len(ordered), _IN_CHUNK):
+            chunk = ordered[start : start + _IN_CHUNK]
+            statement = select(cases_table.c.case_id, cases_table.c.customer_id).where(
+                cases_table.c.case_id.in_(chunk)
+            )
+            cases.update(conn.execute(statement).tuples().all())
+        return TimelineState(cases)
+
+    @staticmethod
+    def _write(conn: Connection, output: TimelineOutput) -> None:
+        if output.entries:
+            rows = [_entry_to_row(e) for e in output.entries]
+            conn.execute(dialect_insert(conn, entries_table).on_conflict_do_nothing(), rows)
+        if output.unattributed:
+            rows = [_unattributed_to_row(u) for u in output.unattributed]
+            conn.execute(dialect_insert(conn, unattributed_table).on_conflict_do_nothing(), rows)
+        if output.case_links:
+            rows = [{"case_id": c.case_id, "customer_id": c.customer_id, "position": c.position}
+                    for c in output.case_links]
+            conn.execute(dialect_insert(conn, cases_table).on_conflict_do_nothing(), rows)
+        if output.sightings:
+            _upsert_tallies(conn, _tally(output.sightings))
+
+
+def _upsert_tallies(conn: Connection, tallies: dict[tuple[str, str, str], _Tally]) -> None:
+    """Add a batch's identifier tallies to the stored ones (one row per identifier and customer)."""
+    insert = dialect_insert(conn, identifiers_table)
+    t, new = identifiers_table.c, insert.excluded
+    # Two-argument LEAST/GREATEST on Postgres, scalar MIN/MAX on SQLite.
+    postgres = conn.dialect.name == "postgresql"
+    smaller, larger = (func.least, func.greatest) if postgres else (func.min, func.max)
+    statement = insert.on_conflict_do_update(
+        index_elements=["kind", "value", "customer_id"],
+        set_={
+            "events": t.events + new.events,
+            "first_position": smaller(t.first_position, new.first_position),
+            "last_position": larger(t.last_position, new.last_position),
+        },
+    )
+    rows = [
+        {"kind": k, "value": v, "customer_id": c, "events": tally.events,
+         "first_position": tally.first_position, "last_position": tally.last_position}
+        for (k, v, c), tally in tallies.items()
+    ]
+    conn.execute(statement, rows)
+
+
+def _conditions(query: _Query) -> list[ColumnElement[bool]]:
+    t = entries_table.c
+    conditions: list[ColumnElement[bool]] = [t.customer_id == query.customer_id]
+    if query.channel is not None:
+        conditions.append(t.channel == query.channel)
+    if query.department is not None:
+        conditions.append(t.department == query.department)
+    if query.since_us is not None:
+        conditions.append(t.occurred_us >= query.since_us)
+    if query.until_us is not None:
+        conditions.append(t.occurred_us < query.until_us)
+    if query.after is not None:
+        at_us, position = query.after
+        conditions.append(or_(t.occurred_us > at_us, and_(t.occurred_us == at_us, t.position > position)))
+    return conditions
+
+
+def _entry_to_row(entry: TimelineEntry) -> dict[str, Any]:
+    row = {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
+    row["occurred_at"] = entry.occurred_at.isoformat()
+    return row
+
+
+def _entry_from_row(row: Any) -> TimelineEntry:
+    values = {name: row[name] for name in _ENTRY_COLUMNS}
+    values["occurred_at"] = datetime.fromisoformat(values["occurred_at"])
+    return TimelineEntry(**values)
+
+
+def _unattributed_to_row(anomaly: Unattributed) -> dict[str, Any]:
+    return {"position": anomaly.position, "event_id": anomaly.event_id, "event_type": anomaly.event_type,
+            "case_id": anomaly.case_id, "reason": str(anomaly.reason)}
+
+
+__all__ = [
+    "CustomerMatch",
+    "InvalidCursor",
+    "MemoryTimelineStore",
+    "SqlTimelineStore",
+    "TimelinePage",
+    "TimelineStore",
+    "decode_cursor",
+    "encode_cursor",
+]
