@@ -1,0 +1,102 @@
+"""The local broker speaks enough Kafka for touchline: keyed records with headers, durable offsets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+from services.devbroker import LocalBroker
+from tests.support.services import in_ci
+
+pytestmark = pytest.mark.integration
+
+NO_NODE = shutil.which("npm") is None or shutil.which("node") is None
+
+
+Headers = list[tuple[str, bytes]]
+Record = tuple[int | None, bytes, bytes, Headers]  # partition (None: by key), key, value, headers
+
+
+def produce(bootstrap: str, topic: str, records: list[Record]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    try:
+        futures = [producer.send(topic, key=key, value=value, headers=headers, partition=partition)
+                   for partition, key, value, headers in records]
+        for future in futures:
+            future.get(timeout=10)
+    finally:
+        producer.close()
+
+
+def read_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 15.0) -> list[ConsumerRecord]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = sorted(consumer.partitions_for_topic(topic) or ())
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        consumer.seek_to_beginning()
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + timeout_s
+        while len(records) < expected and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close()
+
+
+def test_keyed_records_with_headers_round_trip(kafka_bootstrap: str, kafka_topic: str) -> None:
+    sent = [(None, f"key-{i % 7}".encode(), f"value-{i}".encode(), [("event-type", b"call.received"),
+                                                                       ("seq", str(i).encode())])
+            for i in range(100)]
+    produce(kafka_bootstrap, kafka_topic, sent)
+
+    received = read_all(kafka_bootstrap, kafka_topic, expected=100)
+
+    assert len(received) == 100
+    got = sorted(((r.key, r.value, list(r.headers)) for r in received), key=lambda r: r[1])
+    assert got == sorted(((k, v, h) for _, k, v, h in sent), key=lambda r: r[1])
+    by_key: dict[bytes, set[int]] = {}
+    for record in received:
+        by_key.setdefault(record.key, set()).add(record.partition)
+    assert all(len(partitions) == 1 for partitions in by_key.values()), "a key must map to one partition"
+
+
+@pytest.mark.skipif(NO_NODE and not in_ci(os.environ), reason="durable mode needs node and npm (s3rver)")
+def test_durable_mode_keeps_topics_records_and_offsets_across_restart(tmp_path: Path) -> None:
+    topic, group = f"t-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
+    sent = [(i % 2, f"k{i}".encode(), f"v{i}".encode(), [("n", str(i).encode())]) for i in range(20)]
+    committed = {TopicPartition(topic, 0): 6, TopicPartition(topic, 1): 10}
+
+    with LocalBroker(data_dir=tmp_path / "broker") as broker:
+        with KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers) as admin:
+            admin.create_topics({topic: {"num_partitions": 2, "replication_factor": 1}},
+                                wait_for_metadata=True)
+        produce(broker.bootstrap_servers, topic, sent)
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap_servers, group_id=group,
+                                 enable_auto_commit=False, session_timeout_ms=6000)
+        consumer.assign(list(committed))
+        consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in committed.items()})
+        consumer.close(autocommit=False)
+
+    with LocalBroker(data_dir=tmp_path / "broker") as broker:
+        with KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers) as admin:
+            assert topic in admin.list_topics()
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap_servers, group_id=group,
+                                 enable_auto_commit=False, session_timeout_ms=6000)
+        try:
+            assert {tp: consumer.committed(tp) for tp in committed} == committed
+        finally:
+            consumer.close(autocommit=False)
+        received = read_all(broker.bootstrap_servers, topic, expected=len(sent))
+
+    assert sorted((r.partition, r.key, r.value, list(r.headers)) for r in received) == sorted(sent)
+    for partition in (0, 1):
+        offsets = [r.offset for r in received if r.partition == partition]
+        assert offsets == list(range(10)), "records keep their offsets"

@@ -1,0 +1,1 @@
+"""Helpers shared by the test layers (service selection and probes), not tests themselves."""
