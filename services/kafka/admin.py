@@ -22,6 +22,14 @@ def ensure_topics(bootstrap_servers: str, topics: dict[str, int], replication_fa
         admin.close()
 
 
+def existing_topics(bootstrap_servers: str) -> set[str]:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="touchline-admin")
+    try:
+        return set(admin.list_topics())
+    finally:
+        admin.close()
+
+
 def broker_reachable(bootstrap_servers: str, timeout_s: float = 3.0) -> bool:
     """True when a broker answers a metadata request within the timeout."""
     try:

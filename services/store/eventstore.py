@@ -8,8 +8,10 @@ The global log position is eventsourcing's notification id.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
@@ -17,6 +19,7 @@ from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
     Notification,
+    PersistenceError,
     ProcessRecorder,
     StoredEvent,
     Tracking,
@@ -80,7 +83,7 @@ class EventStore:
 
     def __init__(self, url: str, *, schema: str | None = None) -> None:
         self._factory = InfrastructureFactory.construct(environment_for(url, schema))
-        self._recorder: ProcessRecorder = self._factory.process_recorder()
+        self._recorder: ProcessRecorder = _create_tables_racing_others(self._factory)
 
     def close(self) -> None:
         self._factory.close()
@@ -123,6 +126,18 @@ class EventStore:
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
         self._recorder.max_notification_id()
+
+
+def _create_tables_racing_others(factory: InfrastructureFactory[Any], attempts: int = 5) -> ProcessRecorder:
+    """The process recorder, its tables created; processes starting together may race to create them."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return factory.process_recorder()
+        except PersistenceError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _as_uuid(value: UUID | str) -> UUID:

@@ -1,0 +1,27 @@
+"""The FastAPI application, assembled from already-built components (no I/O at import)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.api import customers, health, ingest, problems
+from services.api.auth import TokenRegistry
+
+DESCRIPTION = """touchline records every customer touchpoint (front desk, hotline, web, repair, any department)
+as an immutable event and serves one timeline per customer across channels.
+
+Authenticate with `Authorization: Bearer <token>`; tokens come from `TOUCHLINE_BOOTSTRAP_TOKENS`.
+Errors are RFC 9457 problem details (`application/problem+json`) with field paths."""
+
+
+def build_app(components: Any) -> FastAPI:
+    """The API over `components` (see services.bootstrap.ApiComponents)."""
+    app = FastAPI(title="touchline", version="0.1.0", description=DESCRIPTION)
+    app.state.components = components
+    app.state.tokens = TokenRegistry.from_setting(components.settings.bootstrap_tokens.get_secret_value())
+    problems.install(app)
+    for module in (ingest, customers, health):
+        app.include_router(module.router)
+    return app

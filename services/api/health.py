@@ -1,0 +1,31 @@
+"""Liveness, readiness (broker and store reachable) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.api.problems import Problem
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", operation_id="healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", operation_id="readyz", responses={503: {}})
+async def readyz(request: Request) -> dict[str, str]:
+    """The broker and the stores answer."""
+    checks: dict[str, str] = await run_in_threadpool(request.app.state.components.readiness)
+    if any(state != "ok" for state in checks.values()):
+        raise Problem(503, "Not ready", ", ".join(f"{k}: {v}" for k, v in checks.items()), checks=checks)
+    return {"status": "ok"} | checks
+
+
+@router.get("/metrics", operation_id="metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

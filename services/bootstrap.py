@@ -1,0 +1,158 @@
+"""Composition root: builds each process's components from Settings (the only place that wires I/O)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from domain.identity.identifiers import IdentifierProtector
+from projections.protocol import ProjectionStore
+from projections.sqlstore import make_engine, url_with_search_path
+from projections.timeline.store import SqlTimelineStore
+from services.kafka.admin import broker_reachable, ensure_topics, existing_topics
+from services.kafka.consumer import KafkaRecordSource
+from services.kafka.producer import KafkaDeadLetterSink, KafkaEventPublisher, KafkaSender, make_producer
+from services.kafka.records import EventPublisher
+from services.projector.engine import ProjectionEngine
+from services.recorder.recorder import AfterCommit, Recorder, RecorderLoop
+from services.settings import Settings
+from services.store.eventstore import EventStore
+
+
+def protector_for(settings: Settings) -> IdentifierProtector:
+    return IdentifierProtector(settings.id_hash_key.get_secret_value().encode())
+
+
+def open_event_store(settings: Settings) -> EventStore:
+    if settings.store_url.startswith("sqlite:///"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return EventStore(settings.store_url, schema=settings.db_schema or None)
+
+
+def open_views(settings: Settings) -> Engine:
+    url = settings.views_url
+    if settings.db_schema and not url.startswith("sqlite"):
+        url = url_with_search_path(url, settings.db_schema)
+    if url.startswith("sqlite:///"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(url)
+
+
+def projection_stores(views: Engine) -> dict[str, ProjectionStore]:
+    """Every projection by name, tables created (retrying: processes starting together race to create them)."""
+    stores: dict[str, ProjectionStore] = {"timeline": SqlTimelineStore(views)}
+    for store in stores.values():
+        for attempt in range(1, 6):
+            try:
+                store.create()
+                break
+            except DBAPIError:
+                if attempt == 5:
+                    raise
+                time.sleep(0.2 * attempt)
+    return stores
+
+
+def ensure_kafka_topics(settings: Settings) -> None:
+    """Create missing topics outside production; in production they must have been created by operations
+    (replication, retention), so a missing topic is an error rather than a silently under-replicated topic."""
+    wanted = {settings.events_topic: settings.events_topic_partitions, settings.dlq_topic: 1}
+    if settings.env != "production":
+        ensure_topics(settings.kafka_bootstrap_servers, wanted)
+        return
+    missing = sorted(set(wanted) - existing_topics(settings.kafka_bootstrap_servers))
+    if missing:
+        raise RuntimeError(f"topics missing: {', '.join(missing)} (create them first, see docs/operations.md)")
+
+
+@dataclass
+class ApiComponents:
+    """What the HTTP API needs."""
+
+    settings: Settings
+    protector: IdentifierProtector
+    publisher: EventPublisher
+    timeline: SqlTimelineStore
+    event_store: EventStore
+    views: Engine
+    closers: list[Any] = field(default_factory=list)
+    _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
+
+    def readiness(self) -> dict[str, str]:
+        """Reachability of broker, event store and read models (cached for a second)."""
+        at, cached = self._ready_cache
+        if time.monotonic() - at < 1.0:
+            return cached
+        checks = {
+            "broker": "ok" if broker_reachable(self.settings.kafka_bootstrap_servers, 2.0) else "unreachable",
+            "event_store": _check(self.event_store.ping),
+            "read_models": _check(lambda: _ping_engine(self.views)),
+        }
+        self._ready_cache = (time.monotonic(), checks)
+        return checks
+
+    def close(self) -> None:
+        for closer in reversed(self.closers):
+            closer()
+
+
+def build_api_components(settings: Settings) -> ApiComponents:
+    sender = KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.events_topic,
+                         settings.publish_timeout_s)
+    event_store = open_event_store(settings)
+    views = open_views(settings)
+    timeline = projection_stores(views)["timeline"]
+    assert isinstance(timeline, SqlTimelineStore)
+    return ApiComponents(
+        settings=settings,
+        protector=protector_for(settings),
+        publisher=KafkaEventPublisher(sender),
+        timeline=timeline,
+        event_store=event_store,
+        views=views,
+        closers=[event_store.close, views.dispose, sender.close],
+    )
+
+
+def build_recorder_loop(
+    settings: Settings, event_store: EventStore, *, after_db_commit: AfterCommit | None = None
+) -> RecorderLoop:
+    source = KafkaRecordSource(
+        settings.kafka_bootstrap_servers,
+        settings.events_topic,
+        settings.recorder_group,
+        event_store.tracked,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        max_poll_records=settings.recorder_max_poll_records,
+    )
+    sink = KafkaDeadLetterSink(KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.dlq_topic))
+    recorder = Recorder(event_store, sink, protector_for(settings))
+    return RecorderLoop(source, recorder, after_db_commit=after_db_commit)
+
+
+def build_projection_engine(settings: Settings, event_store: EventStore, views: Engine) -> ProjectionEngine:
+    return ProjectionEngine(event_store, list(projection_stores(views).values()), settings.projector_batch_size)
+
+
+def run_in_thread(name: str, target: Any, stop: threading.Event) -> threading.Thread:
+    thread = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _check(probe: Any) -> str:
+    try:
+        probe()
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+        return f"error: {type(exc).__name__}"
+
+
+def _ping_engine(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("select 1"))

@@ -1,0 +1,55 @@
+"""The embedded default: the whole backbone in one process (SQLite + a local broker unless one is named)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+
+import uvicorn
+
+from services.api.app import build_app
+from services.bootstrap import (
+    build_api_components,
+    build_projection_engine,
+    build_recorder_loop,
+    ensure_kafka_topics,
+    open_event_store,
+    open_views,
+    run_in_thread,
+)
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_embedded(settings: Settings, *, demo: bool = False) -> None:
+    """Start broker (if needed), recorder, projector and API; block until the API server stops."""
+    with contextlib.ExitStack() as stack:
+        if not settings.kafka_bootstrap_servers:
+            from services.devbroker import LocalBroker
+
+            broker = stack.enter_context(LocalBroker(data_dir=settings.data_dir / "broker"))
+            settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
+            log.info("local broker at %s (data in %s)", broker.bootstrap_servers, settings.data_dir / "broker")
+        ensure_kafka_topics(settings)
+        stop = threading.Event()
+        store, views = open_event_store(settings), open_views(settings)
+        stack.callback(store.close)
+        threads = [
+            run_in_thread("recorder", build_recorder_loop(settings, store).run, stop),
+            run_in_thread("projector", build_projection_engine(settings, store, views).run, stop),
+        ]
+        components = build_api_components(settings)
+        stack.callback(components.close)
+        if demo:
+            from services.demo import publish_demo
+
+            log.info("demo: published %d events from the seed stories", publish_demo(components.publisher))
+        log.info("API on http://%s:%s (OpenAPI at /docs)", settings.host, settings.port)
+        try:
+            uvicorn.Server(uvicorn.Config(build_app(components), host=settings.host, port=settings.port)).run()
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=15)

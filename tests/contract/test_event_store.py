@@ -1,0 +1,71 @@
+"""The event store adapter behaves the same on SQLite and Postgres."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from contracts import parse
+from services.store.eventstore import EventStore, StoreConflict
+from tests.support.pipeline import touchpoint
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    if request.param == "sqlite":
+        event_store = EventStore(f"sqlite:///{tmp_path / 'events.db'}")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        event_store = EventStore(url, schema=request.getfixturevalue("pg_schema"))
+    yield event_store
+    event_store.close()
+
+
+def events(n: int, start: int = 0) -> list:
+    return [parse(touchpoint(start + i, "hotline")) for i in range(n)]
+
+
+def test_append_then_read_in_log_order(store: EventStore) -> None:
+    batch = events(50)
+    store.append(batch)
+    read = store.read(0, 100)
+    assert [r.event for r in read] == batch
+    assert [r.position for r in read] == sorted(r.position for r in read)
+    assert store.head() == read[-1].position
+    assert [r.event_id for r in store.read_raw(read[9].position, 5)] == [e.event_id for e in batch[10:15]]
+
+
+def test_an_event_id_is_recorded_once(store: EventStore) -> None:
+    first = events(3)
+    store.append(first)
+    with pytest.raises(StoreConflict):
+        store.append([*events(2, 100), first[1]])
+    assert len(store.read(0, 100)) == 3, "a refused batch writes nothing"
+    assert store.recorded_ids([first[0].event_id, uuid.uuid4()]) == {first[0].event_id}
+
+
+def test_tracking_is_written_with_the_events_and_only_moves_forward(store: EventStore) -> None:
+    store.append(events(2), Tracking("topic:0", 41))
+    assert store.tracked("topic:0") == 41
+    with pytest.raises(StoreConflict):
+        store.append(events(2, 10), Tracking("topic:0", 41))
+    assert len(store.read(0, 100)) == 2
+    store.append([], Tracking("topic:0", 50))
+    assert store.tracked("topic:0") == 50
+    assert store.tracked("topic:1") is None
+
+
+def test_canonical_bytes_round_trip(store: EventStore) -> None:
+    data = touchpoint(7, "web")
+    data["payload"]["subject"] = "信用卡寄送查询 / card delivery"
+    event = parse(data)
+    store.append([event])
+    [row] = store.read_raw(0, 10)
+    assert parse(row.state) == event
+    assert "信用卡".encode() in row.state
