@@ -16,9 +16,16 @@ $(STAMP): pyproject.toml requirements/dev.txt
 
 venv: $(STAMP)
 
+# Development tokens for `make run` only (department or role = token); set TOUCHLINE_BOOTSTRAP_TOKENS to override.
+# TOUCHLINE_ENV=production refuses them.
+DEV_TOKENS := frontdesk=dev-frontdesk-token,hotline=dev-hotline-token,web=dev-web-token,repair=dev-repair-token,$\
+sales=dev-sales-token,loan=dev-loan-token,card_centre=dev-card_centre-token,$\
+approval_office=dev-approval_office-token,ops=dev-ops-token,auditor=dev-auditor-token,admin=dev-admin-token
+
 ## Start the whole backbone on the embedded default (SQLite + local broker); DEMO=1 loads the seed stories.
 run: $(STAMP)
-	$(BIN)/touchline run --port $(PORT) $(if $(DEMO),--demo,)
+	TOUCHLINE_BOOTSTRAP_TOKENS="$${TOUCHLINE_BOOTSTRAP_TOKENS:-$(DEV_TOKENS)}" \
+	  $(BIN)/touchline run --port $(PORT) $(if $(DEMO),--demo,)
 
 ## The whole test suite (under CI=true, Postgres and the broker are required, never skipped).
 test: $(STAMP) lint
