@@ -109,7 +109,7 @@ def publish(
     if not settings.kafka_bootstrap_servers:
         raise typer.BadParameter("set KAFKA_BOOTSTRAP_SERVERS to the broker to publish to")
     with _progress() as progress:
-        task = progress.add_task(f"publishing {file.name}", total=sum(1 for _ in file.open("rb")))
+        task = progress.add_task(f"publishing {file.name}", total=_count_lines(file))
         report = publish_jsonl(settings, file, batch, lambda n: progress.advance(task, n))
     for line, reason in report.rejected:
         console.print(f"[red]line {line}[/red]: {reason}")
@@ -169,6 +169,11 @@ def contracts_publish(
 
     paths = publish_snapshots(directory)
     console.print(f"published {len(paths)} new schema snapshot(s)")
+
+
+def _count_lines(file: Path) -> int:
+    with file.open("rb") as lines:
+        return sum(1 for _ in lines)
 
 
 @contextlib.contextmanager

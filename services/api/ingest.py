@@ -14,6 +14,7 @@ from domain.intake import Rejected, admit
 from services.api.auth import Principal, PrincipalDep
 from services.api.problems import Problem
 from services.kafka.records import PublishFailed
+from services.metrics import INGEST_EVENTS
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -73,6 +74,8 @@ def _ingest(components: Any, principal: Principal, raw: bytes) -> IngestResult:
         components.publisher.publish(accepted)
     except PublishFailed as exc:
         raise Problem(503, "Broker unavailable", str(exc), headers={"Retry-After": "1"}) from exc
+    INGEST_EVENTS.labels("accepted").inc(len(accepted))
+    INGEST_EVENTS.labels("rejected").inc(len(outcomes) - len(accepted))
     return IngestResult(accepted=len(accepted), rejected=len(outcomes) - len(accepted), results=results)
 
 

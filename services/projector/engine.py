@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from projections.protocol import ProjectionStore
+from services.metrics import LOG_HEAD, PROJECTION_POSITION
 from services.store.eventstore import EventStore
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ class ProjectionEngine:
         for projection in self._projections:
             behind = [e for e in events if e.position > positions[projection.name]]
             if behind:
-                projection.apply(behind)
+                PROJECTION_POSITION.labels(projection.name).set(projection.apply(behind))
+        LOG_HEAD.set(events[-1].position)
         return len(events)
 
     def catch_up(self, progress: Progress | None = None) -> int:

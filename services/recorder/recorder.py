@@ -26,6 +26,7 @@ from contracts import Envelope
 from domain.identity.identifiers import IdentifierProtector
 from domain.intake import Rejected, admit
 from services.kafka.records import DeadLetter, DeadLetterSink, RecordSource, SourceRecord
+from services.metrics import RECORDER_RECORDS
 from services.store.eventstore import EventStore, StoreConflict
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,8 @@ class RecorderLoop:
             self._after_db_commit(result)
         self._source.commit(result.next_offsets)
         self.totals.add(result)
+        for outcome in ("recorded", "duplicates", "redelivered", "dead_lettered"):
+            RECORDER_RECORDS.labels(outcome).inc(getattr(result, outcome))
         return result
 
     def run(self, stop: threading.Event) -> None:

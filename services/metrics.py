@@ -1,0 +1,12 @@
+"""Prometheus metrics of the pipeline stages (exposed by the API at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+INGEST_EVENTS = Counter("touchline_ingest_events", "Events received over HTTP, by outcome.", ["outcome"])
+RECORDER_RECORDS = Counter("touchline_recorder_records", "Kafka records handled by the recorder, by outcome.",
+                           ["outcome"])
+PROJECTION_POSITION = Gauge("touchline_projection_position", "Last log position applied, per projection.",
+                            ["projection"])
+LOG_HEAD = Gauge("touchline_log_head", "Newest position of the event store's global log, as last read.")
