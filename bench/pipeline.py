@@ -16,11 +16,13 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
+from psycopg import sql
 
 from services.bootstrap import ensure_kafka_topics, open_views
 from services.publisher import TouchlinePublisher
@@ -43,8 +45,18 @@ def raw_consume(bootstrap: str, topic: str, expected: int) -> float:
     return elapsed
 
 
-def pipeline(settings: Settings, events: list[dict[str, object]]) -> tuple[float, float]:
-    """(seconds to publish, seconds from first publish until every event is in the timeline)."""
+def publish(settings: Settings, events: list[dict[str, object]]) -> float:
+    started = time.perf_counter()
+    with TouchlinePublisher(settings.kafka_bootstrap_servers, settings.events_topic) as publisher:
+        for i in range(0, len(events), 1000):
+            publisher.publish(events[i:i + 1000])
+    return time.perf_counter() - started
+
+
+def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool) -> tuple[float, float]:
+    """Live (backlog=False): (seconds to publish, seconds from first publish until all are in the timeline).
+    Backlog: events published before the processes start; (events drained, seconds from the first to the last
+    becoming visible in the timeline) — the recorder + projector rate alone."""
     env = os.environ | settings_env(settings) | {"TOUCHLINE_ID_HASH_KEY": "bench-key"}
     if settings.database_url.startswith("sqlite"):
         env |= {"TOUCHLINE_DATA_DIR": str(settings.data_dir)}
@@ -53,6 +65,8 @@ def pipeline(settings: Settings, events: list[dict[str, object]]) -> tuple[float
 
     timeline = SqlTimelineStore(views)
     timeline.create()
+    if backlog:
+        publish(settings, events)
     with ExitStack() as stack:
         procs = []
         for command in ("recorder", "projector"):
@@ -62,47 +76,74 @@ def pipeline(settings: Settings, events: list[dict[str, object]]) -> tuple[float
             stack.callback(proc.wait, 30)
             stack.callback(proc.terminate)
             procs.append(proc)
-        time.sleep(8)  # let the recorder join its consumer group before the clock starts
-        started = time.perf_counter()
-        with TouchlinePublisher(settings.kafka_bootstrap_servers, settings.events_topic) as publisher:
-            for i in range(0, len(events), 1000):
-                publisher.publish(events[i:i + 1000])
-        published = time.perf_counter() - started
+        if backlog:
+            while (first := timeline.count_entries()) == 0:
+                _check_alive(procs, settings)
+                time.sleep(0.005)
+            started, published = time.perf_counter(), float(len(events) - first)
+        else:
+            time.sleep(8)  # let the recorder join its consumer group before the clock starts
+            started = time.perf_counter()
+            published = publish(settings, events)
         while timeline.count_entries() < len(events):
-            if any(p.poll() is not None for p in procs):
-                logs = [(settings.data_dir / f"{c}.log").read_text()[-2000:] for c in ("recorder", "projector")]
-                raise RuntimeError(f"a pipeline process died:\n{logs[0]}\n{logs[1]}")
+            _check_alive(procs, settings)
             time.sleep(0.02)
         visible = time.perf_counter() - started
     views.dispose()
     return published, visible
 
 
+def _check_alive(procs: list[subprocess.Popen[bytes]], settings: Settings) -> None:
+    if any(p.poll() is not None for p in procs):
+        logs = [(settings.data_dir / f"{c}.log").read_text()[-2000:] for c in ("recorder", "projector")]
+        raise RuntimeError(f"a pipeline process died:\n{logs[0]}\n{logs[1]}")
+
+
 def run(bootstrap: str, database_urls: list[str], n: int) -> None:
     events = [touchpoint(i, "hotline", customers=2000) for i in range(n)]
     print(f"touchline pipeline benchmark: {n} events, {PARTITIONS} partitions, broker {bootstrap}")
     for url in database_urls:
-        topic = f"bench-{uuid.uuid4().hex[:8]}"
-        with tempfile.TemporaryDirectory() as tmp:
-            schema = "" if url.startswith("sqlite") else f"bench_{uuid.uuid4().hex[:8]}"
-            if schema:
-                with psycopg.connect(url, autocommit=True) as conn:
-                    conn.execute(f"create schema {schema}")
-            settings = Settings(env="test", database_url=url.replace("TMP", tmp), db_schema=schema,
-                                data_dir=Path(tmp), kafka_bootstrap_servers=bootstrap, events_topic=topic,
-                                dlq_topic=f"{topic}-dlq", recorder_group=f"{topic}-recorder",
-                                events_topic_partitions=PARTITIONS, kafka_session_timeout_ms=6000)
-            ensure_kafka_topics(settings)
-            published, visible = pipeline(settings, [dict(e) for e in events])
-            raw = raw_consume(bootstrap, topic, n)
-            if schema:
-                with psycopg.connect(url, autocommit=True) as conn:
-                    conn.execute(f"drop schema {schema} cascade")
-        store = "sqlite" if url.startswith("sqlite") else "postgres"
-        ours, raw_rate = n / visible, n / raw
-        print(f"[{store}] raw kafka-python consume: {raw_rate:,.0f} events/s ({raw:.2f} s)")
-        print(f"[{store}] publish: {n / published:,.0f} events/s; publish → recorded → timeline: "
+        for backlog in (False, True):
+            measure(bootstrap, url, events, backlog)
+
+
+def measure(bootstrap: str, url: str, events: list[dict[str, object]], backlog: bool) -> None:
+    """One measurement on a fresh topic (and schema), then raw consumption of the same records."""
+    n, topic = len(events), f"bench-{uuid.uuid4().hex[:8]}"
+    schema = "" if url.startswith("sqlite") else f"bench_{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as tmp, _schema(url, schema):
+        settings = Settings(env="test", database_url=url.replace("TMP", tmp), db_schema=schema,
+                            data_dir=Path(tmp), kafka_bootstrap_servers=bootstrap, events_topic=topic,
+                            dlq_topic=f"{topic}-dlq", recorder_group=f"{topic}-recorder",
+                            events_topic_partitions=PARTITIONS, kafka_session_timeout_ms=6000)
+        ensure_kafka_topics(settings)
+        published, visible = pipeline(settings, [dict(e) for e in events], backlog)
+        raw = raw_consume(bootstrap, topic, n)
+    store = "sqlite" if url.startswith("sqlite") else "postgres"
+    raw_rate = n / raw
+    print(f"[{store}] raw kafka-python consume of the same {n} records: {raw_rate:,.0f} events/s ({raw:.2f} s)")
+    if backlog:
+        ours = published / visible
+        print(f"[{store}] backlog drained (consume → validate → record → timeline): {ours:,.0f} events/s "
+              f"({int(published)} events in {visible:.2f} s); ratio to raw consume: {ours / raw_rate:.2f}")
+    else:
+        ours = n / visible
+        print(f"[{store}] live publish: {n / published:,.0f} events/s; publish → recorded → timeline: "
               f"{ours:,.0f} events/s ({visible:.2f} s); ratio to raw consume: {ours / raw_rate:.2f}")
+
+
+@contextmanager
+def _schema(url: str, schema: str) -> Iterator[None]:
+    """A throwaway Postgres schema (nothing for SQLite)."""
+    if not schema:
+        yield
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
+        try:
+            yield
+        finally:
+            conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
 
 
 def main() -> None:

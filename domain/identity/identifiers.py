@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import uuid
@@ -43,6 +44,7 @@ class Identifier:
         return f"{self.kind.value}:{self.value}"
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """E.164 form of a phone number; numbers without a country code are read in `region`."""
     try:
