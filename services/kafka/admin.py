@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -22,6 +23,15 @@ def ensure_topics(bootstrap_servers: str, topics: dict[str, int], replication_fa
         admin.close()
 
 
+def _accepts_tcp(address: str, timeout_s: float) -> bool:
+    host, _, port = address.strip().rpartition(":")
+    try:
+        with socket.create_connection((host or "localhost", int(port)), timeout=timeout_s):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def existing_topics(bootstrap_servers: str) -> set[str]:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="touchline-admin")
     try:
@@ -32,6 +42,8 @@ def existing_topics(bootstrap_servers: str) -> set[str]:
 
 def broker_reachable(bootstrap_servers: str, timeout_s: float = 3.0) -> bool:
     """True when a broker answers a metadata request within the timeout."""
+    if not any(_accepts_tcp(address, timeout_s) for address in bootstrap_servers.split(",")):
+        return False  # kafka-python would retry (and leak sockets) against a closed port
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap_servers.split(","),
