@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from abc import abstractmethod
 from collections.abc import Mapping
@@ -122,10 +123,10 @@ class Envelope(ContractModel):
         """The documentation example of this event type, as wire data (a JSON object)."""
         event_type, version = cls.type_key()
         event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:touchline:example:{event_type}:v{version}")
-        return {"event_id": str(event_id), "event_type": event_type, "schema_version": version} | {
-            **EXAMPLE_ENVELOPE,
-            **cls.EXAMPLE,
-        }
+        return copy.deepcopy(
+            {"event_id": str(event_id), "event_type": event_type, "schema_version": version}
+            | {**EXAMPLE_ENVELOPE, **cls.EXAMPLE}
+        )
 
     @classmethod
     def example(cls) -> Self:

@@ -370,3 +370,14 @@ def test_partition_key_is_the_case_id_else_the_event_id() -> None:
     without_case = parse(example(CallbackPromised, case_id=None))
     assert partition_key(without_case) == str(without_case.event_id).encode()
     assert UUID(partition_key(without_case).decode()) == without_case.event_id
+
+
+def test_example_data_is_a_fresh_copy_each_time() -> None:
+    from contracts import WebRequestSubmitted
+
+    first = WebRequestSubmitted.example_data()
+    first["payload"]["subject"] = "changed by a caller"
+    first["source"]["department"] = "elsewhere"
+    second = WebRequestSubmitted.example_data()
+    assert second["payload"]["subject"] != "changed by a caller"
+    assert second["source"]["department"] != "elsewhere"
