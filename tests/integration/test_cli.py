@@ -45,8 +45,9 @@ def test_publish_sends_valid_lines_and_reports_bad_ones(tmp_path: Path, kafka_bo
 
 
 def test_rebuild_reproduces_the_live_timeline(tmp_path: Path) -> None:
-    env = {"TOUCHLINE_DATA_DIR": str(tmp_path), "TOUCHLINE_ENV": "test"}
-    settings = Settings(data_dir=tmp_path, env="test")
+    env = {"TOUCHLINE_DATA_DIR": str(tmp_path), "TOUCHLINE_ENV": "test", "DATABASE_URL": "",
+           "TOUCHLINE_VIEWS_DATABASE_URL": ""}  # the embedded SQLite default, whatever the environment says
+    settings = Settings(data_dir=tmp_path, env="test", database_url="", views_database_url="")
     store, views = open_event_store(settings), open_views(settings)
     store.append([parse(touchpoint(i, "hotline", customers=7)) for i in range(300)])
     engine = build_projection_engine(settings, store, views)

@@ -17,7 +17,7 @@ PRODUCTION = {
 
 
 def test_embedded_default_keeps_store_and_views_side_by_side(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings(data_dir=tmp_path, database_url="", views_database_url="")
     assert settings.store_url == f"sqlite:///{tmp_path}/events.db"
     assert settings.views_url == f"sqlite:///{tmp_path}/views.db"
 
