@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", validation_alias=_alias("TOUCHLINE_HOST"))
     port: int = Field(8000, ge=0, le=65535, validation_alias=_alias("PORT"))
     max_batch: int = Field(1000, ge=1, validation_alias=_alias("TOUCHLINE_MAX_BATCH"))
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, validation_alias=_alias("TOUCHLINE_MAX_BODY_BYTES"))
     publish_timeout_s: float = Field(30.0, gt=0, validation_alias=_alias("TOUCHLINE_PUBLISH_TIMEOUT_S"))
 
     @field_validator("database_url", "views_database_url")

@@ -58,8 +58,16 @@ EVENTS_BODY = {
 )
 async def publish_events(request: Request, principal: PrincipalDep) -> IngestResult:
     """Validate every event, publish the valid ones (acks=all), and report each item's outcome."""
-    raw = await request.body()
-    return await run_in_threadpool(_ingest, request.app.state.components, principal, raw)
+    limit = request.app.state.components.settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Problem(413, "Request too large", f"At most {limit} bytes per request.")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise Problem(413, "Request too large", f"At most {limit} bytes per request.")
+    return await run_in_threadpool(_ingest, request.app.state.components, principal, bytes(raw))
 
 
 def _ingest(components: Any, principal: Principal, raw: bytes) -> IngestResult:

@@ -96,6 +96,12 @@ def test_malformed_requests_are_problem_details(client: TestClient, body: bytes,
     assert response.json()["title"] == title and response.json()["instance"] == "/v1/events"
 
 
+def test_an_oversized_body_is_refused_before_parsing(client: TestClient, components: FakeComponents) -> None:
+    limit = components.settings.max_body_bytes
+    response = client.post("/v1/events", content=b" " * (limit + 1), headers=BEARER["web"])
+    assert response.status_code == 413 and response.json()["title"] == "Request too large"
+
+
 def test_an_unreachable_broker_is_503_and_not_ready(components: FakeComponents, client: TestClient) -> None:
     components.publisher.fail = True
     response = client.post("/v1/events", json=touchpoint(1, "web"), headers=BEARER["web"])
