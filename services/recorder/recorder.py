@@ -146,11 +146,13 @@ class RecorderLoop:
         *,
         poll_timeout_s: float = 0.5,
         after_db_commit: AfterCommit | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self._source = source
         self._recorder = recorder
         self._poll_timeout_s = poll_timeout_s
         self._after_db_commit = after_db_commit
+        self._on_close = on_close  # releases what the loop's recorder holds (the dead-letter producer)
         self.totals = BatchResult()
 
     @property
@@ -177,3 +179,5 @@ class RecorderLoop:
                 self.run_once()
         finally:
             self._source.close()
+            if self._on_close is not None:
+                self._on_close()
