@@ -41,6 +41,9 @@ class CaseOpenedPayload(Payload):
     subject: Label = Field(description="One-line subject of the case.")
     priority: Priority = Field(description="Urgency of the case.")
     description: Text | None = Field(default=None, description="Longer description of the customer's need.")
+    segment: Label | None = Field(
+        default=None, description="Customer segment (e.g. `vip`, `key-account`); selects service standards."
+    )
 
     def summary(self) -> str:
         return f"{self.case_type.value.capitalize()} case opened ({self.priority.value}): {self.subject}"

@@ -113,6 +113,9 @@ class Envelope(ContractModel):
     EXAMPLE: ClassVar[Mapping[str, Any]] = {}
     """Wire-form fields of this type's documentation example, merged over `EXAMPLE_ENVELOPE`."""
 
+    CONCERNS_A_CUSTOMER: ClassVar[bool] = True
+    """False for organisational facts (e.g. a policy published) that belong on no customer's timeline."""
+
     @classmethod
     def type_key(cls) -> tuple[str, int]:
         """`(event_type, schema_version)` of this event class."""

@@ -21,6 +21,7 @@ from contracts.envelope import Envelope
 from contracts.feedback import ComplaintFiled, ComplimentReceived, ReferralMade
 from contracts.identity import IdentityIdentifiersLinked, IdentityIdentifiersUnlinked
 from contracts.repairs import RepairOrderOpened, RepairVisitCompleted, RepairVisitScheduled
+from contracts.sla import SlaAlertAcknowledged, SlaBreached, SlaPolicyPublished, SlaWarningRaised
 from contracts.survey import SurveyServqualAnswered
 from contracts.touchpoints import (
     CallEnded,
@@ -30,7 +31,7 @@ from contracts.touchpoints import (
     WebRequestSubmitted,
 )
 
-# Catalogue order: touchpoints, repairs, cases, promises, feedback, identity.
+# Catalogue order: touchpoints, repairs, cases, promises, feedback, identity, SLA.
 EVENT_CLASSES: tuple[type[Envelope], ...] = (
     FrontdeskVisitCheckedIn,
     FrontdeskVisitCheckedOut,
@@ -57,6 +58,10 @@ EVENT_CLASSES: tuple[type[Envelope], ...] = (
     SurveyServqualAnswered,
     IdentityIdentifiersLinked,
     IdentityIdentifiersUnlinked,
+    SlaPolicyPublished,
+    SlaWarningRaised,
+    SlaBreached,
+    SlaAlertAcknowledged,
 )
 
 EVENT_TYPES: Mapping[tuple[str, int], type[Envelope]] = MappingProxyType(

@@ -11,9 +11,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from domain.identity.identifiers import IdentifierProtector
+from projections.cases.store import SqlCasesStore
 from projections.protocol import ProjectionStore
+from projections.sla.store import SqlSlaStore
 from projections.sqlstore import make_engine, url_with_search_path
 from projections.timeline.store import SqlTimelineStore
+from services.cases import CaseViews, build_case_views
+from services.clock import Clock, utc_now
 from services.kafka.admin import broker_reachable, ensure_topics, existing_topics
 from services.kafka.consumer import KafkaRecordSource
 from services.kafka.producer import KafkaDeadLetterSink, KafkaEventPublisher, KafkaSender, make_producer
@@ -21,6 +25,7 @@ from services.kafka.records import EventPublisher
 from services.projector.engine import ProjectionEngine
 from services.recorder.recorder import AfterCommit, Recorder, RecorderLoop
 from services.settings import Settings
+from services.sla.wiring import SlaViews, build_sla_views
 from services.store.eventstore import EventStore
 
 
@@ -45,7 +50,8 @@ def open_views(settings: Settings) -> Engine:
 
 def projection_stores(views: Engine) -> dict[str, ProjectionStore]:
     """Every projection by name, tables created (retrying: processes starting together race to create them)."""
-    stores: dict[str, ProjectionStore] = {"timeline": SqlTimelineStore(views)}
+    stores: dict[str, ProjectionStore] = {"timeline": SqlTimelineStore(views), "cases": SqlCasesStore(views),
+                                          "sla": SqlSlaStore(views)}
     for store in stores.values():
         for attempt in range(1, 6):
             try:
@@ -61,7 +67,8 @@ def projection_stores(views: Engine) -> dict[str, ProjectionStore]:
 def ensure_kafka_topics(settings: Settings) -> None:
     """Create missing topics outside production; in production they must have been created by operations
     (replication, retention), so a missing topic is an error rather than a silently under-replicated topic."""
-    wanted = {settings.events_topic: settings.events_topic_partitions, settings.dlq_topic: 1}
+    wanted = {settings.events_topic: settings.events_topic_partitions, settings.dlq_topic: 1,
+              settings.alerts_topic: 1}
     if settings.env != "production":
         ensure_topics(settings.kafka_bootstrap_servers, wanted)
         return
@@ -80,7 +87,10 @@ class ApiComponents:
     timeline: SqlTimelineStore
     event_store: EventStore
     views: Engine
+    cases: CaseViews
     closers: list[Any] = field(default_factory=list)
+    clock: Clock = utc_now  # "now" of the time-dependent views; the only wall clock the API reads
+    sla: SlaViews | None = None  # SLA clocks, alerts, promises and policies (services.api.sla)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
 
     def readiness(self) -> dict[str, str]:
@@ -106,8 +116,9 @@ def build_api_components(settings: Settings) -> ApiComponents:
                          settings.publish_timeout_s)
     event_store = open_event_store(settings)
     views = open_views(settings)
-    timeline = projection_stores(views)["timeline"]
-    assert isinstance(timeline, SqlTimelineStore)
+    stores = projection_stores(views)
+    timeline, cases = stores["timeline"], stores["cases"]
+    assert isinstance(timeline, SqlTimelineStore) and isinstance(cases, SqlCasesStore)
     return ApiComponents(
         settings=settings,
         protector=protector_for(settings),
@@ -115,6 +126,9 @@ def build_api_components(settings: Settings) -> ApiComponents:
         timeline=timeline,
         event_store=event_store,
         views=views,
+        cases=build_case_views(cases, settings.handoff_target_hours, settings.config_dir,
+                               policies=_sla_store(stores).policies),
+        sla=build_sla_views(settings, _sla_store(stores), event_store, views),
         closers=[event_store.close, views.dispose, sender.close],
     )
 
@@ -130,9 +144,9 @@ def build_recorder_loop(
         session_timeout_ms=settings.kafka_session_timeout_ms,
         max_poll_records=settings.recorder_max_poll_records,
     )
-    sink = KafkaDeadLetterSink(KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.dlq_topic))
-    recorder = Recorder(event_store, sink, protector_for(settings))
-    return RecorderLoop(source, recorder, after_db_commit=after_db_commit)
+    dlq = KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.dlq_topic)
+    recorder = Recorder(event_store, KafkaDeadLetterSink(dlq), protector_for(settings))
+    return RecorderLoop(source, recorder, after_db_commit=after_db_commit, on_close=dlq.close)
 
 
 def build_projection_engine(settings: Settings, event_store: EventStore, views: Engine) -> ProjectionEngine:
@@ -156,3 +170,9 @@ def _check(probe: Any) -> str:
 def _ping_engine(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("select 1"))
+
+
+def _sla_store(stores: dict[str, ProjectionStore]) -> SqlSlaStore:
+    sla = stores["sla"]
+    assert isinstance(sla, SqlSlaStore)
+    return sla

@@ -97,6 +97,27 @@ def projector() -> None:
 
 
 @app.command()
+def ticker() -> None:
+    """Run the SLA ticker (warnings and breaches within seconds), the alert dispatcher (alerts topic) and the
+    webhook sender. Needs the projector running (it reads the SLA projection). Records the default policy
+    version from TOUCHLINE_CONFIG_DIR if the log does not hold it yet."""
+    from services.bootstrap import open_event_store, open_views, run_in_thread
+    from services.sla.wiring import build_sla_services
+
+    _logging()
+    settings = Settings()
+    store, views = open_event_store(settings), open_views(settings)
+    sla = build_sla_services(settings, store, views)
+    with _until_interrupted() as stop:
+        threads = [run_in_thread(name, loop, stop) for name, loop in sla.loops(settings).items()]
+        stop.wait()
+        for thread in threads:
+            thread.join(timeout=15)
+    sla.close()
+    store.close()
+
+
+@app.command()
 def publish(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines, one event per line.")],
     batch: Annotated[int, typer.Option(min=1, max=1000, help="Events per broker round trip.")] = 500,

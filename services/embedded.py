@@ -19,12 +19,14 @@ from services.bootstrap import (
     run_in_thread,
 )
 from services.settings import Settings
+from services.sla.wiring import build_sla_services
 
 log = logging.getLogger(__name__)
 
 
 def run_embedded(settings: Settings, *, demo: bool = False) -> None:
-    """Start broker (if needed), recorder, projector and API; block until the API server stops."""
+    """Start broker (if needed), recorder, projector, SLA ticker and alert delivery, and the API; block until
+    the API server stops."""
     with contextlib.ExitStack() as stack:
         if not settings.kafka_bootstrap_servers:
             from services.devbroker import LocalBroker
@@ -40,6 +42,9 @@ def run_embedded(settings: Settings, *, demo: bool = False) -> None:
             run_in_thread("recorder", build_recorder_loop(settings, store).run, stop),
             run_in_thread("projector", build_projection_engine(settings, store, views).run, stop),
         ]
+        sla = build_sla_services(settings, store, views)  # records the default policy version if new
+        stack.callback(sla.close)
+        threads += [run_in_thread(name, loop, stop) for name, loop in sla.loops(settings).items()]
         components = build_api_components(settings)
         stack.callback(components.close)
         if demo:

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     max_batch: int = Field(1000, ge=1, validation_alias=_alias("TOUCHLINE_MAX_BATCH"))
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, validation_alias=_alias("TOUCHLINE_MAX_BODY_BYTES"))
     publish_timeout_s: float = Field(30.0, gt=0, validation_alias=_alias("TOUCHLINE_PUBLISH_TIMEOUT_S"))
+    # Business hours a department has to accept a handoff, until SLA policies name a handoff-acceptance target.
+    handoff_target_hours: float = Field(4.0, ge=0, validation_alias=_alias("TOUCHLINE_HANDOFF_TARGET_HOURS"))
+    # SLA: config directory (calendars/, departments.toml, sla/policy.toml; default: the repository's config/),
+    # ticker period, alerts topic, and webhook retries.
+    config_dir: Path | None = Field(None, validation_alias=_alias("TOUCHLINE_CONFIG_DIR"))
+    sla_tick_seconds: float = Field(1.0, gt=0, le=5, validation_alias=_alias("TOUCHLINE_SLA_TICK_SECONDS"))
+    alerts_topic: str = Field("touchline.alerts.v1", validation_alias=_alias("TOUCHLINE_ALERTS_TOPIC"))
+    webhook_max_attempts: int = Field(8, ge=1, validation_alias=_alias("TOUCHLINE_WEBHOOK_MAX_ATTEMPTS"))
+    webhook_backoff_seconds: float = Field(2.0, gt=0, validation_alias=_alias("TOUCHLINE_WEBHOOK_BACKOFF_SECONDS"))
+    webhook_timeout_seconds: float = Field(5.0, gt=0, validation_alias=_alias("TOUCHLINE_WEBHOOK_TIMEOUT_SECONDS"))
 
     @field_validator("database_url", "views_database_url")
     @classmethod

@@ -167,6 +167,8 @@ def in_timeline_order(entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
 
 def _step(known_case: Callable[[str], str | None], recorded: RecordedEvent, key_fn: KeyFn) -> TimelineOutput:
     event = recorded.event
+    if not event.CONCERNS_A_CUSTOMER:
+        return TimelineOutput()
     own = key_fn(event.customer)
     linked = known_case(event.case_id) if event.case_id is not None else None
     customer_id = own if own is not None else linked

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.api import customers, health, ingest, problems
+from services.api import alerts, cases, customers, departments, handoffs, health, ingest, problems, promises, sla
 from services.api.auth import TokenRegistry
 
 DESCRIPTION = """touchline records every customer touchpoint (front desk, hotline, web, repair, any department)
@@ -22,6 +22,6 @@ def build_app(components: Any) -> FastAPI:
     app.state.components = components
     app.state.tokens = TokenRegistry.from_setting(components.settings.bootstrap_tokens.get_secret_value())
     problems.install(app)
-    for module in (ingest, customers, health):
+    for module in (ingest, customers, cases, departments, handoffs, sla, alerts, promises, health):
         app.include_router(module.router)
     return app

@@ -20,6 +20,7 @@ from domain.identity.identifiers import (
 from domain.log import RecordedEvent
 from projections.timeline import (
     EMPTY,
+    TimelineOutput,
     TimelineState,
     UnattributedReason,
     epoch_us,
@@ -253,3 +254,12 @@ def _story() -> list[RecordedEvent]:
         case_note_added(occurred_at=T0 + timedelta(minutes=5), case_id="CASE-2"),
         visit_checked_in(occurred_at=T0 + timedelta(minutes=6)),
     ])
+
+
+def test_organisational_facts_stay_off_timelines_and_are_no_anomaly() -> None:
+    from contracts import SlaPolicyPublished
+
+    policy = SlaPolicyPublished.example()
+    assert policy.CONCERNS_A_CUSTOMER is False
+    _, output = fold([RecordedEvent(1, policy)], customer_key)
+    assert output == TimelineOutput()

@@ -1,0 +1,1 @@
+"""SLA clocks: business calendars, policies, clock semantics, alert thresholds and the promise ledger (pure)."""

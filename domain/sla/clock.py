@@ -1,0 +1,199 @@
+"""An SLA clock: start, pause, resume, stop; elapsed time, threshold instants and state at an injected `now`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from contracts import SlaBasis, SlaMetric
+from domain.sla.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar
+
+BREACH = 100
+
+
+class ClockState(StrEnum):
+    """Where a clock stands at an instant."""
+
+    RUNNING = "running"
+    PAUSED = "paused"  # waiting on the customer
+    BREACHED = "breached"  # past its target and still running (or paused after the breach)
+    MET = "met"  # stopped within its target
+    MISSED = "missed"  # stopped after its target
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A pause; `ended_at` is None while it lasts."""
+
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """The clock passed to another department (the case was handed off and accepted) at `at`."""
+
+    at: datetime
+    department: str
+    escalate_to: str
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """One SLA clock, bound at start to the policy version, rule, target and calendar in force then."""
+
+    clock_id: str
+    metric: SlaMetric
+    case_id: str | None
+    department: str
+    policy_version: int
+    rule: str
+    calendar: BusinessCalendar
+    basis: SlaBasis
+    target_seconds: float
+    warnings: tuple[int, ...]
+    escalate_to: str
+    started_at: datetime
+    start_event_id: str
+    agent: str | None = None
+    customer_id: str | None = None
+    promise_id: str | None = None
+    due_at: datetime | None = None  # callback promises: the promised time is the deadline
+    pauses: tuple[Pause, ...] = ()
+    stopped_at: datetime | None = None
+    stop_reason: str | None = None
+    alerted: frozenset[int] = frozenset()
+    handovers: tuple[Handover, ...] = ()
+    standard_seconds: float | None = None  # callback promises: how far ahead the policy lets a promise be made
+
+    @property
+    def owner(self) -> tuple[str, str]:
+        """The department responsible now and the role its breaches escalate to."""
+        return self.owner_at(None)
+
+    def owner_at(self, at: datetime | None) -> tuple[str, str]:
+        """The department responsible at `at` (None: now) and its escalation role; history, not hindsight."""
+        owner = (self.department, self.escalate_to)
+        for handover in self.handovers:
+            if at is None or handover.at <= at:
+                owner = (handover.department, handover.escalate_to)
+        return owner
+
+    def handed_over(self, at: datetime, department: str, escalate_to: str) -> Clock:
+        if self.stopped_at is not None or self.owner[0] == department:
+            return self
+        return replace(self, handovers=(*self.handovers, Handover(at, department, escalate_to)))
+
+    @property
+    def meter(self) -> BusinessCalendar:
+        """The calendar that counts this clock's time (24x7 for calendar-time targets)."""
+        return self.calendar if self.basis is SlaBasis.BUSINESS else TWENTY_FOUR_SEVEN
+
+    @property
+    def thresholds(self) -> tuple[int, ...]:
+        """Warning percentages below 100, then the breach."""
+        return (*(p for p in self.warnings if p < BREACH), BREACH)
+
+    @property
+    def is_paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1].ended_at is None and self.stopped_at is None
+
+    def segments(self) -> Iterator[tuple[datetime, datetime | None]]:
+        """Running intervals [start, end) in order; the last one is open (None) while the clock runs."""
+        start: datetime | None = self.started_at
+        for pause in self.pauses:
+            if start is not None and (self.stopped_at is None or pause.started_at < self.stopped_at):
+                yield start, pause.started_at
+            start = pause.ended_at
+        if start is not None and (self.stopped_at is None or start < self.stopped_at):
+            yield start, self.stopped_at
+
+    def elapsed(self, at: datetime) -> float:
+        """Seconds of the clock's basis counted up to `at`."""
+        meter = self.meter
+        return sum(meter.business_seconds_between(a, min(b, at) if b else at) for a, b in self.segments())
+
+    def percent(self, at: datetime) -> float:
+        """Elapsed share of the target at `at`, in percent (may exceed 100)."""
+        if self.target_seconds <= 0:
+            return float(BREACH)
+        return 100.0 * self.elapsed(at) / self.target_seconds
+
+    def instant_of(self, percent: int) -> datetime | None:
+        """When `percent` of the target is reached; None if the clock stops or pauses first."""
+        if percent >= BREACH and self.due_at is not None:
+            reached: datetime | None = self.due_at
+        else:
+            reached = self._walk(self.target_seconds * percent / 100)
+        if reached is None or (self.stopped_at is not None and reached >= self.stopped_at):
+            return None
+        return reached.astimezone(self.calendar.zone)
+
+    def deadline(self) -> datetime | None:
+        """The breach instant as things stand (None while paused before it, or if stopped before it)."""
+        return self.instant_of(BREACH)
+
+    def projected_deadline(self, at: datetime) -> datetime:
+        """The breach instant if the clock ran without further pauses from `at` (used by explanations)."""
+        if self.due_at is not None:
+            return self.due_at
+        remaining = max(0.0, self.target_seconds - self.elapsed(at))
+        return self.meter.add_business_seconds(at, remaining).astimezone(self.calendar.zone)
+
+    def state(self, now: datetime) -> ClockState:
+        breach = self.instant_of(BREACH)
+        if self.stopped_at is not None and self.stopped_at <= now:
+            return ClockState.MET if breach is None else ClockState.MISSED
+        if breach is not None and breach <= now:
+            return ClockState.BREACHED
+        return ClockState.PAUSED if self.is_paused else ClockState.RUNNING
+
+    def due_alerts(self, now: datetime) -> list[tuple[int, datetime]]:
+        """Thresholds reached by `now` and not yet alerted, with the instant each was reached."""
+        due = []
+        for percent in self.thresholds:
+            at = self.instant_of(percent)
+            if percent not in self.alerted and at is not None and at <= now:
+                due.append((percent, at))
+        return due
+
+    def next_alert_at(self) -> datetime | None:
+        """The earliest instant of a threshold not yet alerted (None if none can be known yet)."""
+        instants = (self.instant_of(p) for p in self.thresholds if p not in self.alerted)
+        return min((at for at in instants if at is not None), default=None)
+
+    def paused(self, at: datetime) -> Clock:
+        if self.stopped_at is not None or self.is_paused:
+            return self
+        return replace(self, pauses=(*self.pauses, Pause(max(at, self._last_change()))))
+
+    def resumed(self, at: datetime) -> Clock:
+        if not self.is_paused:
+            return self
+        last = self.pauses[-1]
+        return replace(self, pauses=(*self.pauses[:-1], Pause(last.started_at, max(at, last.started_at))))
+
+    def stopped(self, at: datetime, reason: str) -> Clock:
+        if self.stopped_at is not None:
+            return self
+        return replace(self, stopped_at=max(at, self._last_change()), stop_reason=reason)
+
+    def alerting(self, percent: int) -> Clock:
+        return replace(self, alerted=self.alerted | {percent})
+
+    def _last_change(self) -> datetime:
+        """The latest instant already recorded (start or pause boundary): later changes cannot precede it."""
+        ends = (p.ended_at for p in self.pauses if p.ended_at is not None)
+        return max([self.started_at, *(p.started_at for p in self.pauses), *ends])
+
+    def _walk(self, need: float) -> datetime | None:
+        """The instant at which `need` seconds have run, walking the running segments."""
+        meter = self.meter
+        for start, end in self.segments():
+            available = meter.business_seconds_between(start, end) if end is not None else None
+            if available is None or need <= available:
+                return meter.add_business_seconds(start, need)
+            need -= available
+        return None

@@ -1,0 +1,29 @@
+"""The cases projection: who holds each case, how it travelled, where it waits, repeat contacts and anomalies.
+
+The pure parts (reducer, rows, queries) are re-exported here; the views as of `now` are in
+`projections.cases.views` and `projections.cases.stats`; the stores live in `projections.cases.store` (it imports
+SQLAlchemy).
+"""
+
+from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, InvalidCursor
+from projections.cases.reducer import KeyFn, Needs, fold, needs
+from projections.cases.rows import AnomalyRow, CaseRow, CaseRows, ContactRow, HandoffRow, rows_of
+
+__all__ = [
+    "NAME",
+    "AnomalyRow",
+    "CasePage",
+    "CaseQuery",
+    "CaseRow",
+    "CaseRows",
+    "ContactQuery",
+    "ContactRow",
+    "HandoffQuery",
+    "HandoffRow",
+    "InvalidCursor",
+    "KeyFn",
+    "Needs",
+    "fold",
+    "needs",
+    "rows_of",
+]

@@ -1,0 +1,156 @@
+"""Questions a cases store answers: validated filters, their in-memory meaning, and page cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.cases import CaseState
+from projections.cases.rows import AnomalyRow, CaseRow, ContactRow, HandoffRow
+from projections.timeline.reducer import epoch_us
+
+NAME = "cases"
+MAX_LIMIT = 1000
+_CURSOR = re.compile(r"(-?[0-9]{1,20}):(.{1,200})", re.DOTALL)
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that this store did not produce."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseQuery:
+    """Cases to list, oldest opened first (ties by case id). Every filter given must hold.
+
+    `opened_before` is exclusive and `opened_after` inclusive (age filters become these, given `now`);
+    `pending_to` selects cases waiting for that department's acceptance; `min_returns` ping-pong cases.
+    """
+
+    holder: str | None = None
+    statuses: tuple[str, ...] = ()
+    customer_id: str | None = None
+    pending_to: str | None = None
+    opened_before: datetime | None = None
+    opened_after: datetime | None = None
+    min_returns: int = 0
+    min_repeat_contacts: int = 0
+    with_anomalies: bool = False
+    cursor: str | None = None
+    limit: int = 100
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+        if self.cursor is not None:
+            decode_cursor(self.cursor)
+
+    @property
+    def after(self) -> tuple[int, str] | None:
+        return decode_cursor(self.cursor) if self.cursor is not None else None
+
+    def accepts(self, row: CaseRow) -> bool:
+        after = self.after
+        return (
+            (self.holder is None or row.holder == self.holder)
+            and (not self.statuses or row.status in self.statuses)
+            and (self.customer_id is None or row.customer_id == self.customer_id)
+            and (self.pending_to is None or row.pending_to == self.pending_to)
+            and (self.opened_before is None or row.opened_us < epoch_us(self.opened_before))
+            and (self.opened_after is None or row.opened_us >= epoch_us(self.opened_after))
+            and row.returns >= self.min_returns
+            and row.repeat_contacts >= self.min_repeat_contacts
+            and (not self.with_anomalies or row.anomalies > 0)
+            and (after is None or (row.opened_us, row.case_id) > after)
+        )
+
+    def unpaged(self) -> CaseQuery:
+        """The same filters without cursor (for counting)."""
+        return CaseQuery(self.holder, self.statuses, self.customer_id, self.pending_to, self.opened_before,
+                         self.opened_after, self.min_returns, self.min_repeat_contacts, self.with_anomalies)
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    """One page of cases; `next_cursor` is None on the last page."""
+
+    cases: tuple[CaseState, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffQuery:
+    """Handoffs between departments, handed off in [since, until); `pending` selects those still waiting."""
+
+    from_department: str | None = None
+    to_department: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    pending: bool = False
+
+    def accepts(self, row: HandoffRow) -> bool:
+        return (
+            (self.from_department is None or row.from_department == self.from_department)
+            and (self.to_department is None or row.to_department == self.to_department)
+            and (self.since is None or row.handed_us >= epoch_us(self.since))
+            and (self.until is None or row.handed_us < epoch_us(self.until))
+            and (not self.pending or row.outcome == "pending")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ContactQuery:
+    """Repeat contacts that occurred in [since, until), optionally to one department or over one channel."""
+
+    department: str | None = None
+    channel: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def accepts(self, row: ContactRow) -> bool:
+        return (
+            (self.department is None or row.department == self.department)
+            and (self.channel is None or row.channel == self.channel)
+            and (self.since is None or row.occurred_us >= epoch_us(self.since))
+            and (self.until is None or row.occurred_us < epoch_us(self.until))
+        )
+
+
+def page_of(states: Sequence[CaseState], limit: int) -> CasePage:
+    """The first `limit` of up to limit + 1 ordered cases, with a cursor when more follow."""
+    shown = tuple(states[:limit])
+    return CasePage(shown, encode_cursor(shown[-1]) if len(states) > limit else None)
+
+
+def encode_cursor(row: CaseRow | CaseState) -> str:
+    """An opaque cursor pointing just after a case in board order."""
+    opened_us = row.opened_us if isinstance(row, CaseRow) else epoch_us(_opened_at(row))
+    return base64.urlsafe_b64encode(f"{opened_us}:{row.case_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """The (opened_us, case_id) a cursor points after; InvalidCursor if it is not one of ours."""
+    try:
+        text = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
+    except (ValueError, binascii.Error) as exc:
+        raise InvalidCursor("malformed case cursor") from exc
+    match = _CURSOR.fullmatch(text)
+    if match is None:
+        raise InvalidCursor("malformed case cursor")
+    return int(match[1]), match[2]
+
+
+def anomaly_counts(rows: list[AnomalyRow]) -> dict[str, int]:
+    """Anomalies per kind, kinds sorted."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.kind] = counts.get(row.kind, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _opened_at(state: CaseState) -> datetime:
+    assert state.opened_at is not None
+    return state.opened_at

@@ -1,0 +1,206 @@
+"""The cases read model in SQL (SQLite or Postgres): each batch is one transaction together with its position.
+
+Import it through `projections.cases.store`, which holds the protocol both stores implement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    Table,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+)
+
+from domain.cases import CaseState
+from domain.identity.identifiers import customer_key
+from domain.log import RecordedEvent
+from projections.cases.codec import decode
+from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, page_of
+from projections.cases.reducer import KeyFn, Needs, fold, needs, unapplied
+from projections.cases.rows import AnomalyRow, CaseRows, ContactRow, HandoffRow, checksum, rows_of
+from projections.cases.tables import (
+    TABLES,
+    case_anomalies,
+    case_contacts,
+    case_handoffs,
+    case_states,
+    from_record,
+    to_record,
+)
+from projections.sqlstore import (
+    dialect_insert,
+    ensure_position,
+    metadata,
+    projection_positions,
+    read_position,
+    write_position,
+    write_transaction,
+)
+from projections.timeline.reducer import epoch_us
+
+_IN_CHUNK = 500  # bound parameters per IN (...) list
+_SIDE_TABLES = (case_handoffs, case_contacts, case_anomalies)
+
+
+class SqlCasesStore:
+    """Cases in SQL: a batch loads the cases it touches (and contacting customers' open cases), folds, and
+    rewrites those cases' rows, all in one transaction with the position."""
+
+    name = NAME
+
+    def __init__(self, engine: Engine, key_fn: KeyFn = customer_key) -> None:
+        self._engine = engine
+        self._key_fn = key_fn
+
+    def create(self) -> None:
+        with write_transaction(self._engine) as conn:
+            metadata.create_all(conn, tables=[projection_positions, *TABLES])
+            ensure_position(conn, self.name)
+
+    def position(self) -> int:
+        with self._engine.connect() as conn:
+            return read_position(conn, self.name, lock=False)
+
+    def reset(self) -> None:
+        with write_transaction(self._engine) as conn:
+            for table in TABLES:
+                conn.execute(delete(table))
+            write_position(conn, self.name, 0)
+
+    def apply(self, events: Sequence[RecordedEvent]) -> int:
+        with write_transaction(self._engine) as conn:
+            after = read_position(conn, self.name)
+            todo = unapplied(events, after)
+            if not todo:
+                return after
+            changed = fold(todo, self._key_fn, _load(conn, needs(todo, self._key_fn)))
+            _write(conn, [rows_of(state) for state in changed.values()])
+            write_position(conn, self.name, todo[-1].position)
+            return todo[-1].position
+
+    def case(self, case_id: str) -> CaseState | None:
+        with self._engine.connect() as conn:
+            text = conn.execute(select(case_states.c.state).where(case_states.c.case_id == case_id)).scalar()
+        return decode(text) if text is not None else None
+
+    def cases(self, query: CaseQuery) -> CasePage:
+        c = case_states.c
+        statement = (select(c.state).where(*_case_conditions(query)).order_by(c.opened_us, c.case_id)
+                     .limit(query.limit + 1))
+        with self._engine.connect() as conn:
+            return page_of([decode(text) for text in conn.execute(statement).scalars()], query.limit)
+
+    def count(self, query: CaseQuery) -> int:
+        statement = select(func.count()).select_from(case_states).where(*_case_conditions(query.unpaged()))
+        with self._engine.connect() as conn:
+            return int(conn.execute(statement).scalar_one())
+
+    def handoffs(self, query: HandoffQuery) -> list[HandoffRow]:
+        t = case_handoffs.c
+        conditions = [
+            *_equal(t.from_department, query.from_department), *_equal(t.to_department, query.to_department),
+            *([t.handed_us >= epoch_us(query.since)] if query.since else []),
+            *([t.handed_us < epoch_us(query.until)] if query.until else []),
+            *([t.outcome == "pending"] if query.pending else []),
+        ]
+        return self._rows(case_handoffs, select(case_handoffs).where(*conditions).order_by(t.case_id, t.seq))
+
+    def contacts(self, query: ContactQuery) -> list[ContactRow]:
+        t = case_contacts.c
+        conditions = [
+            *_equal(t.department, query.department), *_equal(t.channel, query.channel),
+            *([t.occurred_us >= epoch_us(query.since)] if query.since else []),
+            *([t.occurred_us < epoch_us(query.until)] if query.until else []),
+        ]
+        return self._rows(case_contacts, select(case_contacts).where(*conditions).order_by(t.case_id, t.position))
+
+    def anomalies(self, kind: str | None = None) -> list[AnomalyRow]:
+        t = case_anomalies.c
+        statement = select(case_anomalies).where(*_equal(t.kind, kind)).order_by(t.case_id, t.position, t.kind)
+        return self._rows(case_anomalies, statement)
+
+    def checksum(self) -> str:
+        with self._engine.connect() as conn:
+            position = read_position(conn, self.name, lock=False)
+            tables = [(name, [from_record(table, r._mapping) for r in conn.execute(select(table))])
+                      for name, table in zip(("cases", "handoffs", "contacts", "anomalies"), TABLES, strict=True)]
+        return checksum(position, tables)
+
+    def _rows(self, table: Table, statement: Select[Any]) -> list[Any]:
+        with self._engine.connect() as conn:
+            return [from_record(table, row._mapping) for row in conn.execute(statement)]
+
+
+def _load(conn: Connection, wanted: Needs) -> dict[str, CaseState]:
+    """The stored cases a batch needs: by id, and every open case of the customers it routes contacts for."""
+    c = case_states.c
+    found: dict[str, CaseState] = {}
+    for chunk in _chunks(wanted.case_ids):
+        found.update(_states(conn, select(c.case_id, c.state).where(c.case_id.in_(chunk))))
+    for chunk in _chunks(wanted.customer_ids):
+        statement = select(c.case_id, c.state).where(c.customer_id.in_(chunk), c.status != "resolved")
+        found.update(_states(conn, statement))
+    return found
+
+
+def _states(conn: Connection, statement: Select[Any]) -> Iterable[tuple[str, CaseState]]:
+    return ((case_id, decode(text)) for case_id, text in conn.execute(statement).tuples())
+
+
+def _write(conn: Connection, rows: list[CaseRows]) -> None:
+    """Upsert the changed cases' rows and replace their handoff, contact and anomaly rows."""
+    if not rows:
+        return
+    insert = dialect_insert(conn, case_states)
+    columns = [c.name for c in case_states.columns if c.name != "case_id"]
+    upsert = insert.on_conflict_do_update(index_elements=["case_id"],
+                                          set_={name: insert.excluded[name] for name in columns})
+    conn.execute(upsert, [to_record(r.case) for r in rows])
+    for chunk in _chunks(r.case.case_id for r in rows):
+        for table in _SIDE_TABLES:
+            conn.execute(delete(table).where(table.c.case_id.in_(chunk)))
+    for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True):
+        records = [to_record(row) for r in rows for row in getattr(r, part)]
+        if records:
+            conn.execute(table.insert(), records)
+
+
+def _case_conditions(query: CaseQuery) -> list[ColumnElement[bool]]:
+    c = case_states.c
+    conditions = [*_equal(c.holder, query.holder), *_equal(c.customer_id, query.customer_id),
+                  *_equal(c.pending_to, query.pending_to)]
+    if query.statuses:
+        conditions.append(c.status.in_(query.statuses))
+    if query.opened_before is not None:
+        conditions.append(c.opened_us < epoch_us(query.opened_before))
+    if query.opened_after is not None:
+        conditions.append(c.opened_us >= epoch_us(query.opened_after))
+    if query.min_returns:
+        conditions.append(c.returns >= query.min_returns)
+    if query.min_repeat_contacts:
+        conditions.append(c.repeat_contacts >= query.min_repeat_contacts)
+    if query.with_anomalies:
+        conditions.append(c.anomalies > 0)
+    if (after := query.after) is not None:
+        at_us, case_id = after
+        conditions.append(or_(c.opened_us > at_us, and_(c.opened_us == at_us, c.case_id > case_id)))
+    return conditions
+
+
+def _equal(column: Any, value: str | None) -> list[ColumnElement[bool]]:
+    return [] if value is None else [column == value]
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    ordered = sorted(values)
+    for start in range(0, len(ordered), _IN_CHUNK):
+        yield ordered[start : start + _IN_CHUNK]

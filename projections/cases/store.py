@@ -1,0 +1,107 @@
+"""Cases read model: the store protocol, its in-memory reference implementation, and the SQL one (`cases.sql`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, TypeVar
+
+from domain.cases import CaseState
+from domain.identity.identifiers import customer_key
+from domain.log import RecordedEvent
+from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, page_of
+from projections.cases.reducer import KeyFn, fold, unapplied
+from projections.cases.rows import AnomalyRow, CaseRows, ContactRow, HandoffRow, checksum, rows_of
+from projections.cases.sql import SqlCasesStore
+
+R = TypeVar("R")
+
+
+class CasesStore(Protocol):
+    """Where the cases read model is kept.
+
+    `apply` takes events in any order and with redeliveries: events at or below the stored position are skipped,
+    the rest are applied in log order in one transaction together with the new position, loading only the cases
+    the batch touches. Lists come back in a stable order: cases oldest opened first (then by id), handoffs by
+    (case, seq), contacts and anomalies by (case, position). `checksum` is a sha256 of the position and every row.
+    """
+
+    name: str
+
+    def create(self) -> None: ...
+    def position(self) -> int: ...
+    def reset(self) -> None: ...
+    def apply(self, events: Sequence[RecordedEvent]) -> int: ...
+    def case(self, case_id: str) -> CaseState | None: ...
+    def cases(self, query: CaseQuery) -> CasePage: ...
+    def count(self, query: CaseQuery) -> int: ...
+    def handoffs(self, query: HandoffQuery) -> list[HandoffRow]: ...
+    def contacts(self, query: ContactQuery) -> list[ContactRow]: ...
+    def anomalies(self, kind: str | None = None) -> list[AnomalyRow]: ...
+    def checksum(self) -> str: ...
+
+
+class MemoryCasesStore:
+    """The cases read model in process memory: the reference implementation of the protocol, for tests."""
+
+    name = NAME
+
+    def __init__(self, key_fn: KeyFn = customer_key) -> None:
+        self._key_fn = key_fn
+        self.reset()
+
+    def create(self) -> None:
+        return None
+
+    def position(self) -> int:
+        return self._position
+
+    def reset(self) -> None:
+        self._position = 0
+        self._states: dict[str, CaseState] = {}
+        self._rows: dict[str, CaseRows] = {}
+
+    def apply(self, events: Sequence[RecordedEvent]) -> int:
+        todo = unapplied(events, self._position)
+        if not todo:
+            return self._position
+        for case_id, state in fold(todo, self._key_fn, self._states).items():
+            self._states[case_id] = state
+            self._rows[case_id] = rows_of(state)
+        self._position = todo[-1].position
+        return self._position
+
+    def case(self, case_id: str) -> CaseState | None:
+        return self._states.get(case_id)
+
+    def cases(self, query: CaseQuery) -> CasePage:
+        rows = sorted((r.case for r in self._rows.values() if query.accepts(r.case)),
+                      key=lambda row: (row.opened_us, row.case_id))
+        return page_of([self._states[row.case_id] for row in rows[: query.limit + 1]], query.limit)
+
+    def count(self, query: CaseQuery) -> int:
+        unpaged = query.unpaged()
+        return sum(1 for r in self._rows.values() if unpaged.accepts(r.case))
+
+    def handoffs(self, query: HandoffQuery) -> list[HandoffRow]:
+        return self._collect(lambda rows: rows.handoffs, query.accepts)
+
+    def contacts(self, query: ContactQuery) -> list[ContactRow]:
+        return self._collect(lambda rows: rows.contacts, query.accepts)
+
+    def anomalies(self, kind: str | None = None) -> list[AnomalyRow]:
+        return self._collect(lambda rows: rows.anomalies, lambda row: kind is None or row.kind == kind)
+
+    def checksum(self) -> str:
+        every = list(self._rows.values())
+        return checksum(self._position, [
+            ("cases", (r.case for r in every)),
+            ("handoffs", (h for r in every for h in r.handoffs)),
+            ("contacts", (c for r in every for c in r.contacts)),
+            ("anomalies", (a for r in every for a in r.anomalies)),
+        ])
+
+    def _collect(self, part: Callable[[CaseRows], Iterable[R]], accepts: Callable[[R], bool]) -> list[R]:
+        return [row for case_id in sorted(self._rows) for row in part(self._rows[case_id]) if accepts(row)]
+
+
+__all__ = ["NAME", "CasesStore", "MemoryCasesStore", "SqlCasesStore"]

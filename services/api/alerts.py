@@ -1,0 +1,74 @@
+"""SLA alerts: list with filters, one alert with its webhook delivery log, and acknowledgement by a person."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from projections.sla.queries import AlertQuery
+from projections.sla.reducer import AlertState, Severity
+from services.api.auth import PrincipalDep
+from services.api.problems import Problem
+from services.api.sla_schemas import AckIn, AckOut, AlertDetail, AlertList, AlertOut, DeliveryOut
+from services.sla.acks import AlertNotFound, AlreadyAcknowledged, NotAllowed, acknowledge_alert
+from services.sla.wiring import SlaViews
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+
+def sla_views(request: Request) -> SlaViews:
+    views: SlaViews | None = request.app.state.components.sla
+    if views is None:
+        raise Problem(503, "SLA unavailable", "This process was started without the SLA views.")
+    return views
+
+
+@router.get("", response_model=AlertList, operation_id="list_alerts")
+async def list_alerts(
+    request: Request,
+    _: PrincipalDep,
+    state: AlertState | None = None,
+    department: str | None = None,
+    severity: Severity | None = None,
+    case_id: Annotated[str | None, Query(alias="case")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AlertList:
+    """SLA warnings and breaches, newest first (filters: state, department, severity, case)."""
+    query = AlertQuery(state=state, department=department, severity=severity, case_id=case_id, limit=limit)
+    alerts = await run_in_threadpool(sla_views(request).store.alerts, query)
+    return AlertList(alerts=[AlertOut.of(a) for a in alerts])
+
+
+@router.get("/{alert_id}", response_model=AlertDetail, operation_id="get_alert", responses={404: {}})
+async def get_alert(request: Request, _: PrincipalDep, alert_id: UUID) -> AlertDetail:
+    """One alert, with the log of its webhook deliveries."""
+    views = sla_views(request)
+    alert = await run_in_threadpool(views.store.alert, str(alert_id))
+    if alert is None:
+        raise Problem(404, "Alert not found", f"No alert {alert_id}.")
+    deliveries = await run_in_threadpool(views.deliveries.for_alert, str(alert_id))
+    return AlertDetail(**AlertOut.of(alert).model_dump(), deliveries=[DeliveryOut.of(d, a) for d, a in deliveries])
+
+
+@router.post("/{alert_id}/ack", response_model=AckOut, status_code=201, operation_id="acknowledge_alert",
+             responses={403: {}, 404: {}, 409: {}})
+async def acknowledge(request: Request, principal: PrincipalDep, alert_id: UUID, body: AckIn) -> AckOut:
+    """Record that a person took the alert in hand (`sla.alert_acknowledged`; once per alert). Allowed for the
+    alert's department, the manager role it escalated to, and the ops and admin roles."""
+    components: Any = request.app.state.components
+    views = sla_views(request)
+    try:
+        _, event = await run_in_threadpool(
+            lambda: acknowledge_alert(views.event_store, views.store, alert_id, by=body.acknowledged_by,
+                                      note=body.note, principal=principal.name, now=components.clock()))
+    except AlertNotFound as exc:
+        raise Problem(404, "Alert not found", str(exc)) from exc
+    except NotAllowed as exc:
+        raise Problem(403, "Forbidden", str(exc)) from exc
+    except AlreadyAcknowledged as exc:
+        raise Problem(409, "Already acknowledged", str(exc)) from exc
+    return AckOut(alert_id=str(alert_id), event_id=str(event.event_id), acknowledged_by=body.acknowledged_by,
+                  acknowledged_at=event.occurred_at, note=body.note)

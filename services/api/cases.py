@@ -1,0 +1,139 @@
+"""Case board and case view: who holds each case, how it travelled, repeat contacts and anomalies."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime, BaseModel, Field
+
+from domain.cases import CaseStatus
+from projections.cases import CaseQuery, ContactQuery, InvalidCursor
+from projections.cases.queries import MAX_LIMIT, anomaly_counts
+from projections.cases.stats import repeat_contacts
+from projections.cases.views import case_view
+from services.api.auth import PrincipalDep
+from services.api.case_schemas import AnomalyOut, CaseOut, CaseSummaryOut
+from services.api.problems import Problem
+from services.cases import CaseViews
+
+router = APIRouter(tags=["cases"])
+
+
+def _case_views(request: Request) -> CaseViews:
+    views: CaseViews = request.app.state.components.cases
+    return views
+
+
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.components.clock()
+    return now
+
+
+CaseViewsDep = Annotated[CaseViews, Depends(_case_views)]
+NowDep = Annotated[datetime, Depends(_now)]
+"""The instant the views are computed for: the components' clock, read once per request."""
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+class BoardOut(BaseModel):
+    as_of: datetime
+    total: int
+    cases: list[CaseSummaryOut]
+    next_cursor: str | None
+
+
+@router.get("/v1/cases", response_model=BoardOut, operation_id="case_board", responses={422: {}})
+async def case_board(
+    _: PrincipalDep,
+    views: CaseViewsDep,
+    now: NowDep,
+    holder: Annotated[str | None, Query(description="Department owning the case.")] = None,
+    status: Annotated[list[CaseStatus] | None, Query(description="One or more statuses.")] = None,
+    customer: Annotated[str | None, Query(description="Customer id (as in /v1/customers).")] = None,
+    pending_to: Annotated[str | None, Query(description="Department a handoff waits for.")] = None,
+    older_than: Annotated[timedelta | None, Query(description="Minimum age, e.g. PT4H or P2D.")] = None,
+    younger_than: Annotated[timedelta | None, Query(description="Maximum age (exclusive).")] = None,
+    ping_pong: Annotated[bool, Query(description="Only cases that came back to a department.")] = False,
+    with_anomalies: bool = False,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> BoardOut:
+    """Every case with its holder, status and age; oldest opened first."""
+    try:
+        query = CaseQuery(
+            holder=holder, statuses=tuple(s.value for s in status or ()), customer_id=customer,
+            pending_to=pending_to, opened_before=_age_bound(now, older_than),
+            opened_after=_age_bound(now, younger_than), min_returns=1 if ping_pong else 0,
+            with_anomalies=with_anomalies, cursor=cursor, limit=limit,
+        )
+    except InvalidCursor as exc:
+        raise Problem(422, "Invalid cursor", str(exc),
+                      errors=[{"loc": "query.cursor", "message": str(exc), "type": "cursor_invalid"}]) from exc
+    page, total = await run_in_threadpool(lambda: (views.store.cases(query), views.store.count(query)))
+    return BoardOut(as_of=now, total=total, cases=[CaseSummaryOut.of_state(s, now) for s in page.cases],
+                    next_cursor=page.next_cursor)
+
+
+def _age_bound(now: datetime, age: timedelta | None) -> datetime | None:
+    """The opening instant splitting cases at least `age` old (opened before it) from younger ones."""
+    return now - age + timedelta(microseconds=1) if age is not None else None
+
+
+class RepeatContactsOut(BaseModel):
+    total: int
+    cases: int = Field(description="Cases with at least one repeat contact.")
+    by_department: dict[str, int] = Field(description="Per department the customer reached.")
+    by_channel: dict[str, int]
+    by_holder: dict[str, int] = Field(description="Per department owning the case at the time.")
+    by_case: dict[str, int] = Field(description="The `limit` cases with the most repeat contacts.")
+
+
+@router.get("/v1/repeat-contacts", response_model=RepeatContactsOut, operation_id="repeat_contacts")
+async def repeat_contacts_view(
+    _: PrincipalDep,
+    views: CaseViewsDep,
+    department: Annotated[str | None, Query(description="Department the customer reached.")] = None,
+    channel: str | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    limit: Limit = 100,
+) -> RepeatContactsOut:
+    """Customers contacting again about a case still open: counts per case, department, channel and holder."""
+    query = ContactQuery(department=department, channel=channel, since=since, until=until)
+    summary = repeat_contacts(await run_in_threadpool(views.store.contacts, query))
+    most = sorted(summary.by_case.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return RepeatContactsOut(total=summary.total, cases=len(summary.by_case), by_department=summary.by_department,
+                             by_channel=summary.by_channel, by_holder=summary.by_holder, by_case=dict(most))
+
+
+class CaseAnomalyOut(AnomalyOut):
+    case_id: str
+
+
+class AnomaliesOut(BaseModel):
+    total: int
+    by_kind: dict[str, int]
+    items: list[CaseAnomalyOut]
+
+
+@router.get("/v1/case-anomalies", response_model=AnomaliesOut, operation_id="case_anomalies")
+async def case_anomalies(
+    _: PrincipalDep, views: CaseViewsDep, kind: str | None = None, limit: Limit = 100
+) -> AnomaliesOut:
+    """Facts that broke a case rule (recorded, never refused), counted per kind."""
+    rows = await run_in_threadpool(views.store.anomalies, kind)
+    items = [CaseAnomalyOut(case_id=r.case_id, position=r.position, event_id=r.event_id, event_type=r.event_type,
+                            kind=r.kind, detail=r.detail) for r in rows[:limit]]
+    return AnomaliesOut(total=len(rows), by_kind=anomaly_counts(rows), items=items)
+
+
+@router.get("/v1/cases/{case_id}", response_model=CaseOut, operation_id="case_view", responses={404: {}})
+async def case_detail(case_id: str, _: PrincipalDep, views: CaseViewsDep, now: NowDep) -> CaseOut:
+    """One case: handoff chain, time per department (wall and business), context, repeat contacts, anomalies."""
+    state = await run_in_threadpool(views.store.case, case_id)
+    if state is None:
+        raise Problem(404, "Case not found", f"No event has been recorded for case {case_id}.")
+    return CaseOut.of_view(case_view(state, now, views.calendar_for, views.handoff_target))

@@ -1,0 +1,52 @@
+"""The promise ledger: every promised callback, kept on time, kept late, broken, pending or released."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from domain.sla.ledger import PromiseStatus
+from projections.sla.queries import PromiseQuery
+from services.api.alerts import sla_views
+from services.api.auth import PrincipalDep
+from services.api.sla_schemas import Ledger, LedgerLineOut, PromiseList, PromiseOut
+
+router = APIRouter(prefix="/v1/promises", tags=["promises"])
+
+
+@router.get("", response_model=PromiseList, operation_id="list_promises")
+async def list_promises(
+    request: Request,
+    _: PrincipalDep,
+    agent: str | None = None,
+    department: str | None = None,
+    customer_id: str | None = None,
+    case_id: Annotated[str | None, Query(alias="case")] = None,
+    status: PromiseStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> PromiseList:
+    """Promises (latest due first) and their counts per status; statuses are computed for now."""
+    components: Any = request.app.state.components
+    store, now = sla_views(request).store, components.clock()
+    query = PromiseQuery(agent, department, customer_id, case_id, status, limit)
+    unfiltered = PromiseQuery(agent, department, customer_id, case_id)
+    promises = await run_in_threadpool(store.promises, query, now)
+    lines = await run_in_threadpool(store.promise_summary, "department", unfiltered, now)
+    counts = {s.value: sum(line.counts[s.value] for line in lines) for s in PromiseStatus}
+    return PromiseList(now=now, promises=[PromiseOut.of(p, now) for p in promises], counts=counts)
+
+
+@router.get("/ledger", response_model=Ledger, operation_id="promise_ledger")
+async def promise_ledger(
+    request: Request,
+    _: PrincipalDep,
+    by: Literal["agent", "department", "customer"] = "agent",
+    department: str | None = None,
+) -> Ledger:
+    """Kept on time / kept late / broken / pending / released per agent, department or customer."""
+    components: Any = request.app.state.components
+    store, now = sla_views(request).store, components.clock()
+    lines = await run_in_threadpool(store.promise_summary, by, PromiseQuery(department=department), now)
+    return Ledger(now=now, by=by, lines=[LedgerLineOut.of(line) for line in lines])

@@ -1,0 +1,73 @@
+"""SLA explanations and policies: every clock of a case computed live, policy versions, publishing one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from contracts import SlaPolicyPublishedPayload
+from domain.sla.policy import PolicyError
+from services.api.alerts import sla_views
+from services.api.auth import PrincipalDep
+from services.api.problems import Problem
+from services.api.sla_schemas import CaseSlaOut, PolicyDraft
+from services.sla.acks import SUPERVISING_ROLES
+from services.sla.policies import PolicyVersionTaken, publish_policy
+
+router = APIRouter(tags=["sla"])
+
+
+@router.get("/v1/cases/{case_id}/sla", response_model=CaseSlaOut, operation_id="explain_case_sla",
+            responses={404: {}})
+async def explain_case_sla(request: Request, _: PrincipalDep, case_id: str) -> CaseSlaOut:
+    """Each clock of the case: policy version and rule, start, pauses, business-time deadline, elapsed
+    percentage computed for now (never stale), thresholds and state."""
+    components: Any = request.app.state.components
+    case = await run_in_threadpool(sla_views(request).store.case, case_id)
+    if case is None:
+        raise Problem(404, "Case not found", f"No SLA clocks for case {case_id}.")
+    return CaseSlaOut.of(case, components.clock())
+
+
+@router.get("/v1/sla/policies", response_model=list[SlaPolicyPublishedPayload], operation_id="list_sla_policies")
+async def list_policies(request: Request, _: PrincipalDep) -> list[SlaPolicyPublishedPayload]:
+    """Every recorded policy version, oldest first."""
+    book = await run_in_threadpool(sla_views(request).store.policies)
+    return [policy.payload for policy in book.policies]
+
+
+@router.get("/v1/sla/policies/{version}", response_model=SlaPolicyPublishedPayload, operation_id="get_sla_policy",
+            responses={404: {}})
+async def get_policy(request: Request, _: PrincipalDep, version: int) -> SlaPolicyPublishedPayload:
+    book = await run_in_threadpool(sla_views(request).store.policies)
+    policy = book.version(version)
+    if policy is None:
+        raise Problem(404, "Policy not found", f"No policy version {version} is recorded.")
+    return policy.payload
+
+
+@router.post("/v1/sla/policies", response_model=SlaPolicyPublishedPayload, status_code=201,
+             operation_id="publish_sla_policy", responses={403: {}, 409: {}, 422: {}})
+async def publish(request: Request, principal: PrincipalDep, draft: PolicyDraft) -> SlaPolicyPublishedPayload:
+    """Publish a new policy version (ops and admin). It applies to clocks started at or after its
+    `effective_at`; clocks already running keep their version."""
+    if principal.name not in SUPERVISING_ROLES:
+        raise Problem(403, "Forbidden", "Only the ops and admin roles may publish SLA policies.")
+    components: Any = request.app.state.components
+    views = sla_views(request)
+
+    def run() -> SlaPolicyPublishedPayload:
+        book = views.store.policies()
+        event = publish_policy(views.event_store, views.config, book, draft.model_dump(exclude_none=True),
+                               components.clock(), principal.name)
+        assert isinstance(event.payload, SlaPolicyPublishedPayload)
+        return event.payload
+
+    try:
+        return await run_in_threadpool(run)
+    except PolicyError as exc:
+        raise Problem(422, "Invalid policy", str(exc)) from exc
+    except PolicyVersionTaken as exc:
+        raise Problem(409, "Version taken", str(exc)) from exc

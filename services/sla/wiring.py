@@ -1,0 +1,91 @@
+"""Composition of the SLA services: views for the API, the ticker, and alert delivery (topic and webhooks)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+
+from projections.sla.queries import SlaStore
+from projections.sla.store import SqlSlaStore
+from services.clock import Clock, utc_now
+from services.config import SlaConfig, load_sla_config
+from services.kafka.producer import KafkaEventPublisher, KafkaSender, make_producer
+from services.settings import Settings
+from services.sla.deliveries import DeliveryStore
+from services.sla.dispatch import AlertDispatcher
+from services.sla.policies import ensure_default_policy
+from services.sla.ticker import SlaTicker
+from services.sla.webhooks import WebhookSender
+from services.store.eventstore import EventStore
+
+
+@dataclass
+class SlaViews:
+    """What the SLA endpoints need: the read model, the configuration, the delivery log, the event store."""
+
+    store: SlaStore
+    config: SlaConfig
+    deliveries: DeliveryStore
+    event_store: EventStore
+
+
+def build_sla_views(settings: Settings, store: SlaStore, event_store: EventStore, views: Engine) -> SlaViews:
+    deliveries = DeliveryStore(views)
+    deliveries.create()
+    return SlaViews(store, load_sla_config(settings.config_dir), deliveries, event_store)
+
+
+@dataclass
+class SlaServices:
+    """The SLA background loops of one process, and what to close when they stop."""
+
+    ticker: SlaTicker
+    dispatcher: AlertDispatcher
+    webhooks: WebhookSender
+    closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    def loops(self, settings: Settings) -> dict[str, Callable[[threading.Event], None]]:
+        """Thread name -> loop, each taking the stop flag."""
+        return {
+            "sla-ticker": lambda stop: self.ticker.run(stop, settings.sla_tick_seconds),
+            "sla-dispatch": self.dispatcher.run,
+            "sla-webhooks": self.webhooks.run,
+        }
+
+    def close(self) -> None:
+        for closer in reversed(self.closers):
+            closer()
+
+
+def build_sla_services(settings: Settings, event_store: EventStore, views: Engine, *,
+                       clock: Clock = utc_now) -> SlaServices:
+    """Record the default policy if new, then build the ticker, the dispatcher (to the alerts topic when a
+    broker is configured) and the webhook sender."""
+    config = load_sla_config(settings.config_dir)
+    store = SqlSlaStore(views)
+    store.create()
+    ensure_default_policy(event_store, config, store.policies(), clock())
+    deliveries = DeliveryStore(views)
+    deliveries.create()
+    closers: list[Callable[[], Any]] = []
+    publisher = None
+    if settings.kafka_bootstrap_servers:
+        sender = KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.alerts_topic,
+                             settings.publish_timeout_s)
+        publisher = KafkaEventPublisher(sender)
+        closers.append(sender.close)
+    client = httpx.Client(timeout=settings.webhook_timeout_seconds)
+    closers.append(client.close)
+    return SlaServices(
+        ticker=SlaTicker(event_store, store, clock),
+        dispatcher=AlertDispatcher(event_store, deliveries, config.departments.webhooks, publisher, clock),
+        webhooks=WebhookSender(deliveries, client, clock, dict(os.environ), max_attempts=settings.webhook_max_attempts,
+                               base_s=settings.webhook_backoff_seconds),
+        closers=closers,
+    )
