@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from domain.log import RecordedEvent
@@ -24,3 +24,9 @@ class ProjectionStore(Protocol):
 
     def reset(self) -> None:
         """Forget everything (rows and position), for a rebuild from zero."""
+
+
+def unapplied(events: Iterable[RecordedEvent], after: int) -> list[RecordedEvent]:
+    """Events past `after`, once each, in log order: what a store still has to apply from a batch."""
+    by_position = {r.position: r for r in events if r.position > after}
+    return [by_position[p] for p in sorted(by_position)]

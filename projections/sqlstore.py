@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,11 +16,15 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    delete,
     event,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+
+from domain.log import RecordedEvent
+from projections.protocol import unapplied
 
 metadata = MetaData()
 
@@ -104,3 +108,43 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class SqlProjection:
+    """Base of the SQL projection stores: create the tables, track the position, and apply each batch in one
+    transaction with its new position. Subclasses name their tables and write a batch in `_apply_batch`."""
+
+    name: str
+    tables: tuple[Table, ...] = ()
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(self) -> None:
+        with write_transaction(self._engine) as conn:
+            metadata.create_all(conn, tables=[projection_positions, *self.tables])
+            ensure_position(conn, self.name)
+
+    def position(self) -> int:
+        with self._engine.connect() as conn:
+            return read_position(conn, self.name, lock=False)
+
+    def reset(self) -> None:
+        with write_transaction(self._engine) as conn:
+            for table in self.tables:
+                conn.execute(delete(table))
+            write_position(conn, self.name, 0)
+
+    def apply(self, events: Sequence[RecordedEvent]) -> int:
+        """Apply what lies past the stored position (locked for the transaction); return the new position."""
+        with write_transaction(self._engine) as conn:
+            after = read_position(conn, self.name)
+            todo = unapplied(events, after)
+            if not todo:
+                return after
+            self._apply_batch(conn, todo)
+            write_position(conn, self.name, todo[-1].position)
+            return todo[-1].position
+
+    def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
+        raise NotImplementedError

@@ -37,12 +37,6 @@ def needs(events: Iterable[RecordedEvent], key_fn: KeyFn) -> Needs:
     return Needs(frozenset(case_ids), frozenset(customers))
 
 
-def unapplied(events: Iterable[RecordedEvent], after: int) -> list[RecordedEvent]:
-    """Events past `after`, once each, in log order: what a store still has to apply from a batch."""
-    by_position = {r.position: r for r in events if r.position > after}
-    return [by_position[p] for p in sorted(by_position)]
-
-
 class _OpenCases:
     """Open cases per customer, to route contacts that name no case."""
 

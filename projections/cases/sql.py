@@ -4,7 +4,7 @@ Import it through `projections.cases.store`, which holds the protocol both store
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +25,7 @@ from domain.identity.identifiers import customer_key
 from domain.log import RecordedEvent
 from projections.cases.codec import decode
 from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, page_of
-from projections.cases.reducer import KeyFn, Needs, fold, needs, unapplied
+from projections.cases.reducer import KeyFn, Needs, fold, needs
 from projections.cases.rows import AnomalyRow, CaseRows, ContactRow, HandoffRow, checksum, rows_of
 from projections.cases.tables import (
     TABLES,
@@ -36,56 +36,27 @@ from projections.cases.tables import (
     from_record,
     to_record,
 )
-from projections.sqlstore import (
-    dialect_insert,
-    ensure_position,
-    metadata,
-    projection_positions,
-    read_position,
-    write_position,
-    write_transaction,
-)
+from projections.sqlstore import SqlProjection, dialect_insert, read_position
 from projections.timeline.reducer import epoch_us
 
 _IN_CHUNK = 500  # bound parameters per IN (...) list
 _SIDE_TABLES = (case_handoffs, case_contacts, case_anomalies)
 
 
-class SqlCasesStore:
+class SqlCasesStore(SqlProjection):
     """Cases in SQL: a batch loads the cases it touches (and contacting customers' open cases), folds, and
     rewrites those cases' rows, all in one transaction with the position."""
 
     name = NAME
+    tables = TABLES
 
     def __init__(self, engine: Engine, key_fn: KeyFn = customer_key) -> None:
-        self._engine = engine
+        super().__init__(engine)
         self._key_fn = key_fn
 
-    def create(self) -> None:
-        with write_transaction(self._engine) as conn:
-            metadata.create_all(conn, tables=[projection_positions, *TABLES])
-            ensure_position(conn, self.name)
-
-    def position(self) -> int:
-        with self._engine.connect() as conn:
-            return read_position(conn, self.name, lock=False)
-
-    def reset(self) -> None:
-        with write_transaction(self._engine) as conn:
-            for table in TABLES:
-                conn.execute(delete(table))
-            write_position(conn, self.name, 0)
-
-    def apply(self, events: Sequence[RecordedEvent]) -> int:
-        with write_transaction(self._engine) as conn:
-            after = read_position(conn, self.name)
-            todo = unapplied(events, after)
-            if not todo:
-                return after
-            changed = fold(todo, self._key_fn, _load(conn, needs(todo, self._key_fn)))
-            _write(conn, [rows_of(state) for state in changed.values()])
-            write_position(conn, self.name, todo[-1].position)
-            return todo[-1].position
+    def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
+        changed = fold(events, self._key_fn, _load(conn, needs(events, self._key_fn)))
+        _write(conn, [rows_of(state) for state in changed.values()])
 
     def case(self, case_id: str) -> CaseState | None:
         with self._engine.connect() as conn:

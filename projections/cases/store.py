@@ -9,9 +9,10 @@ from domain.cases import CaseState
 from domain.identity.identifiers import customer_key
 from domain.log import RecordedEvent
 from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, page_of
-from projections.cases.reducer import KeyFn, fold, unapplied
+from projections.cases.reducer import KeyFn, fold
 from projections.cases.rows import AnomalyRow, CaseRows, ContactRow, HandoffRow, checksum, rows_of
 from projections.cases.sql import SqlCasesStore
+from projections.protocol import unapplied
 
 R = TypeVar("R")
 

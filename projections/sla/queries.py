@@ -12,6 +12,7 @@ from domain.sla.case import CaseSla
 from domain.sla.clock import Clock
 from domain.sla.ledger import Promise, PromiseStatus, tally
 from domain.sla.policy import PolicyBook
+from projections.protocol import unapplied
 from projections.sla.reducer import Alert, AlertState, Severity, SlaState, fold
 
 NAME = "sla"
@@ -82,12 +83,6 @@ class SlaStore(Protocol):
     def alert(self, alert_id: str) -> Alert | None: ...
     def promises(self, query: PromiseQuery, now: datetime) -> list[Promise]: ...
     def promise_summary(self, by: GroupBy, query: PromiseQuery, now: datetime) -> list[LedgerLine]: ...
-
-
-def unapplied(events: Iterable[RecordedEvent], after: int) -> list[RecordedEvent]:
-    """Events past `after`, once each, in log order."""
-    by_position = {r.position: r for r in events if r.position > after}
-    return [by_position[p] for p in sorted(by_position)]
 
 
 def newest_first(alerts: Iterable[Alert]) -> list[Alert]:

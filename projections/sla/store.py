@@ -41,7 +41,6 @@ from projections.sla.queries import (
     LedgerLine,
     PromiseQuery,
     latest_due_first,
-    unapplied,
 )
 from projections.sla.reducer import Alert, SlaChanges, SlaState, fold, needs
 from projections.sla.tables import (
@@ -52,56 +51,30 @@ from projections.sla.tables import (
     policies_table,
     promises_table,
 )
-from projections.sqlstore import (
-    dialect_insert,
-    ensure_position,
-    metadata,
-    projection_positions,
-    read_position,
-    write_position,
-    write_transaction,
-)
+from projections.sqlstore import SqlProjection, dialect_insert
 
 _IN_CHUNK = 500
 
 
 
-class SqlSlaStore:
+class SqlSlaStore(SqlProjection):
     """SLA clocks, promises and alerts in SQL; each batch is one transaction together with its position."""
 
     name = NAME
+    tables = TABLES
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        super().__init__(engine)
         self._policies: dict[int, Policy] = {}  # recorded versions never change: parse each once
 
-    def create(self) -> None:
-        with write_transaction(self._engine) as conn:
-            metadata.create_all(conn, tables=[projection_positions, *TABLES])
-            ensure_position(conn, self.name)
-
-    def position(self) -> int:
-        with self._engine.connect() as conn:
-            return read_position(conn, self.name, lock=False)
-
     def reset(self) -> None:
-        with write_transaction(self._engine) as conn:
-            for table in TABLES:
-                conn.execute(delete(table))
-            write_position(conn, self.name, 0)
+        super().reset()
         self._policies.clear()
 
-    def apply(self, events: Sequence[RecordedEvent]) -> int:
-        """Load the cases and alerts the batch touches, fold, and write what changed with the position."""
-        with write_transaction(self._engine) as conn:
-            after = read_position(conn, self.name)
-            todo = unapplied(events, after)
-            if not todo:
-                return after
-            state, changes = fold(todo, self._load(conn, todo))
-            self._write(conn, state, changes)
-            write_position(conn, self.name, todo[-1].position)
-            return todo[-1].position
+    def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
+        """Load the cases and alerts the batch touches, fold, and write what changed."""
+        state, changes = fold(events, self._load(conn, events))
+        self._write(conn, state, changes)
 
     def policies(self) -> PolicyBook:
         with self._engine.connect() as conn:

@@ -3,6 +3,7 @@
 The pure reducer is re-exported here; the stores live in `projections.timeline.store` (it imports SQLAlchemy).
 """
 
+from projections.protocol import unapplied
 from projections.timeline.reducer import (
     EMPTY,
     CaseLink,
@@ -18,7 +19,6 @@ from projections.timeline.reducer import (
     in_timeline_order,
     needed_case_ids,
     reduce,
-    unapplied,
 )
 
 __all__ = [

@@ -154,12 +154,6 @@ def needed_case_ids(events: Iterable[RecordedEvent]) -> frozenset[str]:
     return frozenset(r.event.case_id for r in events if r.event.case_id is not None)
 
 
-def unapplied(events: Iterable[RecordedEvent], after: int) -> list[RecordedEvent]:
-    """Events past `after`, once each, in log order: what a store still has to apply from a batch."""
-    by_position = {r.position: r for r in events if r.position > after}
-    return [by_position[p] for p in sorted(by_position)]
-
-
 def in_timeline_order(entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
     """Entries ascending by occurrence time, ties broken by log position."""
     return sorted(entries, key=lambda entry: entry.sort_key)

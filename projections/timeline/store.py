@@ -24,7 +24,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
-    delete,
     func,
     or_,
     select,
@@ -32,15 +31,8 @@ from sqlalchemy import (
 
 from domain.identity.identifiers import Identifier, customer_key
 from domain.log import RecordedEvent
-from projections.sqlstore import (
-    dialect_insert,
-    ensure_position,
-    metadata,
-    projection_positions,
-    read_position,
-    write_position,
-    write_transaction,
-)
+from projections.protocol import unapplied
+from projections.sqlstore import SqlProjection, dialect_insert, metadata
 from projections.timeline.reducer import (
     IdentifierSighting,
     KeyFn,
@@ -52,7 +44,6 @@ from projections.timeline.reducer import (
     fold,
     in_timeline_order,
     needed_case_ids,
-    unapplied,
 )
 
 NAME = "timeline"
@@ -337,41 +328,20 @@ _TABLES = (entries_table, identifiers_table, unattributed_table, cases_table)
 _ENTRY_COLUMNS = tuple(c.name for c in entries_table.columns)
 
 
-class SqlTimelineStore:
+class SqlTimelineStore(SqlProjection):
     """The timeline in SQL (SQLite or Postgres): each batch is one transaction together with its position."""
 
     name = NAME
+    tables = _TABLES
 
     def __init__(self, engine: Engine, key_fn: KeyFn = customer_key) -> None:
-        self._engine = engine
+        super().__init__(engine)
         self._key_fn = key_fn
 
-    def create(self) -> None:
-        with write_transaction(self._engine) as conn:
-            metadata.create_all(conn, tables=[projection_positions, *_TABLES])
-            ensure_position(conn, self.name)
-
-    def position(self) -> int:
-        with self._engine.connect() as conn:
-            return read_position(conn, self.name, lock=False)
-
-    def reset(self) -> None:
-        with write_transaction(self._engine) as conn:
-            for table in _TABLES:
-                conn.execute(delete(table))
-            write_position(conn, self.name, 0)
-
-    def apply(self, events: Sequence[RecordedEvent]) -> int:
-        """Apply what is new in `events`: load needed case links, fold, bulk-write rows and position."""
-        with write_transaction(self._engine) as conn:
-            after = read_position(conn, self.name)
-            todo = unapplied(events, after)
-            if not todo:
-                return after
-            _, output = fold(todo, self._key_fn, self._load_state(conn, needed_case_ids(todo)))
-            self._write(conn, output)
-            write_position(conn, self.name, todo[-1].position)
-            return todo[-1].position
+    def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
+        """Load the case links the batch needs, fold, bulk-write the rows."""
+        _, output = fold(events, self._key_fn, self._load_state(conn, needed_case_ids(events)))
+        self._write(conn, output)
 
     def page(
         self,
