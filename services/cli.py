@@ -42,7 +42,8 @@ def run(
     port: Annotated[int | None, typer.Option(help="HTTP port (default: PORT or 8000).")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Load demo events drawn from the seed stories.")] = False,
 ) -> None:
-    """Run the whole backbone in one process on the embedded default: SQLite store and read models under
+    """Run the whole backbone (recorder, projector, SLA ticker, API) in one process on the embedded default:
+    SQLite store and read models under
     TOUCHLINE_DATA_DIR (.touchline), and a local Kafka-protocol broker started here unless
     KAFKA_BOOTSTRAP_SERVERS names one. Serves the API on http://127.0.0.1:PORT."""
     from services.embedded import run_embedded
