@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -123,10 +124,16 @@ class Clock:
 
     def instant_of(self, percent: int) -> datetime | None:
         """When `percent` of the target is reached; None if the clock stops or pauses first."""
+        return _instant_of(self, percent)
+
+    def _instant_of(self, percent: int) -> datetime | None:
+        need = self.target_seconds * percent / 100
         if percent >= BREACH and self.due_at is not None:
             reached: datetime | None = self.due_at
+        elif self.stopped_at is not None and need > _run_seconds(self):
+            return None  # a stopped clock never reaches more than it ran: no calendar walk needed
         else:
-            reached = self._walk(self.target_seconds * percent / 100)
+            reached = self._walk(need)
         if reached is None or (self.stopped_at is not None and reached >= self.stopped_at):
             return None
         return reached.astimezone(self.calendar.zone)
@@ -197,3 +204,17 @@ class Clock:
                 return meter.add_business_seconds(start, need)
             need -= available
         return None
+
+
+@functools.lru_cache(maxsize=262_144)
+def _instant_of(clock: Clock, percent: int) -> datetime | None:
+    """Memoised: a clock is immutable, and projections re-derive the same instants for unchanged clocks on
+    every batch that touches their case (business-calendar walks are the costly part)."""
+    return clock._instant_of(percent)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _run_seconds(clock: Clock) -> float:
+    """Seconds a stopped clock ran in all (memoised like `_instant_of`)."""
+    assert clock.stopped_at is not None
+    return clock.elapsed(clock.stopped_at)
