@@ -38,6 +38,7 @@ lint: $(STAMP)
 ## Throughput benchmarks (figures, not pass/fail).
 bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.rebuild
 
 ## Regenerate the event catalogue and JSON Schemas from the contracts.
 docs: $(STAMP)

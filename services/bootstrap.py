@@ -16,6 +16,10 @@ from projections.protocol import ProjectionStore
 from projections.sla.store import SqlSlaStore
 from projections.sqlstore import make_engine, url_with_search_path
 from projections.timeline.store import SqlTimelineStore
+from services.audit.asof import PositionAt, chain_index
+from services.audit.service import AuditService
+from services.audit.tables import open_audit_engine
+from services.audit.wiring import build_audit_service
 from services.cases import CaseViews, build_case_views
 from services.clock import Clock, utc_now
 from services.kafka.admin import broker_reachable, ensure_topics, existing_topics
@@ -68,7 +72,7 @@ def ensure_kafka_topics(settings: Settings) -> None:
     """Create missing topics outside production; in production they must have been created by operations
     (replication, retention), so a missing topic is an error rather than a silently under-replicated topic."""
     wanted = {settings.events_topic: settings.events_topic_partitions, settings.dlq_topic: 1,
-              settings.alerts_topic: 1}
+              settings.alerts_topic: 1, settings.audit_topic: 1}
     if settings.env != "production":
         ensure_topics(settings.kafka_bootstrap_servers, wanted)
         return
@@ -91,6 +95,8 @@ class ApiComponents:
     closers: list[Any] = field(default_factory=list)
     clock: Clock = utc_now  # "now" of the time-dependent views; the only wall clock the API reads
     sla: SlaViews | None = None  # SLA clocks, alerts, promises and policies (services.api.sla)
+    audit: AuditService | None = None  # checkpoints, proofs, verification (services.api.audit)
+    position_at: PositionAt | None = None  # instant → last log position recorded by then (as-of by instant)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
 
     def readiness(self) -> dict[str, str]:
@@ -129,7 +135,9 @@ def build_api_components(settings: Settings) -> ApiComponents:
         cases=build_case_views(cases, settings.handoff_target_hours, settings.config_dir,
                                policies=_sla_store(stores).policies),
         sla=build_sla_views(settings, _sla_store(stores), event_store, views),
-        closers=[event_store.close, views.dispose, sender.close],
+        audit=(audit := build_audit_service(settings, event_store, audit_engine := open_audit_engine(settings))),
+        position_at=chain_index(audit_engine),
+        closers=[event_store.close, views.dispose, sender.close, audit.close],
     )
 
 

@@ -6,9 +6,10 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,6 +25,8 @@ app = typer.Typer(
 )
 contracts_app = typer.Typer(help="Event contracts: JSON Schemas, the catalogue, published snapshots.")
 app.add_typer(contracts_app, name="contracts")
+audit_app = typer.Typer(help="Tamper-evident history: verify the log, inclusion and consistency proofs.")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 
@@ -42,8 +45,8 @@ def run(
     port: Annotated[int | None, typer.Option(help="HTTP port (default: PORT or 8000).")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Load demo events drawn from the seed stories.")] = False,
 ) -> None:
-    """Run the whole backbone (recorder, projector, SLA ticker, API) in one process on the embedded default:
-    SQLite store and read models under
+    """Run the whole backbone (recorder, projector, SLA ticker, audit chainer, API) in one process on the embedded
+    default: SQLite store and read models under
     TOUCHLINE_DATA_DIR (.touchline), and a local Kafka-protocol broker started here unless
     KAFKA_BOOTSTRAP_SERVERS names one. Serves the API on http://127.0.0.1:PORT."""
     from services.embedded import run_embedded
@@ -142,12 +145,20 @@ def publish(
 @app.command()
 def rebuild(
     name: Annotated[str, typer.Argument(help="Projection name (e.g. timeline), or 'all'.")],
+    into: Annotated[str | None, typer.Option(help="Rebuild into this fresh database instead, e.g. "
+                                             "sqlite:///tmp/rebuilt.db or postgresql://...?schema=rebuilt; "
+                                             "the live read models stay untouched.")] = None,
+    schema: Annotated[str | None, typer.Option(help="Postgres schema for --into (created if missing).")] = None,
 ) -> None:
-    """Rebuild a projection from zero from the event store's log, with a progress bar."""
+    """Rebuild a projection from zero from the event store's log, with a progress bar: in place, or with --into
+    into a fresh place (printing each projection's checksum). Never runs the ticker, alerts or webhooks."""
     from services.bootstrap import open_event_store, open_views, projection_stores
     from services.projector.engine import rebuild as rebuild_projection
 
     settings = Settings()
+    if into is not None:
+        _rebuild_into(settings, name, into, schema)
+        return
     store, views = open_event_store(settings), open_views(settings)
     stores = projection_stores(views)
     chosen = stores if name == "all" else {name: stores[name]} if name in stores else None
@@ -162,6 +173,194 @@ def rebuild(
             progress.update(task, completed=head)
             console.print(f"{projection.name}: {count} events replayed, position {projection.position()}")
     store.close()
+
+
+def _rebuild_into(settings: Settings, name: str, into: str, schema: str | None) -> None:
+    from services.audit.commands import rebuild_into
+    from services.audit.replay import ReplayError
+    from services.bootstrap import open_event_store
+
+    store = open_event_store(settings)
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"rebuilding {name} into {into}", total=store.head())
+            rebuilt = rebuild_into(settings, store, name, into, schema,
+                                   lambda at, last: progress.update(task, completed=at, total=last))
+    except KeyError as exc:
+        raise typer.BadParameter(f"unknown projection {name!r}; known: timeline, cases, sla, all") from exc
+    except ReplayError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    finally:
+        store.close()
+    for result in rebuilt.values():
+        typer.echo(f"{result.name}\tposition {result.position}\tevents {result.events}\tchecksum {result.checksum}")
+
+
+@app.command()
+def chainer() -> None:
+    """Follow the event store's log: record each event's hash chain link, issue signed Merkle checkpoints every
+    TOUCHLINE_AUDIT_CHECKPOINT_EVENTS events or _SECONDS seconds, publish them to TOUCHLINE_AUDIT_TOPIC
+    (run one replica)."""
+    from services.audit.wiring import build_chainer
+    from services.bootstrap import ensure_kafka_topics, open_event_store
+
+    _logging()
+    settings = Settings()
+    ensure_kafka_topics(settings)
+    store = open_event_store(settings)
+    process = build_chainer(settings, store)
+    with _until_interrupted() as stop:
+        process.chainer.run(stop)
+    process.close()
+    store.close()
+
+
+@audit_app.command("generate-key")
+def audit_generate_key() -> None:
+    """Print a new Ed25519 checkpoint signing key (TOUCHLINE_AUDIT_SIGNING_KEY) and its public half."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from domain.audit.checkpoint import key_id, raw_public_key
+    from services.audit.keys import private_key_to_base64
+
+    key = Ed25519PrivateKey.generate()
+    typer.echo(f"TOUCHLINE_AUDIT_SIGNING_KEY={private_key_to_base64(key)}")
+    console.print(f"public key {base64.b64encode(raw_public_key(key.public_key())).decode()} "
+                  f"(key id {key_id(key.public_key())})")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many events (default: all).")] = None,
+) -> None:
+    """Recompute every event's hash from the store and check it against the chain and the signed checkpoints.
+    Exit 0 when intact; exit 1 naming the first bad log position and why."""
+    from services.audit.wiring import build_audit_service
+    from services.bootstrap import open_event_store
+
+    settings = Settings()
+    store = open_event_store(settings)
+    service = build_audit_service(settings, store)
+    try:
+        verdict = service.verify(limit)
+    finally:
+        service.close()
+        store.close()
+    summary = (f"{verdict.checked} events checked up to position {verdict.last_position}, "
+               f"{verdict.checkpoints_verified} signed checkpoints verified, {verdict.unchained} not yet chained"
+               f"{'' if verdict.complete else ' (stopped at the limit)'}")
+    if verdict.finding is not None:
+        finding = verdict.finding
+        console.print(f"[red]TAMPERED at position {finding.position}: {finding.reason}[/red] ({finding.detail})")
+        console.print(summary)
+        raise typer.Exit(1)
+    console.print(f"intact: {summary}")
+
+
+@audit_app.command("prove")
+def audit_prove(
+    event_id: Annotated[str, typer.Argument(help="The event's event_id.")],
+    checkpoint: Annotated[int | None, typer.Option(min=1, help="Checkpoint seq (default: the latest).")] = None,
+) -> None:
+    """Print (JSON) the stored record of an event and the Merkle proof of its inclusion in a signed checkpoint."""
+    from uuid import UUID
+
+    _audit_json(lambda service: service.inclusion(UUID(event_id), checkpoint))
+
+
+@audit_app.command("consistency")
+def audit_consistency(from_seq: int, to_seq: int) -> None:
+    """Print (JSON) the Merkle proof that checkpoint TO_SEQ's tree extends checkpoint FROM_SEQ's."""
+    _audit_json(lambda service: service.consistency(from_seq, to_seq))
+
+
+@audit_app.command("compare")
+def audit_compare(
+    into: Annotated[str | None, typer.Option(help="Where to rebuild (default: a temporary SQLite file).")] = None,
+    schema: Annotated[str | None, typer.Option(help="Postgres schema for --into (created if missing).")] = None,
+) -> None:
+    """Rebuild every projection from zero into a fresh place and compare its checksum with the live read model
+    caught up to the same log position. Exit 0 when all are equal; exit 1 naming those that differ."""
+    from services.audit.commands import compare_live, differing_lines
+    from services.bootstrap import open_event_store
+
+    settings = Settings()
+    store = open_event_store(settings)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("rebuilding to compare", total=store.head())
+            comparison = compare_live(settings, store, into, schema,
+                                      lambda at, last: progress.update(task, completed=at, total=last))
+    finally:
+        store.close()
+    for name, line in differing_lines(comparison).items():
+        typer.echo(f"{name}\t{line}")
+    if comparison.differing:
+        console.print(f"[red]differ: {', '.join(comparison.differing)}[/red]")
+        raise typer.Exit(1)
+
+
+@audit_app.command("as-of")
+def audit_as_of(
+    case: Annotated[str | None, typer.Option(help="Case id: the case and its SLA clocks.")] = None,
+    customer: Annotated[str | None, typer.Option(help="Customer id: the customer's timeline.")] = None,
+    position: Annotated[int | None, typer.Option(min=0, help="Fold events 1..POSITION.")] = None,
+    at: Annotated[datetime | None, typer.Option(help="An instant with offset: what had been recorded by then.",
+                                                formats=["%Y-%m-%dT%H:%M:%S%z"])] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Timeline entries.")] = 50,
+) -> None:
+    """Print (JSON) a customer's timeline, or a case and its SLA clocks, as they stood at a log position or an
+    instant (replayed from the log; nothing is written)."""
+    from projections.cases.store import SqlCasesStore
+    from services.api.audit_replay import as_of
+    from services.audit.asof import AsOfError, AsOfReplayer
+    from services.bootstrap import open_event_store, open_views
+    from services.cases import build_case_views
+
+    settings = Settings()
+    store = open_event_store(settings)
+    views = open_views(settings)  # calendars and targets only: the state comes from the log
+    try:
+        cases = build_case_views(SqlCasesStore(views), settings.handoff_target_hours, settings.config_dir)
+        replayer = AsOfReplayer(store, _position_at(settings) if at is not None else None)
+        answer = as_of(replayer, cases, customer_id=customer, case_id=case, position=position, at=at, limit=limit)
+    except (AsOfError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+        views.dispose()
+    typer.echo(answer.model_dump_json(indent=2))
+
+
+def _position_at(settings: Settings) -> Callable[[datetime], int]:
+    """The audit chain's recording-time index: instant → last log position recorded by then."""
+    from services.audit.asof import chain_index
+    from services.audit.tables import open_audit_engine
+
+    return chain_index(open_audit_engine(settings))
+
+
+def _audit_json(query: Any) -> None:
+    import json
+
+    from services.audit.service import AuditError
+    from services.audit.wiring import build_audit_service
+    from services.bootstrap import open_event_store
+
+    settings = Settings()
+    store = open_event_store(settings)
+    service = build_audit_service(settings, store)
+    try:
+        typer.echo(json.dumps(query(service), indent=2))
+    except AuditError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        service.close()
+        store.close()
 
 
 @contracts_app.command("export")

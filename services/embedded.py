@@ -9,6 +9,7 @@ import threading
 import uvicorn
 
 from services.api.app import build_app
+from services.audit.wiring import build_chainer
 from services.bootstrap import (
     build_api_components,
     build_projection_engine,
@@ -25,8 +26,8 @@ log = logging.getLogger(__name__)
 
 
 def run_embedded(settings: Settings, *, demo: bool = False) -> None:
-    """Start broker (if needed), recorder, projector, SLA ticker and alert delivery, and the API; block until
-    the API server stops."""
+    """Start broker (if needed), recorder, projector, SLA ticker and alert delivery, audit chainer, and the API;
+    block until the API server stops."""
     with contextlib.ExitStack() as stack:
         if not settings.kafka_bootstrap_servers:
             from services.devbroker import LocalBroker
@@ -45,6 +46,9 @@ def run_embedded(settings: Settings, *, demo: bool = False) -> None:
         sla = build_sla_services(settings, store, views)  # records the default policy version if new
         stack.callback(sla.close)
         threads += [run_in_thread(name, loop, stop) for name, loop in sla.loops(settings).items()]
+        audit = build_chainer(settings, store)  # hash chain and signed checkpoints (docs/audit.md)
+        stack.callback(audit.close)
+        threads.append(run_in_thread("chainer", audit.chainer.run, stop))
         components = build_api_components(settings)
         stack.callback(components.close)
         if demo:

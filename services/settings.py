@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -55,6 +56,13 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(8, ge=1, validation_alias=_alias("TOUCHLINE_WEBHOOK_MAX_ATTEMPTS"))
     webhook_backoff_seconds: float = Field(2.0, gt=0, validation_alias=_alias("TOUCHLINE_WEBHOOK_BACKOFF_SECONDS"))
     webhook_timeout_seconds: float = Field(5.0, gt=0, validation_alias=_alias("TOUCHLINE_WEBHOOK_TIMEOUT_SECONDS"))
+    # Tamper-evident history (docs/audit.md): checkpoints every N chained events or T seconds, signed with an
+    # Ed25519 key (base64 raw 32 bytes; generated under data_dir outside production when unset).
+    audit_topic: str = Field("touchline.audit.checkpoints.v1", validation_alias=_alias("TOUCHLINE_AUDIT_TOPIC"))
+    audit_signing_key: SecretStr = Field(SecretStr(""), validation_alias=_alias("TOUCHLINE_AUDIT_SIGNING_KEY"))
+    audit_trusted_public_keys: str = Field("", validation_alias=_alias("TOUCHLINE_AUDIT_TRUSTED_PUBLIC_KEYS"))
+    audit_checkpoint_events: int = Field(1000, ge=1, validation_alias=_alias("TOUCHLINE_AUDIT_CHECKPOINT_EVENTS"))
+    audit_checkpoint_seconds: float = Field(60.0, gt=0, validation_alias=_alias("TOUCHLINE_AUDIT_CHECKPOINT_SECONDS"))
 
     @field_validator("database_url", "views_database_url")
     @classmethod
@@ -65,6 +73,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> Settings:
+        if not _raw_ed25519_key(self.audit_signing_key.get_secret_value()):
+            raise ValueError("TOUCHLINE_AUDIT_SIGNING_KEY must be base64 of a raw 32-byte Ed25519 private key")
         if self.env != "production":
             return self
         secrets = {"TOUCHLINE_ID_HASH_KEY": self.id_hash_key.get_secret_value()}
@@ -72,6 +82,8 @@ class Settings(BaseSettings):
         for name, value in secrets.items():
             if len(value) < 16 or value.lower().startswith(PLACEHOLDER_SECRETS):
                 raise ValueError(f"{name}: a placeholder or short secret is refused in production")
+        if not self.audit_signing_key.get_secret_value():
+            raise ValueError("TOUCHLINE_AUDIT_SIGNING_KEY is required in production")
         if not self.kafka_bootstrap_servers:
             raise ValueError("KAFKA_BOOTSTRAP_SERVERS is required in production")
         if not self.database_url.startswith(("postgresql", "postgres")):
@@ -91,6 +103,14 @@ class Settings(BaseSettings):
         if self.store_url.startswith("sqlite:///"):
             return f"sqlite:///{Path(self.store_url.removeprefix('sqlite:///')).parent / 'views.db'}"
         return self.store_url
+
+
+def _raw_ed25519_key(text: str) -> bool:
+    """Unset, or base64 of 32 bytes (the value itself never appears in an error)."""
+    try:
+        return not text or len(base64.b64decode(text, validate=True)) == 32
+    except ValueError:
+        return False
 
 
 def parse_tokens(raw: SecretStr | str) -> dict[str, str]:

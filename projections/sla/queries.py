@@ -12,8 +12,10 @@ from domain.sla.case import CaseSla
 from domain.sla.clock import Clock
 from domain.sla.ledger import Promise, PromiseStatus, tally
 from domain.sla.policy import PolicyBook
+from projections.checksum import checksum
 from projections.protocol import unapplied
 from projections.sla.reducer import Alert, AlertState, Severity, SlaState, fold
+from projections.sla.rows import state_tables
 
 NAME = "sla"
 GroupBy = Literal["agent", "department", "customer"]
@@ -83,6 +85,7 @@ class SlaStore(Protocol):
     def alert(self, alert_id: str) -> Alert | None: ...
     def promises(self, query: PromiseQuery, now: datetime) -> list[Promise]: ...
     def promise_summary(self, by: GroupBy, query: PromiseQuery, now: datetime) -> list[LedgerLine]: ...
+    def checksum(self) -> str: ...
 
 
 def newest_first(alerts: Iterable[Alert]) -> list[Alert]:
@@ -153,6 +156,10 @@ class MemorySlaStore:
 
     def promise_summary(self, by: GroupBy, query: PromiseQuery, now: datetime) -> list[LedgerLine]:
         return ledger((p for p in self._all_promises() if query.accepts(p, now)), by, now)
+
+    def checksum(self) -> str:
+        """sha256 of the position and every row the SQL store would hold (equal content, equal checksum)."""
+        return checksum(self._position, state_tables(self._state))
 
     def _all_promises(self) -> Iterable[Promise]:
         return (p for case in self._state.cases.values() for p in case.promises)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 import orjson
 from sqlalchemy import (
@@ -24,14 +23,13 @@ from domain.sla.case import CaseSla
 from domain.sla.clock import Clock
 from domain.sla.ledger import Promise, PromiseStatus
 from domain.sla.policy import Policy, PolicyBook
+from projections.checksum import checksum
 from projections.sla.codec import (
     alert_from_row,
     alert_row,
     decode_case,
     encode_case,
     epoch_us,
-    optional_us,
-    promise_data,
     promise_from,
 )
 from projections.sla.queries import (
@@ -43,6 +41,7 @@ from projections.sla.queries import (
     latest_due_first,
 )
 from projections.sla.reducer import Alert, SlaChanges, SlaState, fold, needs
+from projections.sla.rows import TABLE_NAMES, clock_row, policy_row, promise_row
 from projections.sla.tables import (
     TABLES,
     alerts_table,
@@ -51,7 +50,7 @@ from projections.sla.tables import (
     policies_table,
     promises_table,
 )
-from projections.sqlstore import SqlProjection, dialect_insert
+from projections.sqlstore import SqlProjection, dialect_insert, read_position
 
 _IN_CHUNK = 500
 
@@ -129,6 +128,13 @@ class SqlSlaStore(SqlProjection):
         result = [LedgerLine(key, counts) for key, counts in lines.items()]
         return sorted(result, key=lambda line: (-line.total, line.key or ""))
 
+    def checksum(self) -> str:
+        with self._engine.connect() as conn:
+            position = read_position(conn, self.name, lock=False)
+            tables = [(name, [dict(r._mapping) for r in conn.execute(select(table))])
+                      for name, table in zip(TABLE_NAMES, TABLES, strict=True)]
+        return checksum(position, tables)
+
     def _book(self, conn: Connection) -> PolicyBook:
         known = set(self._policies)
         statement = select(policies_table.c.version, policies_table.c.payload)
@@ -159,7 +165,7 @@ class SqlSlaStore(SqlProjection):
         for version in changes.policies:
             policy = state.policies.version(version)
             assert policy is not None
-            conn.execute(dialect_insert(conn, policies_table).on_conflict_do_nothing(), [_policy_row(policy)])
+            conn.execute(dialect_insert(conn, policies_table).on_conflict_do_nothing(), [policy_row(policy)])
         touched = [state.cases[key] for key in sorted(changes.cases)]
         if touched:
             _write_cases(conn, touched)
@@ -179,29 +185,12 @@ def _write_cases(conn: Connection, cases: Sequence[CaseSla]) -> None:
     for chunk in _chunks(keys):
         conn.execute(delete(clocks_table).where(clocks_table.c.case_key.in_(chunk)))
         conn.execute(delete(promises_table).where(promises_table.c.case_key.in_(chunk)))
-    clocks = [_clock_row(c.key, clock) for c in cases for clock in c.clocks]
+    clocks = [clock_row(c.key, clock) for c in cases for clock in c.clocks]
     if clocks:
         conn.execute(clocks_table.insert(), clocks)
-    promises = [_promise_row(c.key, p) for c in cases for p in c.promises]
+    promises = [promise_row(c.key, p) for c in cases for p in c.promises]
     if promises:
         conn.execute(promises_table.insert(), promises)
-
-
-def _policy_row(policy: Policy) -> dict[str, Any]:
-    return {"version": policy.version, "effective_us": epoch_us(policy.effective_at),
-            "payload": policy.payload.model_dump_json()}
-
-
-def _clock_row(key: str, clock: Clock) -> dict[str, Any]:
-    return {"clock_id": clock.clock_id, "case_key": key, "metric": clock.metric.value,
-            "department": clock.owner[0], "next_alert_us": optional_us(clock.next_alert_at())}
-
-
-def _promise_row(key: str, promise: Promise) -> dict[str, Any]:
-    return {"case_key": key, "promise_id": promise.promise_id, "case_id": promise.case_id,
-            "department": promise.department, "agent": promise.agent, "customer_id": promise.customer_id,
-            "due_us": epoch_us(promise.due_at), "made_us": optional_us(promise.made_at),
-            "released_us": optional_us(promise.released_at), "data": orjson.dumps(promise_data(promise)).decode()}
 
 
 def _status(now_us: int) -> ColumnElement[str]:

@@ -31,9 +31,11 @@ from sqlalchemy import (
 
 from domain.identity.identifiers import Identifier, customer_key
 from domain.log import RecordedEvent
+from projections.checksum import checksum
 from projections.protocol import unapplied
-from projections.sqlstore import SqlProjection, dialect_insert, metadata
+from projections.sqlstore import SqlProjection, dialect_insert, metadata, read_position
 from projections.timeline.reducer import (
+    CaseLink,
     IdentifierSighting,
     KeyFn,
     TimelineEntry,
@@ -80,6 +82,7 @@ class TimelineStore(Protocol):
     the rest are applied in log order in one transaction together with the new position (exactly-once effect).
     `page` lists one customer's entries ascending by (occurred_us, position); `since` is inclusive, `until`
     exclusive; `cursor` is the previous page's `next_cursor` (InvalidCursor if malformed).
+    `checksum` is a sha256 of the position and every row of every table (equal content, equal checksum).
     """
 
     name: str
@@ -102,6 +105,7 @@ class TimelineStore(Protocol):
     def customers_for(self, identifier: Identifier) -> list[CustomerMatch]: ...
     def count_entries(self) -> int: ...
     def count_unattributed(self) -> int: ...
+    def checksum(self) -> str: ...
 
 
 def encode_cursor(entry: TimelineEntry) -> str:
@@ -221,6 +225,7 @@ class MemoryTimelineStore:
         self._entries: dict[str, dict[str, TimelineEntry]] = {}  # customer_id -> event_id -> entry
         self._unattributed: dict[int, Unattributed] = {}
         self._tallies: dict[tuple[str, str, str], _Tally] = {}
+        self._case_links: dict[str, dict[str, Any]] = {}
 
     def apply(self, events: Sequence[RecordedEvent]) -> int:
         todo = unapplied(events, self._position)
@@ -260,11 +265,23 @@ class MemoryTimelineStore:
     def count_unattributed(self) -> int:
         return len(self._unattributed)
 
+    def checksum(self) -> str:
+        tallies = ({"kind": k, "value": v, "customer_id": c, "events": t.events, "first_position": t.first_position,
+                    "last_position": t.last_position} for (k, v, c), t in self._tallies.items())
+        return checksum(self._position, [
+            ("entries", (_entry_to_row(e) for entries in self._entries.values() for e in entries.values())),
+            ("identifiers", tallies),
+            ("unattributed", (_unattributed_to_row(u) for u in self._unattributed.values())),
+            ("cases", self._case_links.values()),
+        ])
+
     def _record(self, output: TimelineOutput) -> None:
         for entry in output.entries:
             self._entries.setdefault(entry.customer_id, {}).setdefault(entry.event_id, entry)
         for anomaly in output.unattributed:
             self._unattributed.setdefault(anomaly.position, anomaly)
+        for link in output.case_links:
+            self._case_links.setdefault(link.case_id, _case_link_row(link))
         for key, tally in _tally(output.sightings).items():
             known = self._tallies.get(key)
             self._tallies[key] = tally if known is None else _Tally(
@@ -380,6 +397,13 @@ class SqlTimelineStore(SqlProjection):
     def count_unattributed(self) -> int:
         return self._count(unattributed_table)
 
+    def checksum(self) -> str:
+        with self._engine.connect() as conn:
+            position = read_position(conn, self.name, lock=False)
+            tables = [(name, [dict(r._mapping) for r in conn.execute(select(table))])
+                      for name, table in zip(("entries", "identifiers", "unattributed", "cases"), _TABLES, strict=True)]
+        return checksum(position, tables)
+
     def _count(self, table: Table) -> int:
         with self._engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
@@ -405,8 +429,7 @@ class SqlTimelineStore(SqlProjection):
             rows = [_unattributed_to_row(u) for u in output.unattributed]
             conn.execute(dialect_insert(conn, unattributed_table).on_conflict_do_nothing(), rows)
         if output.case_links:
-            rows = [{"case_id": c.case_id, "customer_id": c.customer_id, "position": c.position}
-                    for c in output.case_links]
+            rows = [_case_link_row(c) for c in output.case_links]
             conn.execute(dialect_insert(conn, cases_table).on_conflict_do_nothing(), rows)
         if output.sightings:
             _upsert_tallies(conn, _tally(output.sightings))
@@ -462,6 +485,10 @@ def _entry_from_row(row: Any) -> TimelineEntry:
     values = {name: row[name] for name in _ENTRY_COLUMNS}
     values["occurred_at"] = datetime.fromisoformat(values["occurred_at"])
     return TimelineEntry(**values)
+
+
+def _case_link_row(link: CaseLink) -> dict[str, Any]:
+    return {"case_id": link.case_id, "customer_id": link.customer_id, "position": link.position}
 
 
 def _unattributed_to_row(anomaly: Unattributed) -> dict[str, Any]:

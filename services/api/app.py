@@ -6,7 +6,20 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.api import alerts, cases, customers, departments, handoffs, health, ingest, problems, promises, sla
+from services.api import (
+    alerts,
+    audit_replay,
+    cases,
+    customers,
+    departments,
+    handoffs,
+    health,
+    ingest,
+    problems,
+    promises,
+    sla,
+)
+from services.api import audit as audit_api
 from services.api.auth import TokenRegistry
 
 DESCRIPTION = """touchline records every customer touchpoint (front desk, hotline, web, repair, any department)
@@ -24,4 +37,6 @@ def build_app(components: Any) -> FastAPI:
     problems.install(app)
     for module in (ingest, customers, cases, departments, handoffs, sla, alerts, promises, health):
         app.include_router(module.router)
+    app.include_router(audit_api.router)
+    app.include_router(audit_replay.router)
     return app

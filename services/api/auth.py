@@ -65,3 +65,13 @@ def authenticate(
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def require_auditor(principal: PrincipalDep) -> Principal:
+    """Auditor and admin tokens only: departments and ops get 403."""
+    if principal.name not in {"auditor", "admin"}:
+        raise Problem(403, "Forbidden", "Only auditor or admin tokens may read the audit trail.")
+    return principal
+
+
+AuditorDep = Annotated[Principal, Depends(require_auditor)]

@@ -142,6 +142,23 @@ class SlaStoreContract:
         [resolution] = [c for c in case.clocks if c.metric is SlaMetric.RESOLUTION]
         assert resolution.is_paused and resolution.pauses[0].started_at == at("2026-11-24", "09:00")
 
+    def test_equal_content_gives_the_reference_checksum_whatever_the_batches(self, store: SlaStore) -> None:
+        events = story()
+        reference = MemorySlaStore()
+        assert store.checksum() == reference.checksum()
+        reference.apply(events)
+        reference.apply(alerted(reference, events))
+        store.apply(events[:3])
+        store.apply(list(reversed(events)))
+        store.apply(alerted(store, events))
+        assert store.checksum() == reference.checksum()
+        before = store.checksum()
+        store.reset()
+        store.apply(events)
+        assert store.checksum() != before
+        store.apply(alerted(store, events))
+        assert store.checksum() == before
+
     def test_reset_forgets_everything(self, store: SlaStore) -> None:
         store.apply(story())
         store.reset()

@@ -177,6 +177,18 @@ class TimelineStoreContract:
         assert store.apply(events) == 8
         assert list(store.page(ALICE_ID).entries) == expected(events, ALICE_ID)
 
+    def test_equal_content_gives_the_reference_checksum_whatever_the_batches(self, store: TimelineStore) -> None:
+        events = story()
+        reference = MemoryTimelineStore()
+        assert store.checksum() == reference.checksum()
+        reference.apply(events)
+        store.apply(events[:3])
+        store.apply(list(reversed(events)))
+        assert store.checksum() == reference.checksum()
+        other = MemoryTimelineStore()
+        other.apply(events[:-1])
+        assert other.checksum() != reference.checksum()
+
     def test_customers_for_finds_a_phone_in_another_spelling(self, store: TimelineStore) -> None:
         store.apply(story())
 

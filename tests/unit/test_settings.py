@@ -13,6 +13,7 @@ pytestmark = pytest.mark.unit
 PRODUCTION = {
     "env": "production", "kafka_bootstrap_servers": "kafka:9092", "database_url": "postgresql://app@db:5432/touchline",
     "id_hash_key": "a-real-secret-of-32-characters!!", "bootstrap_tokens": "hotline=0123456789abcdef0123",
+    "audit_signing_key": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 }
 
 

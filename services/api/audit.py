@@ -1,0 +1,76 @@
+"""Tamper-evident history over HTTP: public key, signed checkpoints, inclusion and consistency proofs, verify."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from services.api.auth import AuditorDep
+from services.api.problems import Problem
+from services.audit.service import AuditService, BadRequest, NotFound, checkpoint_json
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+def audit_service(request: Request) -> AuditService:
+    service: AuditService | None = getattr(request.app.state.components, "audit", None)
+    if service is None:
+        raise Problem(503, "Audit unavailable", "This process was started without the audit service.")
+    return service
+
+
+async def _call(request: Request, method: str, *args: Any) -> Any:
+    try:
+        return await run_in_threadpool(getattr(audit_service(request), method), *args)
+    except NotFound as exc:
+        raise Problem(404, "Not Found", str(exc)) from exc
+    except BadRequest as exc:
+        raise Problem(400, "Bad Request", str(exc)) from exc
+
+
+@router.get("/public-key", operation_id="audit_public_key")
+async def public_key(request: Request) -> dict[str, Any]:
+    """The Ed25519 key checkpoints are signed with (base64 raw 32 bytes) and the key ids still trusted.
+    Public: anyone holding a published checkpoint may verify it."""
+    return await _call(request, "public_key")
+
+
+@router.get("/checkpoints", operation_id="list_audit_checkpoints")
+async def checkpoints(request: Request, _: AuditorDep, after: Annotated[int, Query(ge=0)] = 0,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    """Signed checkpoints with seq > `after`, oldest first."""
+    found = await _call(request, "checkpoints", after, limit)
+    return {"checkpoints": [checkpoint_json(c) for c in found]}
+
+
+@router.get("/proofs/inclusion", operation_id="audit_inclusion_proof")
+async def inclusion(request: Request, _: AuditorDep, event_id: UUID,
+                    checkpoint: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+    """The stored record of an event and a Merkle proof of its inclusion in a checkpoint (default: the latest)."""
+    result: dict[str, Any] = await _call(request, "inclusion", event_id, checkpoint)
+    return result
+
+
+@router.get("/proofs/consistency", operation_id="audit_consistency_proof")
+async def consistency(request: Request, _: AuditorDep, from_seq: Annotated[int, Query(alias="from", ge=1)],
+                      to_seq: Annotated[int, Query(alias="to", ge=1)]) -> dict[str, Any]:
+    """A Merkle proof that checkpoint `to`'s tree extends checkpoint `from`'s (append-only history)."""
+    result: dict[str, Any] = await _call(request, "consistency", from_seq, to_seq)
+    return result
+
+
+@router.get("/verify", operation_id="audit_verify")
+async def verify(request: Request, _: AuditorDep,
+                 limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> dict[str, Any]:
+    """Recompute the log's hashes from its start (up to `limit` events) against the chain and signed checkpoints;
+    `ok` false names the first bad position and why."""
+    verdict = await _call(request, "verify", limit)
+    finding = verdict.finding
+    return {"ok": verdict.ok, "complete": verdict.complete, "checked": verdict.checked,
+            "last_position": verdict.last_position, "checkpoints_verified": verdict.checkpoints_verified,
+            "unchained": verdict.unchained,
+            "finding": None if finding is None else {"position": finding.position, "reason": str(finding.reason),
+                                                     "detail": finding.detail, "checkpoint": finding.checkpoint}}

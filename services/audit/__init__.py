@@ -1,0 +1,1 @@
+"""Tamper-evident history: the chainer process, signed checkpoints, proofs and verification over the store."""

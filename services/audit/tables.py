@@ -1,0 +1,71 @@
+"""The audit tables, next to the event store's tables in the event-store database (and its schema)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Boolean, Column, Engine, LargeBinary, MetaData, Row, String, Table
+
+from domain.audit.checkpoint import CheckpointStatement, SignedCheckpoint
+from domain.audit.hashing import ChainLink
+from projections.sqlstore import make_engine, url_with_search_path
+from services.settings import Settings
+
+metadata = MetaData()
+
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(36), nullable=False),
+    Column("leaf_index", BigInteger, nullable=False, unique=True),
+    Column("event_hash", LargeBinary(32), nullable=False),
+    Column("chain_hash", LargeBinary(32), nullable=False),
+    Column("recorded_us", BigInteger, nullable=False, index=True),  # UTC µs when the chainer saw the event
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("last_position", BigInteger, nullable=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("chain_head", LargeBinary(32), nullable=False),
+    Column("issued_us", BigInteger, nullable=False),
+    Column("signature", LargeBinary(64), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("published", Boolean, nullable=False, default=False),
+)
+
+
+def open_audit_engine(settings: Settings) -> Engine:
+    """An engine on the event-store database, in TOUCHLINE_DB_SCHEMA when set, with the audit tables created."""
+    url = settings.store_url
+    if settings.db_schema and not url.startswith("sqlite"):
+        url = url_with_search_path(url, settings.db_schema)
+    if url.startswith("sqlite:///"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    return engine
+
+
+def to_us(instant: datetime) -> int:
+    delta = instant.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+
+
+def link_of(row: Row) -> ChainLink:  # type: ignore[type-arg]
+    return ChainLink(row.position, UUID(row.event_id), row.leaf_index, bytes(row.event_hash), bytes(row.chain_hash))
+
+
+def checkpoint_of(row: Row) -> SignedCheckpoint:  # type: ignore[type-arg]
+    statement = CheckpointStatement(row.seq, row.tree_size, row.last_position, bytes(row.root_hash),
+                                    bytes(row.chain_head), from_us(row.issued_us))
+    return SignedCheckpoint(statement, bytes(row.signature), row.key_id)

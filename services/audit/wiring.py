@@ -1,0 +1,63 @@
+"""Building the chainer and the audit service from Settings, and the Kafka sink for checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+
+from domain.audit.checkpoint import SignedCheckpoint
+from services.audit.chain import Chainer
+from services.audit.keys import signing_key, verification_keys
+from services.audit.service import AuditService, checkpoint_json
+from services.audit.tables import open_audit_engine
+from services.clock import Clock, utc_now
+from services.kafka.producer import KafkaSender, make_producer
+from services.settings import Settings
+from services.store.eventstore import EventStore
+
+
+class KafkaCheckpointSink:
+    """Publishes checkpoints to the audit topic: key = seq, value = the checkpoint JSON (see docs/audit.md)."""
+
+    def __init__(self, sender: KafkaSender) -> None:
+        self._sender = sender
+
+    def __call__(self, checkpoints: Sequence[SignedCheckpoint]) -> None:
+        headers = (("content-type", b"application/json"),)
+        self._sender.send_all([(str(c.statement.seq).encode(),
+                                orjson.dumps(checkpoint_json(c), option=orjson.OPT_SORT_KEYS), headers)
+                               for c in checkpoints])
+
+
+@dataclass
+class AuditProcess:
+    chainer: Chainer
+    closers: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        for closer in reversed(self.closers):
+            closer()
+
+
+def build_chainer(settings: Settings, store: EventStore, *, clock: Clock = utc_now,
+                  publish: bool = True) -> AuditProcess:
+    engine = open_audit_engine(settings)
+    closers: list[Any] = [engine.dispose]
+    sink = None
+    if publish:
+        sender = KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.audit_topic)
+        closers.append(sender.close)
+        sink = KafkaCheckpointSink(sender)
+    chainer = Chainer(store, engine, signing_key(settings), clock, every_events=settings.audit_checkpoint_events,
+                      every_seconds=settings.audit_checkpoint_seconds, batch=settings.projector_batch_size, sink=sink)
+    return AuditProcess(chainer, closers)
+
+
+def build_audit_service(settings: Settings, store: EventStore, engine: Engine | None = None) -> AuditService:
+    """The audit queries; `close()` disposes their engine."""
+    engine = engine or open_audit_engine(settings)
+    return AuditService(store, engine, signing_key(settings).public_key(), verification_keys(settings))

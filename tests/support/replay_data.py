@@ -1,0 +1,33 @@
+"""A generated log for replay tests and the rebuild benchmark: an SLA policy, generated cases and touchpoints."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime
+
+from contracts import Envelope, parse
+from tests.support.case_generator import SHANGHAI, generate
+from tests.support.pipeline import touchpoint
+from tests.support.sla import policy_event, policy_payload
+
+EVENTS_PER_CASE = 6.7  # what the case generator writes on average
+TOUCHPOINT_SHARE = 3  # one touchpoint after every third case event
+
+
+def replay_log(total: int, seed: int = 20261125) -> list[Envelope]:
+    """About `total` events (exactly `total` when enough were generated) in a fixed order for a fixed seed:
+    a policy effective before the first case, cases across departments, and touchpoints of 5,000 customers."""
+    case_events = total * 1.05 * TOUCHPOINT_SHARE / (TOUCHPOINT_SHARE + 1)  # 5% spare, cut below
+    cases = generate(int(case_events / EVENTS_PER_CASE) + 1, seed=seed)
+    policy = policy_event(policy_payload(effective_at=datetime(2026, 1, 1, tzinfo=SHANGHAI)))
+    log: list[Envelope] = [policy]
+    departments = ("hotline", "web", "frontdesk")
+    ids = random.Random(f"touchpoints-{seed}")  # not the generator's sequence: ids must differ
+    for i, event in enumerate(cases.events):
+        log.append(event)
+        if i % TOUCHPOINT_SHARE == TOUCHPOINT_SHARE - 1:
+            data = touchpoint(i, departments[i % 3], customers=5000)
+            data["event_id"] = str(uuid.UUID(int=ids.getrandbits(128), version=4))
+            log.append(parse(data))
+    return log[:total]
