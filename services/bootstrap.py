@@ -123,8 +123,10 @@ def build_api_components(settings: Settings) -> ApiComponents:
     event_store = open_event_store(settings)
     views = open_views(settings)
     stores = projection_stores(views)
-    timeline, cases = stores["timeline"], stores["cases"]
+    timeline, cases, sla = stores["timeline"], stores["cases"], _sla_store(stores)
     assert isinstance(timeline, SqlTimelineStore) and isinstance(cases, SqlCasesStore)
+    audit_engine = open_audit_engine(settings)
+    audit = build_audit_service(settings, event_store, audit_engine)
     return ApiComponents(
         settings=settings,
         protector=protector_for(settings),
@@ -132,10 +134,9 @@ def build_api_components(settings: Settings) -> ApiComponents:
         timeline=timeline,
         event_store=event_store,
         views=views,
-        cases=build_case_views(cases, settings.handoff_target_hours, settings.config_dir,
-                               policies=_sla_store(stores).policies),
-        sla=build_sla_views(settings, _sla_store(stores), event_store, views),
-        audit=(audit := build_audit_service(settings, event_store, audit_engine := open_audit_engine(settings))),
+        cases=build_case_views(cases, settings.handoff_target_hours, settings.config_dir, policies=sla.policies),
+        sla=build_sla_views(settings, sla, event_store, views),
+        audit=audit,
         position_at=chain_index(audit_engine),
         closers=[event_store.close, views.dispose, sender.close, audit.close],
     )

@@ -35,8 +35,7 @@ def build_app(components: Any) -> FastAPI:
     app.state.components = components
     app.state.tokens = TokenRegistry.from_setting(components.settings.bootstrap_tokens.get_secret_value())
     problems.install(app)
-    for module in (ingest, customers, cases, departments, handoffs, sla, alerts, promises, health):
+    routers = (ingest, customers, cases, departments, handoffs, sla, alerts, promises, audit_api, audit_replay, health)
+    for module in routers:
         app.include_router(module.router)
-    app.include_router(audit_api.router)
-    app.include_router(audit_replay.router)
     return app
