@@ -162,6 +162,18 @@ def build_projection_engine(settings: Settings, event_store: EventStore, views: 
     return ProjectionEngine(event_store, list(projection_stores(views).values()), settings.projector_batch_size)
 
 
+def start_pipeline(
+    settings: Settings, event_store: EventStore, views: Engine, stop: threading.Event
+) -> tuple[RecorderLoop, list[threading.Thread]]:
+    """Recorder and projector threads over one event store and read-model database, until `stop` is set."""
+    recorder = build_recorder_loop(settings, event_store)
+    threads = [
+        run_in_thread("recorder", recorder.run, stop),
+        run_in_thread("projector", build_projection_engine(settings, event_store, views).run, stop),
+    ]
+    return recorder, threads
+
+
 def run_in_thread(name: str, target: Any, stop: threading.Event) -> threading.Thread:
     thread = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
     thread.start()

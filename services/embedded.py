@@ -12,12 +12,11 @@ from services.api.app import build_app
 from services.audit.wiring import build_chainer
 from services.bootstrap import (
     build_api_components,
-    build_projection_engine,
-    build_recorder_loop,
     ensure_kafka_topics,
     open_event_store,
     open_views,
     run_in_thread,
+    start_pipeline,
 )
 from services.settings import Settings
 from services.sla.wiring import build_sla_services
@@ -39,10 +38,7 @@ def run_embedded(settings: Settings, *, demo: bool = False) -> None:
         stop = threading.Event()
         store, views = open_event_store(settings), open_views(settings)
         stack.callback(store.close)
-        threads = [
-            run_in_thread("recorder", build_recorder_loop(settings, store).run, stop),
-            run_in_thread("projector", build_projection_engine(settings, store, views).run, stop),
-        ]
+        _, threads = start_pipeline(settings, store, views, stop)
         sla = build_sla_services(settings, store, views)  # records the default policy version if new
         stack.callback(sla.close)
         threads += [run_in_thread(name, loop, stop) for name, loop in sla.loops(settings).items()]

@@ -5,9 +5,10 @@ The pure parts (reducer, rows, queries) are re-exported here; the views as of `n
 SQLAlchemy).
 """
 
-from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, InvalidCursor
+from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery
 from projections.cases.reducer import KeyFn, Needs, fold, needs
 from projections.cases.rows import AnomalyRow, CaseRow, CaseRows, ContactRow, HandoffRow, rows_of
+from projections.cursor import InvalidCursor
 
 __all__ = [
     "NAME",

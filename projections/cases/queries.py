@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,15 +9,12 @@ from datetime import datetime
 
 from domain.cases import CaseState
 from projections.cases.rows import AnomalyRow, CaseRow, ContactRow, HandoffRow
+from projections.cursor import pack, unpack
 from projections.timeline.reducer import epoch_us
 
 NAME = "cases"
 MAX_LIMIT = 1000
 _CURSOR = re.compile(r"(-?[0-9]{1,20}):(.{1,200})", re.DOTALL)
-
-
-class InvalidCursor(ValueError):
-    """A page cursor that this store did not produce."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,18 +123,12 @@ def page_of(states: Sequence[CaseState], limit: int) -> CasePage:
 def encode_cursor(row: CaseRow | CaseState) -> str:
     """An opaque cursor pointing just after a case in board order."""
     opened_us = row.opened_us if isinstance(row, CaseRow) else epoch_us(_opened_at(row))
-    return base64.urlsafe_b64encode(f"{opened_us}:{row.case_id}".encode()).decode()
+    return pack(f"{opened_us}:{row.case_id}")
 
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
     """The (opened_us, case_id) a cursor points after; InvalidCursor if it is not one of ours."""
-    try:
-        text = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
-    except (ValueError, binascii.Error) as exc:
-        raise InvalidCursor("malformed case cursor") from exc
-    match = _CURSOR.fullmatch(text)
-    if match is None:
-        raise InvalidCursor("malformed case cursor")
+    match = unpack(cursor, _CURSOR, "case")
     return int(match[1]), match[2]
 
 

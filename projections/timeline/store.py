@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from sqlalchemy import (
 from domain.identity.identifiers import Identifier, customer_key
 from domain.log import RecordedEvent
 from projections.checksum import checksum
+from projections.cursor import InvalidCursor, pack, unpack
 from projections.protocol import unapplied
 from projections.sqlstore import SqlProjection, dialect_insert, metadata, read_position
 from projections.timeline.reducer import (
@@ -51,10 +50,6 @@ from projections.timeline.reducer import (
 NAME = "timeline"
 _IN_CHUNK = 500  # bound parameters per IN (...) list
 _CURSOR = re.compile(r"(-?[0-9]{1,20}):([0-9]{1,20})")
-
-
-class InvalidCursor(ValueError):
-    """A page cursor that this store did not produce."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +105,12 @@ class TimelineStore(Protocol):
 
 def encode_cursor(entry: TimelineEntry) -> str:
     """An opaque cursor pointing just after `entry` in timeline order."""
-    return base64.urlsafe_b64encode(f"{entry.occurred_us}:{entry.position}".encode()).decode()
+    return pack(f"{entry.occurred_us}:{entry.position}")
 
 
 def decode_cursor(cursor: str) -> tuple[int, int]:
     """The (occurred_us, position) a cursor points after; InvalidCursor if it is not one of ours."""
-    try:
-        text = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True).decode("ascii")
-    except (ValueError, binascii.Error) as exc:
-        raise InvalidCursor("malformed timeline cursor") from exc
-    match = _CURSOR.fullmatch(text)
-    if match is None:
-        raise InvalidCursor("malformed timeline cursor")
+    match = unpack(cursor, _CURSOR, "timeline")
     return int(match[1]), int(match[2])
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,17 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from services.api.app import build_app
-from services.bootstrap import (
-    build_api_components,
-    build_projection_engine,
-    build_recorder_loop,
-    ensure_kafka_topics,
-    open_event_store,
-    open_views,
-    run_in_thread,
-)
-from tests.support.pipeline import BASE_TIME, BEARER, pipeline_settings, serve, touchpoint, wait_for
+from tests.support.pipeline import BASE_TIME, BEARER, pipeline_settings, running_backbone, touchpoint, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -28,26 +17,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def backbone(kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str) -> Iterator[httpx.Client]:
     """API + recorder + projector, as `touchline run` wires them, on this test's schema and topics."""
-    settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic)
-    ensure_kafka_topics(settings)
-    store, views = open_event_store(settings), open_views(settings)
-    api = build_api_components(settings)
-    stop = threading.Event()
-    recorder = build_recorder_loop(settings, store)
-    threads = [
-        run_in_thread("recorder", recorder.run, stop),
-        run_in_thread("projector", build_projection_engine(settings, store, views).run, stop),
-    ]
-    with serve(build_app(api)) as base, httpx.Client(base_url=base, timeout=30) as client:
-        wait_for(lambda: client.get("/readyz").status_code == 200, 30, "backbone not ready")
-        wait_for(lambda: recorder.assigned, 30, "recorder joined its consumer group")
-        yield client
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=30)
-    api.close()
-    store.close()
-    views.dispose()
+    with running_backbone(pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic)) as running:
+        yield running.client
 
 
 def test_three_channels_one_timeline_within_two_seconds(backbone: httpx.Client) -> None:

@@ -3,70 +3,35 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
 from contracts import to_canonical_json
-from services.api.app import build_app
-from services.bootstrap import (
-    ApiComponents,
-    build_api_components,
-    build_projection_engine,
-    build_recorder_loop,
-    ensure_kafka_topics,
-    open_event_store,
-    open_views,
-    run_in_thread,
-)
 from tests.support.case_api import BEARER, TOKENS
 from tests.support.credit_card import CASE_ID, story
-from tests.support.pipeline import pipeline_settings, serve, wait_for
+from tests.support.pipeline import Backbone, pipeline_settings, running_backbone, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
-@dataclass
-class Stack:
-    client: httpx.Client
-    api: ApiComponents
-
-
 @pytest.fixture
-def stack(kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str) -> Iterator[Stack]:
+def stack(kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str) -> Iterator[Backbone]:
     """API + recorder + projector, as `touchline run` wires them, with tokens of the story's departments."""
     settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic, bootstrap_tokens=TOKENS)
-    ensure_kafka_topics(settings)
-    store, views = open_event_store(settings), open_views(settings)
-    api = build_api_components(settings)
-    stop = threading.Event()
-    recorder = build_recorder_loop(settings, store)
-    threads = [run_in_thread("recorder", recorder.run, stop),
-               run_in_thread("projector", build_projection_engine(settings, store, views).run, stop)]
-    with serve(build_app(api)) as base, httpx.Client(base_url=base, timeout=30) as client:
-        wait_for(lambda: client.get("/readyz").status_code == 200, 30, "backbone not ready")
-        wait_for(lambda: recorder.assigned, 30, "recorder joined its consumer group")
-        yield Stack(client, api)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=30)
-    api.close()
-    store.close()
-    views.dispose()
+    with running_backbone(settings) as running:
+        yield running
 
 
-def inbox(stack: Stack, department: str) -> dict[str, list[str]]:
+def inbox(stack: Backbone, department: str) -> dict[str, list[str]]:
     body = stack.client.get(f"/v1/departments/{department}/inbox", headers=BEARER[department]).json()
     return {section: [item["case"]["case_id"] for item in body[section]["items"]]
             for section in ("awaiting_acceptance", "held_open", "overdue")}
 
 
-def test_the_credit_card_story_through_http(stack: Stack) -> None:
+def test_the_credit_card_story_through_http(stack: Backbone) -> None:
     published, seen = 0, {}
     for step in story():
         for department, events in itertools.groupby(step.events, key=lambda e: e.source.department):

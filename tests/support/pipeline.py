@@ -8,14 +8,25 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from kafka import KafkaConsumer, TopicPartition
 
 from contracts import CallReceived, FrontdeskVisitCheckedIn, WebRequestSubmitted
+from services.api.app import build_app
+from services.bootstrap import (
+    ApiComponents,
+    build_api_components,
+    ensure_kafka_topics,
+    open_event_store,
+    open_views,
+    start_pipeline,
+)
 from services.settings import Settings
 from services.store.eventstore import EventStore
 
@@ -109,3 +120,34 @@ def read_topic(bootstrap: str, topic: str, idle_s: float = 2.0) -> list[Any]:
     records = list(consumer)
     consumer.close()
     return records
+
+
+@dataclass
+class Backbone:
+    """A running API + recorder + projector for one test (see `running_backbone`)."""
+
+    client: httpx.Client
+    api: ApiComponents
+
+
+@contextmanager
+def running_backbone(settings: Settings) -> Iterator[Backbone]:
+    """API, recorder and projector wired as `touchline run` wires them, on this test's schema and topics;
+    yields once the API is ready and the recorder owns its partitions."""
+    ensure_kafka_topics(settings)
+    store, views = open_event_store(settings), open_views(settings)
+    api = build_api_components(settings)
+    stop = threading.Event()
+    recorder, threads = start_pipeline(settings, store, views, stop)
+    try:
+        with serve(build_app(api)) as base, httpx.Client(base_url=base, timeout=30) as client:
+            wait_for(lambda: client.get("/readyz").status_code == 200, 30, "backbone not ready")
+            wait_for(lambda: recorder.assigned, 30, "recorder joined its consumer group")
+            yield Backbone(client, api)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        api.close()
+        store.close()
+        views.dispose()
