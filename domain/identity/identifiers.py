@@ -12,7 +12,18 @@ import phonenumbers
 
 from contracts import CustomerRef, IdentifierKind
 
-__all__ = ["STRENGTH", "Identifier", "IdentifierKind", "IdentifierProtector", "InvalidIdentifier", "customer_key"]
+__all__ = [
+    "STRENGTH",
+    "Identifier",
+    "IdentifierKind",
+    "IdentifierProtector",
+    "InvalidIdentifier",
+    "customer_id_for",
+    "customer_key",
+    "identifiers_of",
+    "mask",
+    "normalise",
+]
 
 
 # Identifier kinds strongest first: a customer number or national ID names one person; a device may change hands.
@@ -133,6 +144,21 @@ def identifiers_of(customer: CustomerRef) -> tuple[Identifier, ...]:
         except InvalidIdentifier:
             continue
     return tuple(found)
+
+
+def mask(identifier: Identifier) -> str:
+    """A form safe for a screen or a log: enough to recognise, not enough to contact (national IDs: no digits)."""
+    value = identifier.value
+    match identifier.kind:
+        case IdentifierKind.NATIONAL_ID:
+            return "national ID (digest)"
+        case IdentifierKind.EMAIL:
+            local, _, domain = value.partition("@")
+            return f"{local[:1]}***@{domain}"
+        case IdentifierKind.PHONE:
+            return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:]
+        case _:
+            return "*" * max(len(value) - 4, 0) + value[-4:]
 
 
 def customer_id_for(identifier: Identifier) -> str:

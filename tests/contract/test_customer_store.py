@@ -1,0 +1,156 @@
+"""Customers store contract: the in-memory, SQLite and Postgres stores give the same customers and checksums."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from domain.identity.identifiers import IdentifierKind, IdentifierProtector, customer_id_for, normalise
+from domain.intake import protect
+from domain.log import RecordedEvent
+from projections.customers.store import CustomerStore, MemoryCustomerStore, SqlCustomerStore
+from projections.sqlstore import make_engine, url_with_search_path
+from tests.support.builders import call_received, recorded
+from tests.unit.test_identity_graph import IDENTIFIERS, PROTECTOR, _event, at, link, unlink
+
+pytestmark = pytest.mark.contract
+
+
+def generated(seed: int, count: int = 300) -> list[RecordedEvent]:
+    """A random mix of ordinary events, links and unlinks over a small set of identifiers (many collisions)."""
+    rng = random.Random(seed)
+    kinds = ["event"] * 6 + ["link", "unlink"]
+    events = [protect(_event((rng.choice(kinds), rng.sample(range(len(IDENTIFIERS)), rng.randint(1, 3)),
+                              rng.randint(0, 1)), i), PROTECTOR) for i in range(count)]
+    return recorded(events)
+
+
+def story() -> list[RecordedEvent]:
+    return recorded([protect(e, PROTECTOR) for e in (
+        call_received(occurred_at=at(0), customer={"phone": "13800138000"}),
+        call_received(occurred_at=at(1), customer={"email": "li@example.cn"}),
+        link(("phone", "13800138000"), ("email", "li@example.cn"), minutes=2),
+        call_received(occurred_at=at(3), customer={"national_id": "110101199003071234", "phone": "13800138000"}),
+        call_received(occurred_at=at(4), customer={"customer_number": "A1", "phone": "02162880000"}),
+        call_received(occurred_at=at(5), customer={"customer_number": "B1", "phone": "02162880000"}),
+        unlink(("email", "li@example.cn"), ("phone", "13800138000"), minutes=6),
+    )])
+
+
+def node(kind: IdentifierKind, raw: str) -> str:
+    return customer_id_for(normalise(kind, raw, IdentifierProtector(b"test-key")))
+
+
+class CustomerStoreContract:
+    @pytest.fixture
+    def store(self) -> CustomerStore:
+        raise NotImplementedError
+
+    def test_the_story_resolves_as_the_reference_store_does(self, store: CustomerStore) -> None:
+        events = story()
+        reference = MemoryCustomerStore()
+        reference.apply(events)
+        assert store.apply(events) == 7
+        phone = node(IdentifierKind.PHONE, "13800138000")
+        assert store.resolve(node(IdentifierKind.NATIONAL_ID, "110101199003071234")) == phone
+        assert store.resolve(node(IdentifierKind.EMAIL, "li@example.cn")) == node(IdentifierKind.EMAIL,
+                                                                                    "li@example.cn")
+        assert [n.node_id for n in store.members(phone)] == [n.node_id for n in reference.members(phone)]
+        (shared,) = store.shared()
+        assert shared.node_id == node(IdentifierKind.PHONE, "02162880000")
+        assert set(shared.customers) == {node(IdentifierKind.CUSTOMER_NUMBER, "A1"),
+                                         node(IdentifierKind.CUSTOMER_NUMBER, "B1")}
+        assert store.decisions(phone) == reference.decisions(phone)
+        assert store.facts([phone]) == reference.facts([phone])
+        assert store.checksum() == reference.checksum()
+
+    @pytest.mark.parametrize("seed", [1, 2, 3])
+    def test_generated_histories_in_uneven_batches_match_the_reference(self, store: CustomerStore,
+                                                                       seed: int) -> None:
+        events = generated(seed)
+        reference = MemoryCustomerStore()
+        reference.apply(events)
+        rng = random.Random(seed)
+        start = 0
+        while start < len(events):
+            size = rng.randint(1, 40)
+            store.apply(events[max(0, start - 3) : start + size])  # with redeliveries of the last few
+            start += size
+        assert store.position() == len(events)
+        assert store.checksum() == reference.checksum()
+
+    def test_reset_forgets_everything(self, store: CustomerStore) -> None:
+        events = story()
+        store.apply(events)
+        store.reset()
+        assert store.position() == 0 and store.members(node(IdentifierKind.PHONE, "13800138000")) == []
+        store.apply(events)
+        reference = MemoryCustomerStore()
+        reference.apply(events)
+        assert store.checksum() == reference.checksum()
+
+
+class TestMemoryCustomerStore(CustomerStoreContract):
+    @pytest.fixture
+    def store(self) -> CustomerStore:
+        return MemoryCustomerStore()
+
+
+class SqlContract(CustomerStoreContract):
+    engine: Engine
+
+    def test_a_graph_cached_by_another_process_is_reloaded_before_the_next_batch(self, store: CustomerStore) -> None:
+        events = generated(7, 120)
+        other = SqlCustomerStore(self.engine)  # a second projector process on the same tables
+        store.apply(events[:40])
+        other.apply(events[:80])
+        store.apply(events[:120])  # its cache is at 40, the tables at 80: it must reload, not fold on stale state
+        reference = MemoryCustomerStore()
+        reference.apply(events)
+        assert store.checksum() == reference.checksum()
+
+    def test_a_failed_batch_leaves_no_half_applied_cache(self, store: CustomerStore,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+        import projections.customers.store as module
+
+        events = generated(8, 60)
+        store.apply(events[:30])
+        real_write = module._write  # noqa: SLF001
+
+        def write_then_fail(*args: object) -> None:
+            real_write(*args)  # type: ignore[arg-type]
+            raise RuntimeError("connection lost mid-batch")
+
+        monkeypatch.setattr(module, "_write", write_then_fail)
+        with pytest.raises(RuntimeError):
+            store.apply(events[30:45])  # the graph folded these in memory; the transaction rolled back
+        monkeypatch.setattr(module, "_write", real_write)
+        assert store.position() == 30
+        store.apply(events)
+        reference = MemoryCustomerStore()
+        reference.apply(events)
+        assert store.checksum() == reference.checksum()
+
+
+class TestSqliteCustomerStore(SqlContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[CustomerStore]:
+        self.engine = make_engine(f"sqlite:///{tmp_path / 'views.db'}")
+        store = SqlCustomerStore(self.engine)
+        store.create()
+        yield store
+        self.engine.dispose()
+
+
+class TestPostgresCustomerStore(SqlContract):
+    @pytest.fixture
+    def store(self, postgres_url: str, pg_schema: str) -> Iterator[CustomerStore]:
+        self.engine = make_engine(url_with_search_path(postgres_url, pg_schema))
+        store = SqlCustomerStore(self.engine)
+        store.create()
+        yield store
+        self.engine.dispose()
