@@ -41,6 +41,20 @@ class CheckpointStatement:
         return "".join(f"{line}\n" for line in lines).encode()
 
 
+def parse_statement(text: bytes) -> CheckpointStatement:
+    """The statement a signed text states; ValueError unless `text` is exactly its `to_bytes()` form, so a reader
+    takes root and size from the bytes the signature covers and nothing else."""
+    lines = text.decode().split("\n")
+    if len(lines) != 8 or lines[0] != STATEMENT_HEADER or lines[7] != "":
+        raise ValueError("not a touchline.audit.checkpoint.v1 statement")
+    issued = datetime.strptime(lines[6], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    statement = CheckpointStatement(int(lines[1]), int(lines[2]), int(lines[3]), bytes.fromhex(lines[4]),
+                                    bytes.fromhex(lines[5]), issued)
+    if statement.to_bytes() != text:
+        raise ValueError("statement not in its canonical form")
+    return statement
+
+
 @dataclass(frozen=True, slots=True)
 class SignedCheckpoint:
     statement: CheckpointStatement

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     func,
     or_,
     select,
@@ -61,6 +63,16 @@ class TimelinePage:
 
 
 @dataclass(frozen=True, slots=True)
+class Activity:
+    """When, where and what: enough of an entry to count contacts by channel and type."""
+
+    occurred_us: int
+    channel: str
+    department: str
+    event_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerMatch:
     """A customer an identifier was seen on: how many events carried it, first and last log position."""
 
@@ -75,8 +87,11 @@ class TimelineStore(Protocol):
 
     `apply` takes events in any order and with redeliveries: events at or below the stored position are skipped,
     the rest are applied in log order in one transaction together with the new position (exactly-once effect).
-    `page` lists one customer's entries ascending by (occurred_us, position); `since` is inclusive, `until`
-    exclusive; `cursor` is the previous page's `next_cursor` (InvalidCursor if malformed).
+    Entries are stored under the event's anchor (`customer_key`); a resolved customer covers one or more anchors,
+    so the queries take one id or several. `page` lists those entries ascending by (occurred_us, position);
+    `since` is inclusive, `until` exclusive; `cursor` is the previous page's `next_cursor` (InvalidCursor if
+    malformed). `recent` lists the newest entries first; `activity` the (time, channel, type) of entries since an
+    instant, newest first, for counting contacts.
     `checksum` is a sha256 of the position and every row of every table (equal content, equal checksum).
     """
 
@@ -88,7 +103,7 @@ class TimelineStore(Protocol):
     def apply(self, events: Sequence[RecordedEvent]) -> int: ...
     def page(
         self,
-        customer_id: str,
+        customer_id: str | Sequence[str],
         *,
         channel: str | None = None,
         department: str | None = None,
@@ -98,6 +113,9 @@ class TimelineStore(Protocol):
         limit: int = 50,
     ) -> TimelinePage: ...
     def customers_for(self, identifier: Identifier) -> list[CustomerMatch]: ...
+    def recent(self, customer_ids: Sequence[str], limit: int) -> list[TimelineEntry]: ...
+    def activity(self, customer_ids: Sequence[str], since: datetime, limit: int = 5000) -> list[Activity]: ...
+    def positions_of(self, customer_ids: Sequence[str]) -> list[int]: ...
     def count_entries(self) -> int: ...
     def count_unattributed(self) -> int: ...
     def checksum(self) -> str: ...
@@ -118,7 +136,7 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
 class _Query:
     """A validated page request: filters in the stored representation."""
 
-    customer_id: str
+    customer_ids: tuple[str, ...]
     channel: str | None
     department: str | None
     since_us: int | None
@@ -129,6 +147,7 @@ class _Query:
     def accepts(self, entry: TimelineEntry) -> bool:
         return (
             (self.channel is None or entry.channel == self.channel)
+            and entry.customer_id in self.customer_ids
             and (self.department is None or entry.department == self.department)
             and (self.since_us is None or entry.occurred_us >= self.since_us)
             and (self.until_us is None or entry.occurred_us < self.until_us)
@@ -137,7 +156,7 @@ class _Query:
 
 
 def _query(
-    customer_id: str,
+    customer_id: str | Sequence[str],
     channel: str | None,
     department: str | None,
     since: datetime | None,
@@ -149,7 +168,7 @@ def _query(
     if limit < 1:
         raise ValueError("limit must be at least 1")
     return _Query(
-        customer_id=customer_id,
+        customer_ids=(customer_id,) if isinstance(customer_id, str) else tuple(sorted(set(customer_id))),
         channel=str(channel) if channel is not None else None,
         department=department,
         since_us=epoch_us(since) if since is not None else None,
@@ -227,7 +246,7 @@ class MemoryTimelineStore:
 
     def page(
         self,
-        customer_id: str,
+        customer_id: str | Sequence[str],
         *,
         channel: str | None = None,
         department: str | None = None,
@@ -237,8 +256,19 @@ class MemoryTimelineStore:
         limit: int = 50,
     ) -> TimelinePage:
         query = _query(customer_id, channel, department, since, until, cursor, limit)
-        mine = (e for e in self._entries.get(customer_id, {}).values() if query.accepts(e))
-        return _page(in_timeline_order(mine)[: limit + 1], limit)
+        return _page(in_timeline_order(e for e in self._mine(query.customer_ids) if query.accepts(e))[: limit + 1],
+                     limit)
+
+    def recent(self, customer_ids: Sequence[str], limit: int) -> list[TimelineEntry]:
+        return in_timeline_order(self._mine(customer_ids))[::-1][:limit]
+
+    def activity(self, customer_ids: Sequence[str], since: datetime, limit: int = 5000) -> list[Activity]:
+        since_us = epoch_us(since)
+        newest = in_timeline_order(e for e in self._mine(customer_ids) if e.occurred_us >= since_us)[::-1]
+        return [_activity(e) for e in newest[:limit]]
+
+    def _mine(self, customer_ids: Iterable[str]) -> Iterable[TimelineEntry]:
+        return chain.from_iterable(self._entries.get(c, {}).values() for c in set(customer_ids))
 
     def customers_for(self, identifier: Identifier) -> list[CustomerMatch]:
         kind, value = str(identifier.kind), identifier.value
@@ -247,6 +277,10 @@ class MemoryTimelineStore:
             for (k, v, c), t in self._tallies.items()
             if (k, v) == (kind, value)
         )
+
+    def positions_of(self, customer_ids: Sequence[str]) -> list[int]:
+        """Log positions of the entries stored under any of `customer_ids`, ascending (what an export covers)."""
+        return sorted({e.position for c in set(customer_ids) for e in self._entries.get(c, {}).values()})
 
     def count_entries(self) -> int:
         return sum(len(entries) for entries in self._entries.values())
@@ -351,7 +385,7 @@ class SqlTimelineStore(SqlProjection):
 
     def page(
         self,
-        customer_id: str,
+        customer_id: str | Sequence[str],
         *,
         channel: str | None = None,
         department: str | None = None,
@@ -372,6 +406,22 @@ class SqlTimelineStore(SqlProjection):
             rows = conn.execute(statement).all()
         return _page([_entry_from_row(row._mapping) for row in rows], limit)
 
+    def recent(self, customer_ids: Sequence[str], limit: int) -> list[TimelineEntry]:
+        t = entries_table.c
+        statement = (select(entries_table).where(_customer_in(customer_ids))
+                     .order_by(t.occurred_us.desc(), t.position.desc()).limit(limit))
+        with self._engine.connect() as conn:
+            return [_entry_from_row(row._mapping) for row in conn.execute(statement)]
+
+    def activity(self, customer_ids: Sequence[str], since: datetime, limit: int = 5000) -> list[Activity]:
+        t = entries_table.c
+        statement = (select(t.occurred_us, t.channel, t.department, t.event_type)
+                     .where(_customer_in(customer_ids), t.occurred_us >= epoch_us(since))
+                     .order_by(t.occurred_us.desc(), t.position.desc()).limit(limit))
+        with self._engine.connect() as conn:
+            return [Activity(int(at), channel, department, kind) for at, channel, department, kind in
+                    conn.execute(statement)]
+
     def customers_for(self, identifier: Identifier) -> list[CustomerMatch]:
         t = identifiers_table.c
         statement = select(t.customer_id, t.events, t.first_position, t.last_position).where(
@@ -379,6 +429,17 @@ class SqlTimelineStore(SqlProjection):
         )
         with self._engine.connect() as conn:
             return _matches(conn.execute(statement).tuples())
+
+    def positions_of(self, customer_ids: Sequence[str]) -> list[int]:
+        """Log positions of the entries stored under any of `customer_ids`, ascending (what an export covers)."""
+        ids = sorted(set(customer_ids))
+        positions: set[int] = set()
+        with self._engine.connect() as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                positions.update(conn.execute(select(entries_table.c.position)
+                                              .where(entries_table.c.customer_id.in_(chunk))).scalars())
+        return sorted(positions)
 
     def count_entries(self) -> int:
         return self._count(entries_table)
@@ -449,7 +510,7 @@ def _upsert_tallies(conn: Connection, tallies: dict[tuple[str, str, str], _Tally
 
 def _conditions(query: _Query) -> list[ColumnElement[bool]]:
     t = entries_table.c
-    conditions: list[ColumnElement[bool]] = [t.customer_id == query.customer_id]
+    conditions: list[ColumnElement[bool]] = [_customer_in(query.customer_ids)]
     if query.channel is not None:
         conditions.append(t.channel == query.channel)
     if query.department is not None:
@@ -462,6 +523,18 @@ def _conditions(query: _Query) -> list[ColumnElement[bool]]:
         at_us, position = query.after
         conditions.append(or_(t.occurred_us > at_us, and_(t.occurred_us == at_us, t.position > position)))
     return conditions
+
+
+def _customer_in(customer_ids: Sequence[str]) -> ColumnElement[bool]:
+    ids = sorted(set(customer_ids))
+    t = entries_table.c
+    if not ids:
+        return false()
+    return t.customer_id == ids[0] if len(ids) == 1 else t.customer_id.in_(ids)
+
+
+def _activity(entry: TimelineEntry) -> Activity:
+    return Activity(entry.occurred_us, entry.channel, entry.department, entry.event_type)
 
 
 def _entry_to_row(entry: TimelineEntry) -> dict[str, Any]:
@@ -486,6 +559,7 @@ def _unattributed_to_row(anomaly: Unattributed) -> dict[str, Any]:
 
 
 __all__ = [
+    "Activity",
     "CustomerMatch",
     "InvalidCursor",
     "MemoryTimelineStore",

@@ -1,4 +1,5 @@
-"""Tamper-evident history over HTTP: public key, signed checkpoints, inclusion and consistency proofs, verify."""
+"""Tamper-evident history over HTTP: public key, signed checkpoints, inclusion and consistency proofs, verify,
+a customer's history exported with proofs."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 
 from services.api.auth import AuditorDep
 from services.api.problems import Problem
-from services.audit.service import AuditService, BadRequest, NotFound, checkpoint_json
+from services.audit.export import CustomerExporter
+from services.audit.service import AuditService, BadRequest, Inconsistent, NotCovered, NotFound, checkpoint_json
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -74,3 +77,28 @@ async def verify(request: Request, _: AuditorDep,
             "unchained": verdict.unchained,
             "finding": None if finding is None else {"position": finding.position, "reason": str(finding.reason),
                                                      "detail": finding.detail, "checkpoint": finding.checkpoint}}
+
+
+NDJSON = "application/x-ndjson"
+
+
+@router.get("/customers/{customer_id}/export", operation_id="audit_export_customer", response_class=StreamingResponse,
+            responses={200: {"content": {NDJSON: {}}, "description": "JSON Lines: header, events, trailer."},
+                       403: {}, 404: {}, 409: {}})
+async def export_customer(request: Request, _: AuditorDep, customer_id: str) -> StreamingResponse:
+    """The customer's every event as stored, each with a Merkle proof of its inclusion in the latest signed
+    checkpoint, streamed as JSON Lines (format in docs/audit.md; check with `touchline audit verify-export`).
+    404: no events for this customer; 409: its newest events are not covered by a checkpoint yet (retry later)."""
+    exporter: CustomerExporter | None = getattr(request.app.state.components, "exporter", None)
+    if exporter is None:
+        raise Problem(503, "Export unavailable", "This process was started without the customer exporter.")
+    try:
+        lines = await run_in_threadpool(exporter.export, customer_id)
+    except NotFound as exc:
+        raise Problem(404, "Not Found", str(exc)) from exc
+    except NotCovered as exc:
+        raise Problem(409, "Not yet checkpointed", str(exc)) from exc
+    except Inconsistent as exc:
+        raise Problem(500, "Audit inconsistency", str(exc)) from exc
+    return StreamingResponse(lines, media_type=NDJSON,
+                             headers={"Content-Disposition": 'attachment; filename="touchline-export.jsonl"'})

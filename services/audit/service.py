@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -20,14 +20,17 @@ from services.audit.tables import audit_chain, audit_checkpoints, checkpoint_of,
 from services.store.eventstore import EventStore
 
 PAGE = 5000
+_IN_CHUNK = 500  # bound parameters per IN (...) list
 
 
 class AuditError(Exception):
     """Base of the audit service's errors.
 
     AuditError
-     ├── NotFound        an event or checkpoint that does not exist (or is not covered yet)
-     └── BadRequest      arguments that cannot name a proof (e.g. from > to)
+     ├── NotFound        an event, checkpoint or customer that does not exist (or is not covered yet)
+     ├── BadRequest      arguments that cannot name a proof (e.g. from > to)
+     ├── NotCovered      an export whose newest events no signed checkpoint covers yet
+     └── Inconsistent    an export refused: the store disagrees with the chain or the checkpoint (run verify)
     """
 
 
@@ -36,6 +39,14 @@ class NotFound(AuditError):
 
 
 class BadRequest(AuditError):
+    pass
+
+
+class NotCovered(AuditError):
+    pass
+
+
+class Inconsistent(AuditError):
     pass
 
 
@@ -78,7 +89,7 @@ class AuditService:
         raw = self._store.read_raw(chained.position - 1, 1, chained.position)
         if not raw:
             raise NotFound(f"event {event_id} is chained at position {chained.position} but missing from the log")
-        tree = self._tree(checkpoint.statement.tree_size)
+        tree = self.tree(checkpoint.statement.tree_size)
         proof = tree.prove_inclusion(chained.leaf_index, checkpoint.statement.tree_size)
         record = raw[0]
         return {"record": {"position": record.position, "event_id": str(record.event_id), "topic": record.topic,
@@ -90,7 +101,7 @@ class AuditService:
         if from_seq > to_seq:
             raise BadRequest("from must not exceed to")
         prior, later = self.checkpoint(from_seq), self.checkpoint(to_seq)
-        tree = self._tree(later.statement.tree_size)
+        tree = self.tree(later.statement.tree_size)
         try:
             proof = tree.prove_consistency(prior.statement.tree_size, later.statement.tree_size)
         except InvalidChallenge as exc:
@@ -101,11 +112,26 @@ class AuditService:
         return verify_log(self._rows(), self._links(), self._all_checkpoints(), self._trusted,
                           locate=self._position_of, limit=limit)
 
-    def _tree(self, size: int) -> EventHashTree:
+    def trusted_key(self, key_id: str) -> Ed25519PublicKey | None:
+        """The trusted public key named `key_id` (None once it is no longer trusted)."""
+        return self._trusted.get(key_id)
+
+    def tree(self, size: int) -> EventHashTree:
+        """The Merkle tree over the first `size` chained events: what a checkpoint of that size signed."""
         with self._engine.connect() as conn:
             hashes = conn.execute(select(audit_chain.c.event_hash).order_by(audit_chain.c.position)
                                   .limit(size)).scalars()
             return EventHashTree(bytes(h) for h in hashes)
+
+    def links(self, positions: Sequence[int]) -> list[ChainLink]:
+        """The chain links recorded at `positions` (those the chainer saw), in log order."""
+        found: list[ChainLink] = []
+        with self._engine.connect() as conn:
+            for start in range(0, len(positions), _IN_CHUNK):
+                chunk = positions[start:start + _IN_CHUNK]
+                rows = conn.execute(select(audit_chain).where(audit_chain.c.position.in_(chunk))).all()
+                found.extend(link_of(row) for row in rows)
+        return sorted(found, key=lambda item: item.position)
 
     def _link_of(self, event_id: UUID) -> ChainLink:
         with self._engine.connect() as conn:

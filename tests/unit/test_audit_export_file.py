@@ -1,0 +1,151 @@
+"""The export file's verifier on files built in memory: an intact file verifies; a changed byte, a dropped, moved
+or appended line, a wrong key or a cut-short file fail naming the first bad line."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from contracts import to_canonical_json
+from domain.audit.checkpoint import CheckpointStatement, parse_statement, sign, trusted_keys
+from domain.audit.export import ExportReason, encode_line, event_line, header, trailer, verify_export
+from domain.audit.hashing import LogRow, event_hash, link
+from domain.audit.tree import EventHashTree
+from tests.support.builders import call_received
+
+pytestmark = pytest.mark.unit
+KEY = Ed25519PrivateKey.generate()
+TRUSTED = trusted_keys(KEY.public_key())
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+MINE = (2, 3, 5, 8)  # the exported customer's positions in a log of 9
+
+
+def log(count: int = 9) -> list[LogRow]:
+    rows = []
+    for position in range(1, count + 1):
+        event = call_received(occurred_at=T0, customer={"phone": f"+86 138 0013 {position:04d}"})
+        rows.append(LogRow(position, event.event_id, "touchline:call.received@v1", to_canonical_json(event)))
+    return rows
+
+
+def export(rows: list[LogRow], mine: tuple[int, ...] = MINE) -> list[bytes]:
+    """What services.audit.export writes, built here without a database."""
+    links, previous = [], None
+    for row in rows:
+        previous = link(row, previous)
+        links.append(previous)
+    tree = EventHashTree(item.event_hash for item in links)
+    statement = CheckpointStatement(1, len(rows), rows[-1].position, tree.get_root(), links[-1].chain_hash, T0)
+    signed = sign(statement, KEY)
+    published = {"seq": 1, "tree_size": len(rows), "last_position": rows[-1].position,
+                 "root_hash": statement.root_hash.hex(), "chain_head": statement.chain_head.hex(),
+                 "statement": statement.to_bytes().decode(), "signature": base64.b64encode(signed.signature).decode(),
+                 "key_id": signed.key_id}
+    lines = [encode_line(header("customer-1", T0, published, KEY.public_key()))]
+    for number, position in enumerate(mine, start=2):
+        chained = links[position - 1]
+        proof = tree.prove_inclusion(chained.leaf_index, len(rows)).serialize()
+        lines.append(encode_line(event_line(number, rows[position - 1], chained, proof)))
+    digest = hashlib.sha256(b"".join(lines)).hexdigest()
+    return [*lines, encode_line(trailer(len(lines) + 1, len(mine), digest))]
+
+
+def test_an_intact_export_verifies_with_the_trusted_key() -> None:
+    verdict = verify_export(export(log()), TRUSTED)
+    assert verdict.ok, verdict.finding
+    assert (verdict.lines, verdict.events, verdict.customer_id, verdict.checkpoint) == (6, 4, "customer-1", 1)
+
+
+def test_event_lines_carry_the_stored_event_and_hashes_a_reader_can_recompute() -> None:
+    rows = log()
+    line = orjson.loads(export(rows)[1])
+    stored = rows[1].state
+    assert line["event"] == orjson.loads(stored) and "state" not in line
+    assert orjson.dumps(line["event"], option=orjson.OPT_SORT_KEYS) == stored
+    assert line["state_sha256"] == hashlib.sha256(stored).hexdigest()
+    assert (line["position"], line["leaf_index"], line["proof"]["path"][0]) == (2, 2, line["event_hash"])
+
+
+@pytest.mark.parametrize("dropped", range(1, 7))
+def test_dropping_any_line_is_named_where_it_happened(dropped: int) -> None:
+    lines = export(log())
+    del lines[dropped - 1]
+    finding = verify_export(lines, TRUSTED).finding
+    assert finding is not None and finding.line == dropped
+    expected = {1: ExportReason.BAD_HEADER, 6: ExportReason.TRUNCATED}.get(dropped, ExportReason.OUT_OF_SEQUENCE)
+    assert finding.reason == expected
+
+
+def test_every_single_byte_change_in_an_event_line_fails_naming_that_line_or_the_trailer() -> None:
+    lines = export(log())
+    target = lines[2]  # position 3
+    start = target.index(b'"event":{') + len(b'"event":{')
+    for offset in range(len(target) - 1):  # all but the newline
+        changed = bytearray(target)
+        changed[offset] = ord("0") if changed[offset] != ord("0") else ord("1")
+        finding = verify_export([*lines[:2], bytes(changed), *lines[3:]], TRUSTED).finding
+        assert finding is not None, offset
+        assert finding.line in (3, 6), (offset, finding)
+        if start <= offset < target.index(b"}", target.index(b'"payload"')):  # inside the stored event
+            assert (finding.line, finding.reason) in {(3, ExportReason.HASH_MISMATCH), (3, ExportReason.MALFORMED)}
+
+
+def test_a_reencoded_but_equivalent_line_is_not_canonical() -> None:
+    lines = export(log())
+    lines[2] = orjson.dumps(orjson.loads(lines[2]), option=orjson.OPT_INDENT_2).replace(b"\n", b" ") + b"\n"
+    finding = verify_export(lines, TRUSTED).finding
+    assert finding is not None and (finding.line, finding.reason) == (3, ExportReason.MALFORMED)
+
+
+def test_a_forged_event_with_recomputed_hashes_fails_its_proof() -> None:
+    rows = log()
+    lines = export(rows)
+    forged = orjson.loads(lines[3])
+    forged["event"]["payload"]["direction"] = "outbound"
+    state = orjson.dumps(forged["event"], option=orjson.OPT_SORT_KEYS)
+    forged["state_sha256"] = hashlib.sha256(state).hexdigest()
+    forged["event_hash"] = event_hash(LogRow(5, uuid.UUID(forged["event_id"]), forged["topic"], state)).hex()
+    lines[3] = encode_line(forged)
+    finding = verify_export(lines, TRUSTED).finding
+    assert finding is not None and (finding.line, finding.reason) == (4, ExportReason.BAD_PROOF)
+
+
+def test_a_wrong_key_fails_on_the_header() -> None:
+    finding = verify_export(export(log()), trusted_keys(Ed25519PrivateKey.generate().public_key())).finding
+    assert finding is not None and (finding.line, finding.reason) == (1, ExportReason.BAD_SIGNATURE)
+
+
+def test_moved_and_appended_lines_are_named() -> None:
+    lines = export(log())
+    swapped = [lines[0], lines[2], lines[1], *lines[3:]]
+    finding = verify_export(swapped, TRUSTED).finding
+    assert finding is not None and (finding.line, finding.reason) == (2, ExportReason.OUT_OF_SEQUENCE)
+    finding = verify_export([*lines, lines[1]], TRUSTED).finding
+    assert finding is not None and (finding.line, finding.reason) == (7, ExportReason.AFTER_TRAILER)
+
+
+def test_an_empty_file_is_truncated_at_line_1() -> None:
+    finding = verify_export([], TRUSTED).finding
+    assert finding is not None and (finding.line, finding.reason) == (1, ExportReason.TRUNCATED)
+
+
+def test_stored_bytes_that_do_not_reencode_exactly_are_carried_verbatim_and_verify() -> None:
+    rows = log()
+    spaced = orjson.dumps(orjson.loads(rows[4].state), option=orjson.OPT_INDENT_2)  # position 5, not canonical
+    rows[4] = LogRow(5, rows[4].event_id, rows[4].topic, spaced)
+    lines = export(rows)
+    assert orjson.loads(lines[3])["state"] == spaced.decode()
+    assert verify_export(lines, TRUSTED).ok
+
+
+def test_a_checkpoint_statement_parses_back_only_from_its_exact_text() -> None:
+    statement = CheckpointStatement(3, 10, 12, bytes(range(32)), bytes(32), T0)
+    assert parse_statement(statement.to_bytes()) == statement
+    with pytest.raises(ValueError):
+        parse_statement(statement.to_bytes().replace(b"\n12\n", b"\n012\n"))
