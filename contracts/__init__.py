@@ -49,6 +49,7 @@ from contracts.identity import (
     IdentityIdentifiersUnlinked,
     IdentityIdentifiersUnlinkedPayload,
 )
+from contracts.privacy import PrivacySubjectErased, PrivacySubjectErasedPayload
 from contracts.registry import EVENT_CLASSES, EVENT_TYPES
 from contracts.repairs import (
     RepairOrderOpened,
@@ -201,4 +202,6 @@ __all__ = [
     "SlaBreachedPayload",
     "SlaAlertAcknowledged",
     "SlaAlertAcknowledgedPayload",
+    "PrivacySubjectErased",
+    "PrivacySubjectErasedPayload",
 ]

@@ -20,6 +20,7 @@ from contracts.cases import (
 from contracts.envelope import Envelope
 from contracts.feedback import ComplaintFiled, ComplimentReceived, ReferralMade
 from contracts.identity import IdentityIdentifiersLinked, IdentityIdentifiersUnlinked
+from contracts.privacy import PrivacySubjectErased
 from contracts.repairs import RepairOrderOpened, RepairVisitCompleted, RepairVisitScheduled
 from contracts.sla import SlaAlertAcknowledged, SlaBreached, SlaPolicyPublished, SlaWarningRaised
 from contracts.survey import SurveyServqualAnswered
@@ -31,7 +32,7 @@ from contracts.touchpoints import (
     WebRequestSubmitted,
 )
 
-# Catalogue order: touchpoints, repairs, cases, promises, feedback, identity, SLA.
+# Catalogue order: touchpoints, repairs, cases, promises, feedback, identity, SLA, privacy.
 EVENT_CLASSES: tuple[type[Envelope], ...] = (
     FrontdeskVisitCheckedIn,
     FrontdeskVisitCheckedOut,
@@ -62,6 +63,7 @@ EVENT_CLASSES: tuple[type[Envelope], ...] = (
     SlaWarningRaised,
     SlaBreached,
     SlaAlertAcknowledged,
+    PrivacySubjectErased,
 )
 
 EVENT_TYPES: Mapping[tuple[str, int], type[Envelope]] = MappingProxyType(

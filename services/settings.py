@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ID_HASH_KEY = "development-only-id-hash-key"
+DEV_PRIVACY_KEK_TEXT = b"touchline development privacy key-encryption key (public, not a secret)"
 PLACEHOLDER_SECRETS = ("change-me", "changeme", "secret", "dev-", "development-only")
 
 
@@ -63,6 +65,9 @@ class Settings(BaseSettings):
     audit_trusted_public_keys: str = Field("", validation_alias=_alias("TOUCHLINE_AUDIT_TRUSTED_PUBLIC_KEYS"))
     audit_checkpoint_events: int = Field(1000, ge=1, validation_alias=_alias("TOUCHLINE_AUDIT_CHECKPOINT_EVENTS"))
     audit_checkpoint_seconds: float = Field(60.0, gt=0, validation_alias=_alias("TOUCHLINE_AUDIT_CHECKPOINT_SECONDS"))
+    # Erasure (docs/audit.md): the key-encryption key wrapping every customer's data key, base64 of 32 bytes.
+    # Required in production; elsewhere, when unset, a fixed development key (not a secret) is used.
+    privacy_kek: SecretStr = Field(SecretStr(""), validation_alias=_alias("TOUCHLINE_PRIVACY_KEK"))
 
     @field_validator("database_url", "views_database_url")
     @classmethod
@@ -75,6 +80,8 @@ class Settings(BaseSettings):
     def _no_placeholders_in_production(self) -> Settings:
         if not _raw_ed25519_key(self.audit_signing_key.get_secret_value()):
             raise ValueError("TOUCHLINE_AUDIT_SIGNING_KEY must be base64 of a raw 32-byte Ed25519 private key")
+        if not _raw_ed25519_key(self.privacy_kek.get_secret_value()):  # same shape: base64 of 32 bytes
+            raise ValueError("TOUCHLINE_PRIVACY_KEK must be base64 of 32 random bytes")
         if self.env != "production":
             return self
         secrets = {"TOUCHLINE_ID_HASH_KEY": self.id_hash_key.get_secret_value()}
@@ -88,6 +95,8 @@ class Settings(BaseSettings):
             raise ValueError("KAFKA_BOOTSTRAP_SERVERS is required in production")
         if not self.database_url.startswith(("postgresql", "postgres")):
             raise ValueError("DATABASE_URL must name Postgres in production")
+        if _placeholder_kek(self.privacy_kek.get_secret_value()):
+            raise ValueError("TOUCHLINE_PRIVACY_KEK is required in production (base64 of 32 random bytes)")
         return self
 
     @cached_property
@@ -111,6 +120,19 @@ def _raw_ed25519_key(text: str) -> bool:
         return not text or len(base64.b64decode(text, validate=True)) == 32
     except ValueError:
         return False
+
+
+def development_privacy_kek() -> bytes:
+    """The fixed key-encryption key of the embedded and test modes: derived from a public text, so NOT a secret."""
+    return hashlib.sha256(DEV_PRIVACY_KEK_TEXT).digest()
+
+
+def _placeholder_kek(text: str) -> bool:
+    """Unset, the development key, or 32 bytes that are all the same (zeros, say)."""
+    if not text:
+        return True
+    raw = base64.b64decode(text, validate=True)
+    return raw == development_privacy_kek() or len(set(raw)) == 1
 
 
 def parse_tokens(raw: SecretStr | str) -> dict[str, str]:

@@ -4,6 +4,10 @@ One stored event per touchpoint event: `originator_id` is the event's `event_id`
 so the store's unique key refuses a second copy of the same event. `state` is the canonical JSON of the
 (protected) envelope and `topic` names its contract, so history never depends on a Python module path.
 The global log position is eventsourcing's notification id.
+
+With a sealer (`services.privacy`, wired on by the composition root), personal values are sealed per customer key
+before they are stored and opened again by `read`; `read_raw` always returns the stored (sealed) bytes, which are
+what the audit chain hashes.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
@@ -27,12 +32,28 @@ from eventsourcing.persistence import (
 
 from contracts import EVENT_TYPES, Envelope, to_canonical_json
 from domain.log import RecordedEvent
+from domain.privacy.sealing import MARK as SEALED_MARK
+from domain.privacy.sealing import sealed_key_ids
 
 TOPIC_PREFIX = "touchline:"
 
 
+class Sealing(Protocol):
+    """Seals events into the bytes to store, and opens stored rows back into events (see services.privacy)."""
+
+    def seal(self, events: Sequence[Envelope]) -> list[bytes]: ...
+
+    def open(self, rows: Sequence[StoredLogEntry]) -> list[Envelope]: ...
+
+    def close(self) -> None: ...
+
+
 class StoreConflict(Exception):
     """An append was refused because an event id or a tracking position is already recorded."""
+
+
+class SealedRow(Exception):
+    """A store without a sealer read a row whose personal values are sealed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,33 +93,44 @@ def topic_of(event: Envelope) -> str:
     return f"{TOPIC_PREFIX}{event.event_type}@v{event.schema_version}"
 
 
-def decode(topic: str, state: bytes) -> Envelope:
-    """Rebuild the envelope of a stored event with the model its topic names."""
+def model_for(topic: str) -> type[Envelope]:
+    """The contract model a stored event's topic names."""
     event_type, _, version = topic.removeprefix(TOPIC_PREFIX).rpartition("@v")
-    return EVENT_TYPES[(event_type, int(version))].model_validate_json(state)
+    return EVENT_TYPES[(event_type, int(version))]
+
+
+def decode(topic: str, state: bytes) -> Envelope:
+    """Rebuild the envelope of a stored event (holding no sealed values) with the model its topic names."""
+    return model_for(topic).model_validate_json(state)
 
 
 class EventStore:
     """Append-only store of touchpoint events with atomic tracking of the input position."""
 
-    def __init__(self, url: str, *, schema: str | None = None) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, sealer: Sealing | None = None) -> None:
         self._factory = InfrastructureFactory.construct(environment_for(url, schema))
         self._recorder: ProcessRecorder = _create_tables_racing_others(self._factory)
+        self._sealer = sealer
 
     def close(self) -> None:
         self._factory.close()
+        if self._sealer is not None:
+            self._sealer.close()
 
-    def append(self, events: Sequence[Envelope], tracking: Tracking | None = None) -> None:
-        """Record `events` and, in the same transaction, the tracking position they came from.
+    def append(self, events: Sequence[Envelope], tracking: Tracking | None = None) -> list[int]:
+        """Record `events` and, in the same transaction, the tracking position they came from; their positions.
 
         Raises StoreConflict (nothing written) when an event id is already recorded or the tracking position
-        is not beyond the recorded one.
+        is not beyond the recorded one. With a sealer, the keys sealing needs are created first, in their own
+        committed transaction (a refused append leaves only keys behind, which the next attempt reuses).
         """
-        stored = [StoredEvent(e.event_id, 1, topic_of(e), to_canonical_json(e)) for e in events]
+        states = self._sealer.seal(events) if self._sealer else [to_canonical_json(e) for e in events]
+        stored = [StoredEvent(e.event_id, 1, topic_of(e), state) for e, state in zip(events, states, strict=True)]
         try:
-            self._recorder.insert_events(stored, tracking=tracking)
+            positions = self._recorder.insert_events(stored, tracking=tracking)
         except IntegrityError as exc:
             raise StoreConflict(str(exc)) from exc
+        return list(positions or [])
 
     def recorded_ids(self, event_ids: Iterable[UUID]) -> set[UUID]:
         """The subset of `event_ids` already in the store."""
@@ -120,12 +152,28 @@ class EventStore:
         return [StoredLogEntry(n.id, _as_uuid(n.originator_id), n.topic, n.state) for n in rows]
 
     def read(self, after: int, limit: int, stop: int | None = None) -> list[RecordedEvent]:
-        """Decoded events with positions > `after`, in log order."""
-        return [RecordedEvent(r.position, decode(r.topic, r.state)) for r in self.read_raw(after, limit, stop)]
+        """Decoded (and opened) events with positions > `after`, in log order."""
+        rows = self.read_raw(after, limit, stop)
+        return [RecordedEvent(r.position, event) for r, event in zip(rows, self.open(rows), strict=True)]
+
+    def open(self, rows: Sequence[StoredLogEntry]) -> list[Envelope]:
+        """The events of raw log rows: sealed values opened (erased ones as pseudonyms) when sealing is on.
+
+        Without a sealer, a row holding sealed values raises SealedRow rather than yield tokens as identifiers."""
+        if self._sealer is not None:
+            return self._sealer.open(rows)
+        return [_decode_clear(r) for r in rows]
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
         self._recorder.max_notification_id()
+
+
+def _decode_clear(row: StoredLogEntry) -> Envelope:
+    if SEALED_MARK in row.state and sealed_key_ids(orjson.loads(row.state)):
+        raise SealedRow(f"the event at position {row.position} holds sealed personal values; open the store with "
+                        "a sealer (services.bootstrap.open_event_store)")
+    return decode(row.topic, row.state)
 
 
 def _create_tables_racing_others(factory: InfrastructureFactory[Any], attempts: int = 5) -> ProcessRecorder:

@@ -16,10 +16,15 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.api.app import build_app
-from services.bootstrap import build_api_components, build_projection_engine, build_recorder_loop, open_views
+from services.bootstrap import (
+    build_api_components,
+    build_projection_engine,
+    build_recorder_loop,
+    open_event_store,
+    open_views,
+)
 from services.publisher import TouchlinePublisher
 from services.settings import Settings
-from services.store.eventstore import EventStore
 from tests.support.crashing_recorder import CRASH_EXIT_CODE
 from tests.support.pipeline import (
     BEARER,
@@ -70,7 +75,7 @@ def kafka_committed(settings: Settings, partitions: int) -> dict[int, int]:
 def test_nothing_lost_nothing_duplicated(kafka_bootstrap: str, postgres_url: str, pg_schema: str,
                                          kafka_topic: str) -> None:
     settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic)
-    store = EventStore(settings.store_url, schema=pg_schema)
+    store = open_event_store(settings)  # sealing, as the API's and the crashing recorder's stores
     api = build_api_components(settings)
     http_events = [touchpoint(i, "hotline") for i in range(N)]
     kafka_events = [touchpoint(i, "web") for i in range(N)]

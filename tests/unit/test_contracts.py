@@ -37,6 +37,7 @@ ISSUE_EVENT_TYPES = {
     "identity.identifiers_linked", "identity.identifiers_unlinked",
 }  # fmt: skip
 SLA_EVENT_TYPES = {"sla.policy_published", "sla.warning_raised", "sla.breached", "sla.alert_acknowledged"}
+PRIVACY_EVENT_TYPES = {"privacy.subject_erased"}
 CASE_CLASSES = [cls for cls in EVENT_CLASSES if cls.type_key()[0].startswith("case.")]
 
 
@@ -72,7 +73,7 @@ def locs(data: Any) -> dict[str, str]:
 
 
 def test_registry_holds_exactly_the_v1_vocabulary() -> None:
-    assert {event_type for event_type, _ in EVENT_TYPES} == ISSUE_EVENT_TYPES | SLA_EVENT_TYPES
+    assert {event_type for event_type, _ in EVENT_TYPES} == ISSUE_EVENT_TYPES | SLA_EVENT_TYPES | PRIVACY_EVENT_TYPES
     assert all(version == 1 for _, version in EVENT_TYPES)
     assert [EVENT_TYPES[cls.type_key()] for cls in EVENT_CLASSES] == list(EVENT_CLASSES)
 

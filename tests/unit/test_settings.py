@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from services.settings import Settings, parse_tokens
+from services.settings import Settings, development_privacy_kek, parse_tokens
 
 pytestmark = pytest.mark.unit
 PRODUCTION = {
     "env": "production", "kafka_bootstrap_servers": "kafka:9092", "database_url": "postgresql://app@db:5432/touchline",
     "id_hash_key": "a-real-secret-of-32-characters!!", "bootstrap_tokens": "hotline=0123456789abcdef0123",
     "audit_signing_key": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    "privacy_kek": "H4rLq0sZ9x2mC7yVb1nQe5tU8wA3dF6gJ0kP2oR4sT8=",
 }
 
 
@@ -50,6 +52,10 @@ def test_production_accepts_real_secrets() -> None:
         ("bootstrap_tokens", "ops=short", "token ops"),
         ("database_url", "sqlite:///x.db", "Postgres"),
         ("kafka_bootstrap_servers", "", "KAFKA_BOOTSTRAP_SERVERS"),
+        ("privacy_kek", "", "TOUCHLINE_PRIVACY_KEK"),
+        ("privacy_kek", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "TOUCHLINE_PRIVACY_KEK"),
+        ("privacy_kek", base64.b64encode(development_privacy_kek()).decode(), "TOUCHLINE_PRIVACY_KEK"),
+        ("privacy_kek", "c2hvcnQ=", "TOUCHLINE_PRIVACY_KEK"),
     ],
 )
 def test_production_refuses_placeholders_and_the_embedded_defaults(field: str, value: str, message: str) -> None:
