@@ -12,20 +12,27 @@ from sqlalchemy.exc import DBAPIError
 
 from domain.identity.identifiers import IdentifierProtector
 from projections.cases.store import SqlCasesStore
+from projections.customers.store import SqlCustomerStore
+from projections.customers.store import anchors_of as covered_anchors
 from projections.protocol import ProjectionStore
 from projections.sla.store import SqlSlaStore
 from projections.sqlstore import make_engine, url_with_search_path
 from projections.timeline.store import SqlTimelineStore
 from services.audit.asof import PositionAt, chain_index
+from services.audit.export import CustomerExporter, PositionResolver
 from services.audit.service import AuditService
 from services.audit.tables import open_audit_engine
 from services.audit.wiring import build_audit_service
 from services.cases import CaseViews, build_case_views
 from services.clock import Clock, utc_now
+from services.config import IdentityConfig, load_identity_config
+from services.customers import CustomerViews
 from services.kafka.admin import broker_reachable, ensure_topics, existing_topics
 from services.kafka.consumer import KafkaRecordSource
 from services.kafka.producer import KafkaDeadLetterSink, KafkaEventPublisher, KafkaSender, make_producer
 from services.kafka.records import EventPublisher
+from services.privacy.erasure import ErasureService, single_anchor
+from services.privacy.wiring import build_erasure_service, sealer_for
 from services.projector.engine import ProjectionEngine
 from services.recorder.recorder import AfterCommit, Recorder, RecorderLoop
 from services.settings import Settings
@@ -38,9 +45,21 @@ def protector_for(settings: Settings) -> IdentifierProtector:
 
 
 def open_event_store(settings: Settings) -> EventStore:
+    """The event store, sealing personal values per customer key (docs/audit.md, "Erasure")."""
     if settings.store_url.startswith("sqlite:///"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return EventStore(settings.store_url, schema=settings.db_schema or None)
+    return EventStore(settings.store_url, schema=settings.db_schema or None, sealer=sealer_for(settings))
+
+
+def erasure_service(settings: Settings, event_store: EventStore,
+                    directory: SqlCustomerStore | None = None) -> ErasureService:
+    """What `POST /v1/privacy/erasures` and `touchline privacy erase` use: a customer id names the anchors of every
+    identifier resolved to it (the identity read model), whose keys an erasure destroys; without that read model,
+    the id is its own single anchor."""
+    if directory is None:
+        return build_erasure_service(settings, event_store, single_anchor)
+    known = directory
+    return build_erasure_service(settings, event_store, lambda customer_id: covered_anchors(known, customer_id))
 
 
 def open_views(settings: Settings) -> Engine:
@@ -52,10 +71,11 @@ def open_views(settings: Settings) -> Engine:
     return make_engine(url)
 
 
-def projection_stores(views: Engine) -> dict[str, ProjectionStore]:
+def projection_stores(views: Engine, identity: IdentityConfig | None = None) -> dict[str, ProjectionStore]:
     """Every projection by name, tables created (retrying: processes starting together race to create them)."""
+    threshold = (identity or load_identity_config()).shared_threshold
     stores: dict[str, ProjectionStore] = {"timeline": SqlTimelineStore(views), "cases": SqlCasesStore(views),
-                                          "sla": SqlSlaStore(views)}
+                                          "sla": SqlSlaStore(views), "customers": SqlCustomerStore(views, threshold)}
     for store in stores.values():
         for attempt in range(1, 6):
             try:
@@ -66,6 +86,23 @@ def projection_stores(views: Engine) -> dict[str, ProjectionStore]:
                     raise
                 time.sleep(0.2 * attempt)
     return stores
+
+
+def timeline_positions(timeline: SqlTimelineStore, directory: SqlCustomerStore | None = None) -> PositionResolver:
+    """A customer's events: the timeline entries of every anchor the resolved customer covers (an id merged into
+    another customer is followed to it); without the identity read model, those stored under the id itself."""
+
+    def positions(customer_id: str) -> list[int]:
+        anchors = covered_anchors(directory, customer_id) if directory is not None else [customer_id]
+        return timeline.positions_of(anchors)
+
+    return positions
+
+
+def customer_exporter(audit: AuditService, event_store: EventStore, timeline: SqlTimelineStore,
+                      clock: Clock = utc_now, directory: SqlCustomerStore | None = None) -> CustomerExporter:
+    """What `GET /v1/audit/customers/{id}/export` and `touchline audit export` write."""
+    return CustomerExporter(audit, event_store, timeline_positions(timeline, directory), clock)
 
 
 def ensure_kafka_topics(settings: Settings) -> None:
@@ -92,11 +129,14 @@ class ApiComponents:
     event_store: EventStore
     views: Engine
     cases: CaseViews
+    customers: CustomerViews
     closers: list[Any] = field(default_factory=list)
     clock: Clock = utc_now  # "now" of the time-dependent views; the only wall clock the API reads
     sla: SlaViews | None = None  # SLA clocks, alerts, promises and policies (services.api.sla)
     audit: AuditService | None = None  # checkpoints, proofs, verification (services.api.audit)
+    exporter: CustomerExporter | None = None  # a customer's history with proofs (services.api.audit)
     position_at: PositionAt | None = None  # instant → last log position recorded by then (as-of by instant)
+    erasure: ErasureService | None = None  # erasing a customer's personal data (services.api.privacy)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
 
     def readiness(self) -> dict[str, str]:
@@ -122,11 +162,14 @@ def build_api_components(settings: Settings) -> ApiComponents:
                          settings.publish_timeout_s)
     event_store = open_event_store(settings)
     views = open_views(settings)
-    stores = projection_stores(views)
-    timeline, cases, sla = stores["timeline"], stores["cases"], _sla_store(stores)
+    identity = load_identity_config(settings.config_dir)
+    stores = projection_stores(views, identity)
+    timeline, cases, sla, directory = stores["timeline"], stores["cases"], _sla_store(stores), stores["customers"]
     assert isinstance(timeline, SqlTimelineStore) and isinstance(cases, SqlCasesStore)
+    assert isinstance(directory, SqlCustomerStore)
     audit_engine = open_audit_engine(settings)
     audit = build_audit_service(settings, event_store, audit_engine)
+    erasure = erasure_service(settings, event_store, directory)
     return ApiComponents(
         settings=settings,
         protector=protector_for(settings),
@@ -135,10 +178,13 @@ def build_api_components(settings: Settings) -> ApiComponents:
         event_store=event_store,
         views=views,
         cases=build_case_views(cases, settings.handoff_target_hours, settings.config_dir, policies=sla.policies),
+        customers=CustomerViews(directory, timeline, cases, sla, identity.card),
         sla=build_sla_views(settings, sla, event_store, views),
         audit=audit,
+        exporter=customer_exporter(audit, event_store, timeline, directory=directory),
         position_at=chain_index(audit_engine),
-        closers=[event_store.close, views.dispose, sender.close, audit.close],
+        erasure=erasure,
+        closers=[event_store.close, views.dispose, sender.close, audit.close, erasure.close],
     )
 
 
@@ -159,7 +205,8 @@ def build_recorder_loop(
 
 
 def build_projection_engine(settings: Settings, event_store: EventStore, views: Engine) -> ProjectionEngine:
-    return ProjectionEngine(event_store, list(projection_stores(views).values()), settings.projector_batch_size)
+    stores = projection_stores(views, load_identity_config(settings.config_dir))
+    return ProjectionEngine(event_store, list(stores.values()), settings.projector_batch_size)
 
 
 def start_pipeline(

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 from rich.console import Console
@@ -25,8 +25,12 @@ app = typer.Typer(
 )
 contracts_app = typer.Typer(help="Event contracts: JSON Schemas, the catalogue, published snapshots.")
 app.add_typer(contracts_app, name="contracts")
-audit_app = typer.Typer(help="Tamper-evident history: verify the log, inclusion and consistency proofs.")
+audit_app = typer.Typer(help="Tamper-evident history: verify the log, inclusion and consistency proofs, customer "
+                        "exports with proofs.")
 app.add_typer(audit_app, name="audit")
+privacy_app = typer.Typer(help="Personal data: erase a customer (their data keys destroyed; the audit chain still "
+                          "verifies). See docs/audit.md, \"Erasure\".")
+app.add_typer(privacy_app, name="privacy")
 console = Console(stderr=True)
 
 
@@ -335,6 +339,93 @@ def audit_as_of(
     typer.echo(answer.model_dump_json(indent=2))
 
 
+@audit_app.command("export")
+def audit_export(
+    customer_id: Annotated[str, typer.Argument(help="The customer's id (as in /v1/customers/{id}/timeline).")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
+                                                help="Write to FILE (default: standard output).")] = None,
+) -> None:
+    """Write (JSON Lines) a customer's every event as stored, each with a Merkle proof of its inclusion in the latest
+    signed checkpoint: a header with the checkpoint and public key, one line per event, a trailer with a digest of
+    the file. Exit 1 when the customer is unknown or its newest events are not checkpointed yet (retry later)."""
+    import sys
+
+    from projections.customers.store import SqlCustomerStore
+    from projections.timeline.store import SqlTimelineStore
+    from services.audit.service import AuditError
+    from services.audit.wiring import build_audit_service
+    from services.bootstrap import customer_exporter, open_event_store, open_views, projection_stores
+
+    settings = Settings()
+    store, views = open_event_store(settings), open_views(settings)
+    service = build_audit_service(settings, store)
+    partial = output.with_name(f".{output.name}.partial") if output is not None else None
+    try:
+        stores = projection_stores(views)
+        timeline, directory = stores["timeline"], stores["customers"]
+        assert isinstance(timeline, SqlTimelineStore) and isinstance(directory, SqlCustomerStore)
+        lines = customer_exporter(service, store, timeline, directory=directory).export(customer_id)
+        with contextlib.ExitStack() as stack:
+            sink = stack.enter_context(partial.open("wb")) if partial is not None else sys.stdout.buffer
+            written = _write_all(lines, sink)
+        if partial is not None and output is not None:
+            partial.replace(output)  # a complete file or none: a failed export leaves no truncated FILE
+    except AuditError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        service.close()
+        views.dispose()
+        store.close()
+    console.print(f"exported {written - 2} events of customer {customer_id}" + (f" to {output}" if output else ""))
+
+
+@audit_app.command("verify-export")
+def audit_verify_export(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A file written by `audit export`.")],
+    public_key: Annotated[list[str] | None, typer.Option(
+        help="A trusted Ed25519 public key, base64 of the raw 32 bytes, obtained out of band (repeatable). "
+             "Default: this installation's trusted keys. Never the key the file carries.")] = None,
+) -> None:
+    """Check an export offline: the checkpoint's signature by a trusted key, every event's hashes and Merkle
+    inclusion proof against the signed root, the line sequence and the trailer. Exit 0 when it verifies; exit 1
+    naming the first bad line and why."""
+    from domain.audit.checkpoint import public_key_from_base64, trusted_keys
+    from domain.audit.export import verify_export
+
+    if public_key:
+        try:
+            keys = trusted_keys(*(public_key_from_base64(text.strip()) for text in public_key))
+        except ValueError as exc:
+            raise typer.BadParameter(f"not a base64 Ed25519 public key: {exc}", param_hint="--public-key") from exc
+    else:
+        from services.audit.keys import verification_keys
+
+        try:
+            keys = verification_keys(Settings())
+        except RuntimeError as exc:
+            raise typer.BadParameter(f"{exc}; pass the trusted key instead", param_hint="--public-key") from exc
+    with file.open("rb") as lines:
+        verdict = verify_export(lines, keys)
+    if verdict.finding is not None:
+        finding = verdict.finding
+        console.print(f"[red]BAD at line {finding.line}: {finding.reason}[/red] ({finding.detail})")
+        raise typer.Exit(1)
+    console.print(f"verified: {verdict.events} events of customer {verdict.customer_id}, proven in signed "
+                  f"checkpoint {verdict.checkpoint}")
+
+
+def _write_all(lines: Iterator[bytes], sink: BinaryIO) -> int:
+    """Write every line; return how many."""
+    count = 0
+    for line in lines:
+        sink.write(line)
+        count += 1
+    return count
+
+
 def _position_at(settings: Settings) -> Callable[[datetime], int]:
     """The audit chain's recording-time index: instant → last log position recorded by then."""
     from services.audit.asof import chain_index
@@ -361,6 +452,57 @@ def _audit_json(query: Any) -> None:
     finally:
         service.close()
         store.close()
+
+
+@privacy_app.command("generate-kek")
+def privacy_generate_kek() -> None:
+    """Print a new key-encryption key for TOUCHLINE_PRIVACY_KEK (base64 of 32 random bytes)."""
+    import base64
+    import os
+
+    typer.echo(f"TOUCHLINE_PRIVACY_KEK={base64.b64encode(os.urandom(32)).decode()}")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    customer_id: Annotated[str, typer.Argument(help="The customer id, as in /v1/customers/{customer_id}.")],
+    reason: Annotated[str, typer.Option(help="Why, e.g. the request's ticket number. Recorded in the log: must not "
+                                        "contain the customer's identifiers.")],
+    by: Annotated[str, typer.Option(help="Who asked for it (recorded as the event's agent).")] = "cli",
+) -> None:
+    """Erase a customer's personal data (their data keys destroyed; the audit chain still verifies).
+
+    Destroys the data keys of every identifier the customer covers and records a privacy.subject_erased event.
+    Their personal values read as the pseudonym erased-<erasure id> from now on,
+    in the store at once and in the read models once the projector has rebuilt them from zero after that event
+    (with no projector running, run `touchline rebuild all`). Nothing stored changes: `audit verify` still passes.
+    Exit 1 when no personal data is held for CUSTOMER_ID."""
+    from pydantic import ValidationError
+
+    from projections.customers.store import SqlCustomerStore
+    from services.bootstrap import erasure_service, open_event_store, open_views
+    from services.privacy.erasure import NothingToErase, rebuild_note
+
+    settings = Settings()
+    store, views = open_event_store(settings), open_views(settings)
+    directory = SqlCustomerStore(views)
+    directory.create()
+    service = erasure_service(settings, store, directory)
+    try:
+        done = service.erase(customer_id, reason, by)
+    except NothingToErase as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    except ValidationError as exc:  # nothing was erased
+        raise typer.BadParameter("; ".join(str(error["msg"]) for error in exc.errors()),
+                                 param_hint="--reason/--by") from exc
+    finally:
+        service.close()
+        store.close()
+        views.dispose()
+    typer.echo(f"erasure {done.erasure_id}: {len(done.key_ids)} data key(s) destroyed, recorded at position "
+               f"{done.position}; values now read as {done.pseudonym}")
+    console.print(rebuild_note(done.position))
 
 
 @contracts_app.command("export")

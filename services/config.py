@@ -13,8 +13,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts import SlaPolicyPublishedPayload
+from domain.identity.graph import DEFAULT_SHARED_THRESHOLD
+from domain.identity.segments import parse_rules
 from domain.sla.calendar import BusinessCalendar, CalendarError, calendar_from_mapping
 from domain.sla.policy import Policy, PolicyError, calendar_contract, parse_duration
+from projections.customers.card import CardSettings
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 """The repository's config directory (calendars/, departments.toml, sla/); images set TOUCHLINE_CONFIG_DIR."""
@@ -192,3 +195,30 @@ def load_sla_config(directory: Path | None = None) -> SlaConfig:
         departments=load_departments(departments_path),
         default_policy=load_policy(root / "sla" / "policy.toml", calendars_dir, departments_path),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityConfig:
+    """Identity resolution and context-card settings (`<config dir>/identity.toml`)."""
+
+    shared_threshold: int
+    card: CardSettings
+
+
+def load_identity_config(directory: Path | None = None) -> IdentityConfig:
+    """The identity settings; a missing file means the defaults (threshold 1, no segments)."""
+    path = (directory or config_dir()) / "identity.toml"
+    data = read_toml(path) if path.exists() else {}
+    resolution, card = data.get("resolution", {}), data.get("card", {})
+    try:
+        rules = parse_rules(data.get("segments", []))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    threshold = resolution.get("shared_threshold", DEFAULT_SHARED_THRESHOLD)
+    if not isinstance(threshold, int) or threshold < 1:
+        raise ConfigError(f"{path}: resolution.shared_threshold must be an integer of at least 1")
+    return IdentityConfig(threshold, CardSettings(
+        recent_interactions=int(card.get("recent_interactions", 10)),
+        contact_window_days=int(card.get("contact_window_days", 90)),
+        segments=rules,
+    ))

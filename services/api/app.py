@@ -14,12 +14,14 @@ from services.api import (
     departments,
     handoffs,
     health,
+    identity,
     ingest,
     problems,
     promises,
     sla,
 )
 from services.api import audit as audit_api
+from services.api import privacy as privacy_api
 from services.api.auth import TokenRegistry
 
 DESCRIPTION = """touchline records every customer touchpoint (front desk, hotline, web, repair, any department)
@@ -35,7 +37,8 @@ def build_app(components: Any) -> FastAPI:
     app.state.components = components
     app.state.tokens = TokenRegistry.from_setting(components.settings.bootstrap_tokens.get_secret_value())
     problems.install(app)
-    routers = (ingest, customers, cases, departments, handoffs, sla, alerts, promises, audit_api, audit_replay, health)
+    routers = (ingest, customers, identity, cases, departments, handoffs, sla, alerts, promises, audit_api,
+               audit_replay, privacy_api, health)
     for module in routers:
         app.include_router(module.router)
     return app

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.sla.handoffs import policy_handoff_target
 from projections.cases.views import case_view
+from projections.customers.store import anchors_of
 from services.api.auth import AuditorDep
 from services.api.case_schemas import CaseOut
 from services.api.customers import TimelineEntryOut, TimelinePageOut
@@ -41,7 +42,8 @@ def as_of(replayer: AsOfReplayer, views: CaseViews, *, customer_id: str | None =
                            case=case_id is not None, now=now or at)
     out = AsOfOut(position=state.position, at=at, now=state.now)
     if state.timeline is not None and customer_id is not None:
-        page = state.timeline.page(customer_id, limit=limit)
+        anchors = anchors_of(state.customers, customer_id) if state.customers is not None else [customer_id]
+        page = state.timeline.page(anchors, limit=limit)
         entries = [TimelineEntryOut(**{f: getattr(e, f) for f in TimelineEntryOut.model_fields})
                    for e in page.entries]
         out.timeline = TimelinePageOut(customer_id=customer_id, entries=entries, next_cursor=page.next_cursor)

@@ -75,3 +75,13 @@ def require_auditor(principal: PrincipalDep) -> Principal:
 
 
 AuditorDep = Annotated[Principal, Depends(require_auditor)]
+
+
+def require_admin(principal: PrincipalDep) -> Principal:
+    """Admin tokens only: everyone else (auditors included) gets 403."""
+    if principal.name != "admin":
+        raise Problem(403, "Forbidden", "Only admin tokens may do this.")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]

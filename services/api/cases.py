@@ -18,6 +18,7 @@ from services.api.auth import PrincipalDep
 from services.api.case_schemas import AnomalyOut, CaseOut, CaseSummaryOut
 from services.api.problems import Problem
 from services.cases import CaseViews
+from services.customers import anchors_for
 
 router = APIRouter(tags=["cases"])
 
@@ -47,6 +48,7 @@ class BoardOut(BaseModel):
 
 @router.get("/v1/cases", response_model=BoardOut, operation_id="case_board", responses={422: {}})
 async def case_board(
+    request: Request,
     _: PrincipalDep,
     views: CaseViewsDep,
     now: NowDep,
@@ -61,10 +63,12 @@ async def case_board(
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> BoardOut:
-    """Every case with its holder, status and age; oldest opened first."""
+    """Every case with its holder, status and age; oldest opened first. `customer` is resolved: the cases of every
+    identifier linked to the customer."""
+    anchors = await run_in_threadpool(anchors_for, request.app.state.components, customer) if customer else ()
     try:
         query = CaseQuery(
-            holder=holder, statuses=tuple(s.value for s in status or ()), customer_id=customer,
+            holder=holder, statuses=tuple(s.value for s in status or ()), customer_ids=anchors,
             pending_to=pending_to, opened_before=_age_bound(now, older_than),
             opened_after=_age_bound(now, younger_than), min_returns=1 if ping_pong else 0,
             with_anomalies=with_anomalies, cursor=cursor, limit=limit,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.identity.identifiers import IdentifierKind, InvalidIdentifier, normalise
 from projections.timeline.store import InvalidCursor
@@ -19,13 +19,13 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 class CustomerMatchOut(BaseModel):
     customer_id: str
-    events: int
-    first_position: int
-    last_position: int
+    identifiers: int
+    shared: bool
 
 
 class CustomerLookup(BaseModel):
     identifier: str
+    customer_id: str
     customers: list[CustomerMatchOut]
 
 
@@ -48,13 +48,28 @@ class TimelinePageOut(BaseModel):
     next_cursor: str | None
 
 
+class LookupIn(BaseModel):
+    identifier: str = Field(description="KIND:VALUE, e.g. national_id:11010519491231002X")
+
+
 @router.get("", response_model=CustomerLookup, operation_id="find_customer", responses={404: {}, 422: {}})
 async def find_customer(
     request: Request,
     _: PrincipalDep,
     identifier: Annotated[str, Query(description="KIND:VALUE, e.g. phone:13800138000 or email:li@example.cn")],
 ) -> CustomerLookup:
-    """The customer id(s) known by an identifier (phone, e-mail, customer number, national ID, ...)."""
+    """The customer known by an identifier (phone, e-mail, customer number, national ID, ...), resolved across
+    every identifier linked to it. National IDs in a URL end up in access logs: prefer `POST /v1/customers/lookup`."""
+    return await _lookup(request, identifier, "query.identifier")
+
+
+@router.post("/lookup", response_model=CustomerLookup, operation_id="lookup_customer", responses={404: {}, 422: {}})
+async def lookup_customer(request: Request, _: PrincipalDep, body: LookupIn) -> CustomerLookup:
+    """The same lookup with the identifier in the body, so a national ID never appears in a URL or a log."""
+    return await _lookup(request, body.identifier, "body.identifier")
+
+
+async def _lookup(request: Request, identifier: str, loc: str) -> CustomerLookup:
     components = request.app.state.components
     kind_text, sep, value = identifier.partition(":")
     try:
@@ -63,15 +78,18 @@ async def find_customer(
             raise InvalidIdentifier("expected KIND:VALUE")
         normalised = normalise(kind, value, components.protector)
     except (ValueError, InvalidIdentifier) as exc:
-        errors = [{"loc": "query.identifier", "message": str(exc), "type": "identifier_invalid"}]
+        errors = [{"loc": loc, "message": str(exc) if kind_text != "national_id" else "not a national ID",
+                   "type": "identifier_invalid"}]
         raise Problem(422, "Invalid identifier", f"kinds: {', '.join(k.value for k in IdentifierKind)}",
                       errors=errors) from exc
-    matches = await run_in_threadpool(components.timeline.customers_for, normalised)
-    if not matches:
+    resolved = await run_in_threadpool(components.customers.resolve_identifier, normalised)
+    if resolved is None:
         raise Problem(404, "Customer not found", "No event has been recorded with this identifier.")
     national = kind is IdentifierKind.NATIONAL_ID
     shown = f"{kind.value}:{components.protector.mask(value)}" if national else str(normalised)
-    return CustomerLookup(identifier=shown, customers=[CustomerMatchOut(**vars_of(m)) for m in matches])
+    match = CustomerMatchOut(customer_id=resolved.customer_id, identifiers=len(resolved.anchors),
+                             shared=resolved.shared)
+    return CustomerLookup(identifier=shown, customer_id=resolved.customer_id, customers=[match])
 
 
 @router.get("/{customer_id}/timeline", response_model=TimelinePageOut, operation_id="customer_timeline",
@@ -87,11 +105,16 @@ async def customer_timeline(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TimelinePageOut:
-    """Every event about the customer across channels and departments, oldest first (ties by log position)."""
-    store = request.app.state.components.timeline
+    """Every event about the customer across channels and departments, oldest first (ties by log position).
+
+    A customer id merged into another since it was handed out is followed to the customer it belongs to now."""
+    components = request.app.state.components
+    store = components.timeline
+    resolved = await run_in_threadpool(components.customers.resolve, customer_id)
+    anchors = resolved.anchors if resolved is not None else ()
     try:
         page = await run_in_threadpool(
-            lambda: store.page(customer_id, channel=channel, department=department, since=since, until=until,
+            lambda: store.page(anchors, channel=channel, department=department, since=since, until=until,
                                cursor=cursor, limit=limit)
         )
     except InvalidCursor as exc:
@@ -101,8 +124,5 @@ async def customer_timeline(
     if unfiltered and not page.entries:
         raise Problem(404, "Customer not found", f"No timeline for customer {customer_id}.")
     entries = [TimelineEntryOut(**{f: getattr(e, f) for f in TimelineEntryOut.model_fields}) for e in page.entries]
-    return TimelinePageOut(customer_id=customer_id, entries=entries, next_cursor=page.next_cursor)
-
-
-def vars_of(match: Any) -> dict[str, Any]:
-    return {f: getattr(match, f) for f in CustomerMatchOut.model_fields}
+    shown = resolved.customer_id if resolved is not None else customer_id
+    return TimelinePageOut(customer_id=shown, entries=entries, next_cursor=page.next_cursor)

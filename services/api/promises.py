@@ -12,6 +12,7 @@ from projections.sla.queries import PromiseQuery
 from services.api.alerts import sla_views
 from services.api.auth import PrincipalDep
 from services.api.sla_schemas import Ledger, LedgerLineOut, PromiseList, PromiseOut
+from services.customers import anchors_for
 
 router = APIRouter(prefix="/v1/promises", tags=["promises"])
 
@@ -30,8 +31,9 @@ async def list_promises(
     """Promises (latest due first) and their counts per status; statuses are computed for now."""
     components: Any = request.app.state.components
     store, now = sla_views(request).store, components.clock()
-    query = PromiseQuery(agent, department, customer_id, case_id, status, limit)
-    unfiltered = PromiseQuery(agent, department, customer_id, case_id)
+    anchors = await run_in_threadpool(anchors_for, components, customer_id) if customer_id else ()
+    query = PromiseQuery(agent, department, None, case_id, status, limit, customer_ids=anchors)
+    unfiltered = PromiseQuery(agent, department, None, case_id, customer_ids=anchors)
     promises = await run_in_threadpool(store.promises, query, now)
     lines = await run_in_threadpool(store.promise_summary, "department", unfiltered, now)
     counts = {s.value: sum(line.counts[s.value] for line in lines) for s in PromiseStatus}

@@ -15,7 +15,9 @@ from functools import partial
 
 from sqlalchemy import Engine
 
+from domain.identity.graph import DEFAULT_SHARED_THRESHOLD
 from projections.cases.store import MemoryCasesStore
+from projections.customers.store import MemoryCustomerStore
 from projections.sla.queries import MemorySlaStore
 from projections.timeline.store import MemoryTimelineStore
 from services.audit.chain import position_at
@@ -51,6 +53,7 @@ class AsOf:
     position: int
     now: datetime | None
     timeline: MemoryTimelineStore | None
+    customers: MemoryCustomerStore | None  # identity as it stood then: which anchors were one customer
     cases: MemoryCasesStore | None
     sla: MemorySlaStore | None
 
@@ -59,8 +62,9 @@ class AsOfReplayer:
     """Answers as-of questions by replaying the event store's log prefix into memory."""
 
     def __init__(self, store: EventStore, position_at: PositionAt | None = None, *,
-                 max_events: int = MAX_EVENTS) -> None:
+                 max_events: int = MAX_EVENTS, shared_threshold: int = DEFAULT_SHARED_THRESHOLD) -> None:
         self._store, self._position_at, self._max = store, position_at, max_events
+        self._shared_threshold = shared_threshold
 
     def resolve(self, position: int | None, at: datetime | None) -> int:
         """The log position of the question: `position` as given (capped at the head), or `at` through the
@@ -79,8 +83,9 @@ class AsOfReplayer:
         if position > self._max:
             raise ReplayTooLong(f"replaying {position} events exceeds the bound of {self._max}")
         timeline = MemoryTimelineStore() if customer else None
+        customers = MemoryCustomerStore(self._shared_threshold) if customer else None
         cases, sla = (MemoryCasesStore(), MemorySlaStore()) if case else (None, None)
-        stores = [s for s in (timeline, cases, sla) if s is not None]
+        stores = [s for s in (timeline, customers, cases, sla) if s is not None]
         latest, after = None, 0
         while after < position and (events := self._store.read(after, BATCH, stop=position)):
             for store in stores:
@@ -88,7 +93,7 @@ class AsOfReplayer:
             newest = max(e.event.occurred_at for e in events)
             latest = newest if latest is None else max(latest, newest)
             after = events[-1].position
-        return AsOf(after, now or latest, timeline, cases, sla)
+        return AsOf(after, now or latest, timeline, customers, cases, sla)
 
 
 def chain_index(engine: Engine) -> PositionAt:

@@ -18,7 +18,7 @@ from services.clock import Clock
 from services.config import Webhook
 from services.kafka.records import EventPublisher
 from services.sla.deliveries import Delivery, DeliveryStore, delivery_id_for
-from services.store.eventstore import TOPIC_PREFIX, EventStore, decode
+from services.store.eventstore import TOPIC_PREFIX, EventStore
 
 log = logging.getLogger(__name__)
 ALERT_EVENT_TYPES = ("sla.warning_raised", "sla.breached", "sla.alert_acknowledged")
@@ -42,7 +42,7 @@ class AlertDispatcher:
         rows = self._store.read_raw(self._deliveries.position(), self._batch)
         if not rows:
             return 0
-        alerts = [decode(row.topic, row.state) for row in rows if row.topic in _ALERT_TOPICS]
+        alerts = self._store.open([row for row in rows if row.topic in _ALERT_TOPICS])
         if alerts and self._publisher is not None:
             self._publisher.publish(alerts)
         jobs = [job for alert in alerts for job in self._jobs(alert)]

@@ -12,8 +12,12 @@ from fastapi.testclient import TestClient
 from contracts import Envelope
 from domain.identity.identifiers import IdentifierProtector
 from domain.log import RecordedEvent
+from projections.cases.store import MemoryCasesStore
+from projections.customers.card import CardSettings
+from projections.customers.store import MemoryCustomerStore
 from projections.timeline.store import MemoryTimelineStore
 from services.api.app import build_app
+from services.customers import CustomerViews
 from services.kafka.records import PublishFailed
 from services.settings import Settings
 from tests.support.pipeline import BEARER, TOKENS, touchpoint
@@ -40,6 +44,15 @@ class FakeComponents:
     timeline: MemoryTimelineStore
     settings: Settings = field(default_factory=lambda: Settings(env="test", bootstrap_tokens=TOKENS, max_batch=10))
     protector: IdentifierProtector = field(default_factory=lambda: IdentifierProtector(b"unit-key"))
+    directory: MemoryCustomerStore = field(default_factory=MemoryCustomerStore)
+
+    @property
+    def customers(self) -> CustomerViews:
+        return CustomerViews(self.directory, self.timeline, MemoryCasesStore(), None, CardSettings())
+
+    def record(self, events: Sequence[RecordedEvent]) -> None:
+        self.timeline.apply(events)
+        self.directory.apply(events)
 
     def readiness(self) -> dict[str, str]:
         return {"broker": "unreachable" if self.publisher.fail else "ok", "event_store": "ok"}
@@ -114,7 +127,7 @@ def test_timeline_pages_follow_the_cursor(client: TestClient, components: FakeCo
     from contracts import parse
 
     events = [parse(touchpoint(i, "hotline", phone="13800138000")) for i in range(5)]
-    components.timeline.apply([RecordedEvent(i + 1, e) for i, e in enumerate(events)])
+    components.record([RecordedEvent(i + 1, e) for i, e in enumerate(events)])
     found = client.get("/v1/customers", params={"identifier": "phone:+86 138-0013-8000"}, headers=BEARER["ops"])
     customer_id = found.json()["customers"][0]["customer_id"]
     seen: list[Any] = []
@@ -137,7 +150,7 @@ def test_national_id_lookup_shows_only_the_masked_form(client: TestClient, compo
     from domain.intake import protect
 
     data = touchpoint(1, "hotline") | {"customer": {"national_id": "11010519491231002X"}}
-    components.timeline.apply([RecordedEvent(1, protect(parse(data), components.protector))])
+    components.record([RecordedEvent(1, protect(parse(data), components.protector))])
     found = client.get("/v1/customers", params={"identifier": "national_id:11010519491231002X"},
                        headers=BEARER["ops"])
     assert found.status_code == 200
