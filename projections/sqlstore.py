@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from domain.log import RecordedEvent
-from projections.protocol import unapplied
+from projections.protocol import ProjectionStore, unapplied
 
 metadata = MetaData()
 
@@ -66,6 +66,25 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(**{_WRITE_OPTION: True})
         with conn.begin():
             yield conn
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Many new rows (values in `columns` order), without SQLAlchemy's per-row parameter processing: for rows
+    known to be new, as a rebuild writes them. Values must be what the driver takes as they are (str, int, None),
+    as every projection row is. Postgres through psycopg gets them by COPY, others by the driver's executemany."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor, cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    mark = "?" if conn.dialect.paramstyle in ("qmark", "numeric") else "%s"
+    statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join([mark] * len(columns))})"
+    conn.exec_driver_sql(statement, [tuple(row) for row in rows])
 
 
 def dialect_insert(conn: Connection, table: Table) -> Any:
@@ -146,5 +165,95 @@ class SqlProjection:
             write_position(conn, self.name, todo[-1].position)
             return todo[-1].position
 
+    def rebuilding(self) -> Rebuild:
+        """How to rebuild this store from zero (after `reset`): batch by batch unless a store holds its state."""
+        return DirectRebuild(self)
+
     def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
+        raise NotImplementedError
+
+
+class Rebuild(Protocol):
+    """A rebuild from zero in progress: `apply` folds batches (in log order), `flush` makes them durable."""
+
+    def apply(self, events: Sequence[RecordedEvent]) -> int:
+        """Fold a batch past the position reached; return the position reached (not yet written)."""
+
+    def flush(self) -> int:
+        """Write everything folded since the last flush, with the position, in one transaction; return it."""
+
+
+class DirectRebuild:
+    """The default `Rebuild`: every batch is applied (and written) as it comes, as the live projector does."""
+
+    def __init__(self, store: ProjectionStore) -> None:
+        self._store = store
+
+    def apply(self, events: Sequence[RecordedEvent]) -> int:
+        return self._store.apply(events)
+
+    def flush(self) -> int:
+        return self._store.position()
+
+
+class RebuildChanged(RuntimeError):
+    """Someone else wrote the projection while it was being rebuilt (its stored position moved)."""
+
+
+class HeldRebuild:
+    """A rebuild that holds the projection's state in memory across batches and writes only at `flush`: no
+    reading back of the rows a batch touches, and rows that many batches change are written once per flush.
+
+    Subclasses fold batches (`_fold`), write what changed since the last flush (`_write`, rows of a fresh store,
+    so new rows are plain inserts), forget it once committed (`_flushed`), and say how much they hold (`_held`).
+    Once more than `max_held` items are held at a flush, the state is dropped and the rest of the rebuild is
+    applied batch by batch like the live projector (the rows written so far are exactly the live ones): memory
+    stays bounded on any log. Only a store at position 0 (just reset) is rebuilt this way.
+    """
+
+    def __init__(self, store: SqlProjection, max_held: int) -> None:
+        self._store = store
+        self._max_held = max_held
+        self._position = self._stored = store.position()
+        self._direct = self._stored != 0
+
+    def apply(self, events: Sequence[RecordedEvent]) -> int:
+        if self._direct:
+            return self._store.apply(events)
+        todo = unapplied(events, self._position)
+        if todo:
+            self._fold(todo)
+            self._position = todo[-1].position
+        return self._position
+
+    def flush(self) -> int:
+        if self._direct:
+            return self._store.position()
+        if self._position != self._stored:
+            with write_transaction(self._store._engine) as conn:  # noqa: SLF001 - the store's own engine
+                stored = read_position(conn, self._store.name)
+                if stored != self._stored:
+                    raise RebuildChanged(f"{self._store.name} moved to {stored} while being rebuilt")
+                self._write(conn)
+                write_position(conn, self._store.name, self._position)
+            self._stored = self._position
+            self._flushed()
+        if self._held() > self._max_held:
+            self._direct = True
+            self._drop()
+        return self._stored
+
+    def _fold(self, events: list[RecordedEvent]) -> None:
+        raise NotImplementedError
+
+    def _write(self, conn: Connection) -> None:
+        raise NotImplementedError
+
+    def _flushed(self) -> None:
+        raise NotImplementedError
+
+    def _held(self) -> int:
+        raise NotImplementedError
+
+    def _drop(self) -> None:
         raise NotImplementedError

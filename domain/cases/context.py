@@ -10,7 +10,6 @@ routes it to that customer's most recently opened open case.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from contracts import (
     CallbackMadePayload,
@@ -23,6 +22,7 @@ from contracts import (
     WebRequestSubmittedPayload,
 )
 from domain.cases.model import Anomaly, CaseState, Contact, Given, Promise, Statement
+from domain.evolve import evolve as replace
 from domain.identity.identifiers import IdentifierKind, identifiers_of
 from domain.log import RecordedEvent
 

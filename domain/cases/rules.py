@@ -8,7 +8,6 @@ leave the state as it was. Times are the events' `occurred_at`; nothing here rea
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
 from contracts import (
@@ -30,6 +29,7 @@ from domain.cases.model import (
     Statement,
     Stint,
 )
+from domain.evolve import evolve as replace
 from domain.log import RecordedEvent
 
 Step = tuple[CaseState, tuple[Anomaly, ...]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,9 +15,17 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_DAYS = 3660  # give up looking for working time after ten years (a calendar with no working days)
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
 _MIDNIGHT = time(0, 0)
+_DAY = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_US_PER_SECOND = 1_000_000
+_INDEX_MARGIN = 366  # days an index is widened by beyond what a question needs
 
 Hours = tuple[tuple[time, time], ...]
 """Working intervals of one day, ascending and disjoint; an end of 00:00 means the midnight ending the day."""
+
+Spans = tuple[tuple[int, int], ...]
+"""Working intervals of one local day as UTC epoch microseconds (opens, closes)."""
 
 
 class CalendarError(ValueError):
@@ -40,9 +49,14 @@ class BusinessCalendar:
     always_open: bool = False
     makeup_hours: Hours | None = None
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    _days: dict[int, Spans] = field(init=False, repr=False, compare=False)  # memo: local day ordinal -> spans
+    _index: _SpanIndex | None = field(init=False, repr=False, compare=False)  # prefix sums over a range of days
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_zone", _load_zone(self.timezone))
+        object.__setattr__(self, "_days", {})
+        object.__setattr__(self, "_index", None)
         if len(self.weekly_hours) != 7:
             raise CalendarError(f"calendar {self.name!r}: weekly_hours needs 7 days (Monday first)")
         for hours in (*self.weekly_hours, self.makeup_hours or ()):
@@ -52,6 +66,12 @@ class BusinessCalendar:
             raise CalendarError(f"calendar {self.name!r}: {min(clash)} is both a holiday and a make-up workday")
         if not self.always_open and not any(self.weekly_hours):
             raise CalendarError(f"calendar {self.name!r} has no working hours (use always_open for 24x7)")
+        object.__setattr__(self, "_hash", hash((self.name, self.timezone, self.weekly_hours, self.holidays,
+                                                self.makeup_workdays, self.always_open, self.makeup_hours)))
+
+    def __hash__(self) -> int:
+        """Hash of the compared fields, computed once (clocks holding a calendar are hashed by memoisation)."""
+        return self._hash
 
     @property
     def zone(self) -> ZoneInfo:
@@ -70,46 +90,147 @@ class BusinessCalendar:
 
     def business_seconds_between(self, start: datetime, end: datetime) -> float:
         """Working seconds in [start, end) (0 if end <= start); aware datetimes required."""
-        start, end = _utc(start), _utc(end)
-        if end <= start:
+        start_us, end_us = _epoch_us(start), _epoch_us(end)
+        if end_us <= start_us:
             return 0.0
         if self.always_open:
-            return (end - start).total_seconds()
-        total = timedelta(0)
-        for opens, closes in self._intervals(start):
-            if opens >= end:
-                break
-            total += max(timedelta(0), min(closes, end) - max(opens, start))
-        return total.total_seconds()
+            return (end_us - start_us) / _US_PER_SECOND  # in UTC: aware datetimes of one zone subtract naively
+        first = start.astimezone(self._zone).toordinal() - 1
+        total = self._index_between(first, start_us, end_us, end.astimezone(self._zone).toordinal())
+        if total is None:
+            total = self._walk_between(first, start_us, end_us)
+        return total / _US_PER_SECOND  # == timedelta(microseconds=total).total_seconds()
 
     def add_business_seconds(self, start: datetime, seconds: float) -> datetime:
         """The first instant at which `seconds` of working time have passed since `start` (local time zone)."""
         if seconds < 0:
             raise ValueError("seconds must not be negative")
-        at, remaining = _utc(start), timedelta(seconds=seconds)
+        at, remaining = _epoch_us(start), timedelta(seconds=seconds)
         if self.always_open or not remaining:
-            return (at + remaining).astimezone(self._zone)
-        for opens, closes in self._intervals(at):
-            lo = max(opens, at)
-            if closes <= lo:
-                continue
-            if remaining <= closes - lo:
-                return (lo + remaining).astimezone(self._zone)
-            remaining -= closes - lo
+            return (_utc(start) + remaining).astimezone(self._zone)
+        left = remaining // _MICROSECOND
+        first = start.astimezone(self._zone).toordinal() - 1
+        reached = self._index_add(first, at, left)
+        if reached is None:
+            reached = self._walk_add(first, at, left)
+        return (_EPOCH + timedelta(microseconds=reached)).astimezone(self._zone)
+
+    # Both walks count exact integer microseconds (as timedelta arithmetic would) over the working intervals of
+    # the local days from `first` (the day before the start) on, for at most _MAX_DAYS days. The index answers
+    # the same questions by bisection over prefix sums wherever the intervals are ascending and disjoint (always,
+    # but for odd hours around daylight-saving changes); elsewhere the walks answer.
+
+    def _walk_between(self, first: int, start_us: int, end_us: int) -> int:
+        total = 0
+        for ordinal in range(first, first + _MAX_DAYS):
+            for opens, closes in self._spans(ordinal):
+                if opens >= end_us:
+                    return total
+                total += max(0, min(closes, end_us) - max(opens, start_us))
+        raise CalendarError(f"calendar {self.name!r}: no working time within {_MAX_DAYS} days")
+
+    def _walk_add(self, first: int, at: int, left: int) -> int:
+        for ordinal in range(first, first + _MAX_DAYS):
+            for opens, closes in self._spans(ordinal):
+                lo = opens if opens > at else at
+                if closes <= lo:
+                    continue
+                if left <= closes - lo:
+                    return lo + left
+                left -= closes - lo
         raise CalendarError(f"calendar {self.name!r}: no working time within {_MAX_DAYS} days")  # pragma: no cover
+
+    def _index_between(self, first: int, start_us: int, end_us: int, end_day: int) -> int | None:
+        """The walk's total from the index: the worked time before `end_us` minus that before `start_us` (the
+        walk stops at the first interval opening at or after `end_us`, which must lie within its bound)."""
+        index = self._index_over(first, end_day + 2)
+        while (stop := bisect_left(index.opens, end_us)) == len(index.opens):
+            if index.end >= first + _MAX_DAYS:
+                return None
+            index = self._index_over(first, index.end + _INDEX_MARGIN)
+        if not index.ordered or index.days[stop] >= first + _MAX_DAYS:
+            return None
+        return index.worked_before(end_us) - index.worked_before(start_us)
+
+    def _index_add(self, first: int, at: int, left: int) -> int | None:
+        """The walk's instant from the index: the first interval whose cumulative worked time reaches that
+        before `at` plus `left` (`left` > 0, so intervals ending by `at` never do)."""
+        index = self._index_over(first, first + 3)
+        target = index.worked_before(at) + left
+        while (found := bisect_left(index.worked_to, target)) == len(index.worked_to):
+            if index.end >= first + _MAX_DAYS:
+                return None
+            index = self._index_over(first, index.end + _INDEX_MARGIN)
+        if not index.ordered or index.days[found] >= first + _MAX_DAYS:
+            return None
+        return index.closes[found] - (index.worked_to[found] - target)
+
+    def _index_over(self, first: int, end: int) -> _SpanIndex:
+        """The index, covering at least the local days [first, end) (rebuilt wider when it does not)."""
+        index = self._index
+        if index is not None and index.first <= first and end <= index.end:
+            return index
+        lo = first if index is None else min(first - _INDEX_MARGIN if first < index.first else index.first, first)
+        hi = end + _INDEX_MARGIN if index is None else max(end + _INDEX_MARGIN, index.end)
+        index = _SpanIndex(self, lo, hi)
+        object.__setattr__(self, "_index", index)
+        return index
 
     def _intervals(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working intervals in UTC, ascending, from the local day before `start` onwards (bounded)."""
-        first = start.astimezone(self._zone).date() - timedelta(days=1)
-        for offset in range(_MAX_DAYS):
-            day = first + timedelta(days=offset)
-            for opens, closes in self.hours_on(day):
-                end_day = day + timedelta(days=1) if closes == _MIDNIGHT else day
-                yield self._instant(day, opens), self._instant(end_day, closes)
+        first = start.astimezone(self._zone).toordinal() - 1
+        for ordinal in range(first, first + _MAX_DAYS):
+            for opens, closes in self._spans(ordinal):
+                yield _EPOCH + timedelta(microseconds=opens), _EPOCH + timedelta(microseconds=closes)
         raise CalendarError(f"calendar {self.name!r}: no working time within {_MAX_DAYS} days")
 
-    def _instant(self, day: date, at: time) -> datetime:
-        return datetime.combine(day, at, tzinfo=self._zone).astimezone(UTC)
+    def _spans(self, ordinal: int) -> Spans:
+        """The working intervals of a local day (by ordinal) as UTC epoch microseconds, memoised per calendar:
+        the calendar is immutable, and every clock walks the same days."""
+        spans = self._days.get(ordinal)
+        if spans is None:
+            day = date.fromordinal(ordinal)
+            spans = tuple(
+                (self._instant_us(day, opens), self._instant_us(day + _DAY if closes == _MIDNIGHT else day, closes))
+                for opens, closes in self.hours_on(day)
+            )
+            self._days[ordinal] = spans
+        return spans
+
+    def _instant_us(self, day: date, at: time) -> int:
+        return (datetime.combine(day, at, tzinfo=self._zone) - _EPOCH) // _MICROSECOND
+
+
+class _SpanIndex:
+    """The working intervals of the local days [first, end) in order, with running totals of worked time."""
+
+    __slots__ = ("closes", "days", "end", "first", "opens", "ordered", "worked_to")
+
+    def __init__(self, calendar: BusinessCalendar, first: int, end: int) -> None:
+        self.first, self.end = first, end
+        self.opens: list[int] = []
+        self.closes: list[int] = []
+        self.worked_to: list[int] = []  # worked time up to the close of each interval (from the first one)
+        self.days: list[int] = []
+        self.ordered = True  # every interval non-empty and opening no earlier than the previous one closed
+        total, last_close = 0, None
+        for ordinal in range(first, end):
+            for opens, closes in calendar._spans(ordinal):  # noqa: SLF001 - the calendar's own memo
+                if closes <= opens or (last_close is not None and opens < last_close):
+                    self.ordered = False
+                total += closes - opens
+                self.opens.append(opens)
+                self.closes.append(closes)
+                self.worked_to.append(total)
+                self.days.append(ordinal)
+                last_close = closes
+
+    def worked_before(self, at: int) -> int:
+        """Worked time from the first interval up to `at` (intervals ordered)."""
+        last = bisect_left(self.opens, at) - 1  # the last interval opening before `at`
+        if last < 0:
+            return 0
+        return self.worked_to[last] - max(0, self.closes[last] - at)
 
 
 def calendar_from_mapping(name: str, data: Mapping[str, Any]) -> BusinessCalendar:
@@ -188,6 +309,13 @@ def _load_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise CalendarError(f"unknown time zone {name!r}") from None
+
+
+def _epoch_us(value: datetime) -> int:
+    """UTC epoch microseconds of an aware datetime (exact)."""
+    if value.utcoffset() is None:
+        raise ValueError("an aware datetime is required")
+    return (value - _EPOCH) // _MICROSECOND
 
 
 def _utc(value: datetime) -> datetime:

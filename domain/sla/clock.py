@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from contracts import SlaBasis, SlaMetric
+from domain.evolve import evolve as replace
 from domain.sla.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar
 
 BREACH = 100

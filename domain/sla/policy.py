@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -13,6 +13,9 @@ from contracts import SlaCalendar, SlaMetric, SlaPolicyPublishedPayload, SlaRule
 from domain.sla.calendar import WEEKDAYS, BusinessCalendar, calendar_from_mapping
 
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_SELECTIONS_LIMIT = 10_000  # remembered rule selections per policy version (contexts are few in practice)
 
 
 class PolicyError(ValueError):
@@ -48,10 +51,20 @@ class Policy:
 
     payload: SlaPolicyPublishedPayload
     calendars: Mapping[str, BusinessCalendar] = field(init=False, repr=False, compare=False)
+    # Lookups derived once from the (immutable) payload, and the rule selections made so far.
+    _by_site: dict[str, str] = field(init=False, repr=False, compare=False)
+    _by_department: dict[str, str] = field(init=False, repr=False, compare=False)
+    _roles: dict[str, str] = field(init=False, repr=False, compare=False)
+    _selections: dict[tuple[SlaMetric, ClockContext], Selection | None] = field(init=False, repr=False,
+                                                                                compare=False)
 
     def __post_init__(self) -> None:
         parsed = {c.name: calendar_from_mapping(c.name, calendar_mapping(c)) for c in self.payload.calendars}
         object.__setattr__(self, "calendars", MappingProxyType(parsed))
+        object.__setattr__(self, "_by_site", {s.site: s.calendar for s in self.payload.sites})
+        object.__setattr__(self, "_by_department", {d.department: d.calendar for d in self.payload.departments})
+        object.__setattr__(self, "_roles", {d.department: d.manager_role for d in self.payload.departments})
+        object.__setattr__(self, "_selections", {})
         named = {self.payload.default_calendar} | {d.calendar for d in self.payload.departments}
         missing = sorted((named | {s.calendar for s in self.payload.sites}) - set(parsed))
         if missing:
@@ -67,18 +80,28 @@ class Policy:
 
     def calendar_for(self, department: str, site: str | None = None) -> BusinessCalendar:
         """The site's calendar if it has one, else the department's, else the default calendar."""
-        by_site = {s.site: s.calendar for s in self.payload.sites}
-        by_department = {d.department: d.calendar for d in self.payload.departments}
-        name = by_site.get(site or "") or by_department.get(department) or self.payload.default_calendar
+        name = self._by_site.get(site or "") or self._by_department.get(department) or self.payload.default_calendar
         return self.calendars[name]
 
     def manager_role(self, department: str) -> str:
         """The role breaches of `department` escalate to (`<department>-manager` unless configured)."""
-        roles = {d.department: d.manager_role for d in self.payload.departments}
-        return roles.get(department, f"{department}-manager")
+        return self._roles.get(department, f"{department}-manager")
 
     def select(self, metric: SlaMetric, context: ClockContext) -> Selection | None:
-        """The first rule accepting `context` that has a target for `metric` (None: no clock)."""
+        """The first rule accepting `context` that has a target for `metric` (None: no clock); remembered per
+        metric and context, as the answer depends on nothing else."""
+        key = (metric, context)
+        try:
+            return self._selections[key]
+        except KeyError:
+            pass
+        chosen = self._select(metric, context)
+        if len(self._selections) >= _SELECTIONS_LIMIT:
+            self._selections.clear()
+        self._selections[key] = chosen
+        return chosen
+
+    def _select(self, metric: SlaMetric, context: ClockContext) -> Selection | None:
         for rule in self.payload.rules:
             target = getattr(rule.targets, metric.value)
             if target is not None and _accepts(rule, context):
@@ -94,6 +117,16 @@ class PolicyBook:
     """Every recorded policy version; the one in force at an instant is the latest effective by then."""
 
     policies: tuple[Policy, ...] = ()
+    _versions: dict[int, Policy] = field(init=False, repr=False, compare=False)
+
+    _effective: tuple[tuple[int, int, Policy], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        versions: dict[int, Policy] = {}
+        for policy in self.policies:
+            versions.setdefault(policy.version, policy)  # the first of a version, as `version` always found
+        object.__setattr__(self, "_versions", versions)
+        object.__setattr__(self, "_effective", tuple((_epoch_us(p.effective_at), p.version, p) for p in self.policies))
 
     def adding(self, policy: Policy) -> PolicyBook:
         """The book with `policy` added (a version already present is kept: history wins)."""
@@ -103,15 +136,27 @@ class PolicyBook:
 
     def in_force(self, at: datetime) -> Policy | None:
         """The policy for a clock started at `at`: latest effective_at <= at, ties to the higher version."""
-        candidates = [p for p in self.policies if p.effective_at <= at]
-        return max(candidates, key=lambda p: (p.effective_at, p.version), default=None)
+        if not self._effective:
+            return None
+        at_us = _epoch_us(at)  # instants compared as UTC microseconds, as aware datetimes compare
+        chosen: tuple[int, int, Policy] | None = None
+        for candidate in self._effective:
+            if candidate[0] <= at_us and (chosen is None or candidate[:2] > chosen[:2]):
+                chosen = candidate
+        return chosen[2] if chosen is not None else None
 
     def version(self, number: int) -> Policy | None:
-        return next((p for p in self.policies if p.version == number), None)
+        return self._versions.get(number)
 
     @property
     def latest(self) -> Policy | None:
         return self.policies[-1] if self.policies else None
+
+
+def _epoch_us(at: datetime) -> int:
+    if at.utcoffset() is None:
+        raise TypeError("can't compare offset-naive and offset-aware datetimes")
+    return (at - _EPOCH) // _MICROSECOND
 
 
 def _accepts(rule: SlaRule, context: ClockContext) -> bool:

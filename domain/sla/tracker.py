@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
 from contracts import (
@@ -20,6 +19,7 @@ from contracts import (
     SlaAlertPayload,
     SlaMetric,
 )
+from domain.evolve import evolve as replace
 from domain.identity.identifiers import customer_key
 from domain.sla.case import CaseSla, CaseStatus, clock_id_for
 from domain.sla.clock import Clock

@@ -36,6 +36,7 @@ class CaseQuery:
     with_anomalies: bool = False
     cursor: str | None = None
     limit: int = 100
+    customer_ids: tuple[str, ...] = ()  # any of these stored customer ids (the anchors of a resolved customer)
 
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_LIMIT:
@@ -53,6 +54,7 @@ class CaseQuery:
             (self.holder is None or row.holder == self.holder)
             and (not self.statuses or row.status in self.statuses)
             and (self.customer_id is None or row.customer_id == self.customer_id)
+            and (not self.customer_ids or row.customer_id in self.customer_ids)
             and (self.pending_to is None or row.pending_to == self.pending_to)
             and (self.opened_before is None or row.opened_us < epoch_us(self.opened_before))
             and (self.opened_after is None or row.opened_us >= epoch_us(self.opened_after))
@@ -65,7 +67,8 @@ class CaseQuery:
     def unpaged(self) -> CaseQuery:
         """The same filters without cursor (for counting)."""
         return CaseQuery(self.holder, self.statuses, self.customer_id, self.pending_to, self.opened_before,
-                         self.opened_after, self.min_returns, self.min_repeat_contacts, self.with_anomalies)
+                         self.opened_after, self.min_returns, self.min_repeat_contacts, self.with_anomalies,
+                         customer_ids=self.customer_ids)
 
 
 @dataclass(frozen=True, slots=True)

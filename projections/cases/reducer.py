@@ -8,10 +8,12 @@ front-desk visit) goes to its customer's most recently opened open case, if the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
 from contracts import CustomerRef, Envelope
 from domain.cases import CaseState, apply, is_contact_event, unknown_case
+from domain.evolve import evolve as replace
 from domain.log import RecordedEvent
 
 KeyFn = Callable[[CustomerRef], str | None]
@@ -61,29 +63,56 @@ class _OpenCases:
 
 def fold(events: Iterable[RecordedEvent], key_fn: KeyFn, loaded: Mapping[str, CaseState]) -> dict[str, CaseState]:
     """Apply events in the given (log) order to the loaded cases; return the cases that changed, by id."""
-    cases = dict(loaded)
-    open_cases = _OpenCases(cases.values())
-    changed: set[str] = set()
-    for recorded in events:
-        event = recorded.event
-        key = key_fn(event.customer) if event.customer != _NOBODY else None
-        case_id = _route(event, key, open_cases)
-        if case_id is None:
-            continue
-        before = cases.get(case_id) or unknown_case(case_id)
-        after, _ = apply(before, recorded)
-        if after is before:
-            continue
-        if after.customer_id is None and key is not None:
-            after = replace(after, customer_id=key)
-        open_cases.remove(before)
-        open_cases.add(after)
-        cases[case_id] = after
-        changed.add(case_id)
-    return {case_id: cases[case_id] for case_id in sorted(changed)}
+    folder = CaseFolder(key_fn, loaded)
+    changed = folder.fold(events)
+    return {case_id: folder.cases[case_id] for case_id in sorted(changed)}
+
+
+class CaseFolder:
+    """Cases folded batch after batch, with the index of open cases per customer kept up to date.
+
+    `fold` over consecutive batches gives the same cases as `fold` over their concatenation; a rebuild holding
+    every case in memory folds the whole log through one folder instead of reloading the cases of each batch.
+    """
+
+    _KEYS_LIMIT = 50_000
+
+    def __init__(self, key_fn: KeyFn, cases: Mapping[str, CaseState] | None = None) -> None:
+        self._key_fn = key_fn
+        self._keys: dict[CustomerRef, str | None] = {}  # key_fn of each distinct reference, worked out once
+        self.cases: dict[str, CaseState] = dict(cases or {})
+        self._open = _OpenCases(self.cases.values())
+
+    def fold(self, events: Iterable[RecordedEvent]) -> set[str]:
+        """Apply events in the given (log) order; return the ids of the cases they changed."""
+        cases, open_cases, keys = self.cases, self._open, self._keys
+        changed: set[str] = set()
+        for recorded in events:
+            event = recorded.event
+            key = keys.get(event.customer, _UNKNOWN)
+            if key is _UNKNOWN:
+                key = self._key_fn(event.customer) if event.customer != _NOBODY else None
+                if len(keys) >= self._KEYS_LIMIT:
+                    keys.clear()
+                keys[event.customer] = key
+            case_id = _route(event, key, open_cases)
+            if case_id is None:
+                continue
+            before = cases.get(case_id) or unknown_case(case_id)
+            after, _ = apply(before, recorded)
+            if after is before:
+                continue
+            if after.customer_id is None and key is not None:
+                after = replace(after, customer_id=key)
+            open_cases.remove(before)
+            open_cases.add(after)
+            cases[case_id] = after
+            changed.add(case_id)
+        return changed
 
 
 _NOBODY = CustomerRef()
+_UNKNOWN: Any = object()
 
 
 def _route(event: Envelope, key: str | None, open_cases: _OpenCases) -> str | None:

@@ -9,6 +9,9 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
+
+import orjson
 
 from domain.cases.model import CaseState, bounced
 from projections.cases.codec import canonical_json, encode, to_data
@@ -135,14 +138,34 @@ def _anomaly_rows(state: CaseState) -> tuple[AnomalyRow, ...]:
 
 def checksum(position: int, tables: Iterable[tuple[str, Iterable[object]]]) -> str:
     """sha256 over the position and each table's rows in a canonical order (sorted by their JSON lines)."""
+    return lines_checksum(position, ((name, (line_of(to_data(_values(row))) for row in rows))
+                                     for name, rows in tables))
+
+
+def lines_checksum(position: int, tables: Iterable[tuple[str, Iterable[str]]]) -> str:
+    """`checksum` from each row's line (`line_of` its plain values) already made."""
     digest = hashlib.sha256(f"position:{position}\n".encode())
     for name, rows in tables:
-        lines = sorted(canonical_json(to_data(_values(row))) for row in rows)
+        lines = sorted(rows)
         digest.update(f"{name}:{len(lines)}\n".encode())
         for line in lines:
             digest.update(line.encode())
             digest.update(b"\n")
     return digest.hexdigest()
+
+
+def line_of(values: list[Any]) -> str:
+    """`canonical_json` of a row's plain values: by orjson when every value is a string, an integer of 64 bits,
+    a boolean or None (which it writes identically, several times faster), else by the json module."""
+    if _PLAIN.issuperset(map(type, values)):
+        try:
+            return orjson.dumps(values).decode()  # (a str: orjson's bytes over-allocate, and lines are kept)
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits
+            pass
+    return canonical_json(values)
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def _values(row: object) -> tuple[object, ...]:

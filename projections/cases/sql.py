@@ -4,7 +4,8 @@ Import it through `projections.cases.store`, which holds the protocol both store
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import (
@@ -20,27 +21,33 @@ from sqlalchemy import (
     select,
 )
 
+from contracts import CustomerRef
 from domain.cases import CaseState
 from domain.identity.identifiers import customer_key
 from domain.log import RecordedEvent
 from projections.cases.codec import decode
 from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, page_of
-from projections.cases.reducer import KeyFn, Needs, fold, needs
-from projections.cases.rows import AnomalyRow, CaseRows, ContactRow, HandoffRow, checksum, rows_of
+from projections.cases.reducer import CaseFolder, KeyFn, Needs, fold, needs
+from projections.cases.rows import AnomalyRow, CaseRows, ContactRow, HandoffRow, lines_checksum, rows_of
 from projections.cases.tables import (
+    ROW_TYPES,
     TABLES,
     case_anomalies,
     case_contacts,
     case_handoffs,
     case_states,
     from_record,
+    record_line,
+    record_values,
     to_record,
 )
-from projections.sqlstore import SqlProjection, dialect_insert, read_position
+from projections.sqlstore import HeldRebuild, Rebuild, SqlProjection, dialect_insert, insert_rows, read_position
 from projections.timeline.reducer import epoch_us
 
 _IN_CHUNK = 500  # bound parameters per IN (...) list
 _SIDE_TABLES = (case_handoffs, case_contacts, case_anomalies)
+MAX_HELD_CASES = 200_000  # cases a rebuild keeps in memory (some KB each) before it goes on batch by batch
+_REMEMBERED = 20_000  # decoded states the live store keeps to skip decoding them again
 
 
 class SqlCasesStore(SqlProjection):
@@ -53,10 +60,39 @@ class SqlCasesStore(SqlProjection):
     def __init__(self, engine: Engine, key_fn: KeyFn = customer_key) -> None:
         super().__init__(engine)
         self._key_fn = key_fn
+        self._decoded: dict[str, tuple[str, CaseState]] = {}  # case id -> its stored text and state, last seen
+
+    def reset(self) -> None:
+        super().reset()
+        self._decoded.clear()
 
     def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
-        changed = fold(events, self._key_fn, _load(conn, needs(events, self._key_fn)))
-        _write(conn, [rows_of(state) for state in changed.values()])
+        key_fn = _remembering(self._key_fn)
+        changed = fold(events, key_fn, _load(conn, needs(events, key_fn), self._decode))
+        rows = [rows_of(state) for state in changed.values()]
+        _write(conn, rows)
+        for row, state in zip(rows, changed.values(), strict=True):
+            self._remember(row.case.case_id, row.case.state, state)
+
+    def _decode(self, case_id: str, text: str) -> CaseState:
+        """The state of a stored text: the one this store last read or wrote when the text is the same (states
+        are immutable and `decode(encode(s)) == s`), decoded otherwise."""
+        known = self._decoded.get(case_id)
+        if known is not None and known[0] == text:
+            return known[1]
+        state = decode(text)
+        self._remember(case_id, text, state)
+        return state
+
+    def _remember(self, case_id: str, text: str, state: CaseState) -> None:
+        if len(self._decoded) >= _REMEMBERED:
+            self._decoded.clear()
+        self._decoded[case_id] = (text, state)
+
+    def rebuilding(self, max_held: int = MAX_HELD_CASES) -> Rebuild:
+        """A rebuild from zero that folds every batch into cases held in memory and writes each changed case's
+        rows once per flush (the rows are those the live projector writes)."""
+        return _CasesRebuild(self, self._key_fn, max_held)
 
     def case(self, case_id: str) -> CaseState | None:
         with self._engine.connect() as conn:
@@ -102,29 +138,46 @@ class SqlCasesStore(SqlProjection):
     def checksum(self) -> str:
         with self._engine.connect() as conn:
             position = read_position(conn, self.name, lock=False)
-            tables = [(name, [from_record(table, r._mapping) for r in conn.execute(select(table))])
-                      for name, table in zip(("cases", "handoffs", "contacts", "anomalies"), TABLES, strict=True)]
-        return checksum(position, tables)
+            tables = []
+            for name, table in zip(("cases", "handoffs", "contacts", "anomalies"), TABLES, strict=True):
+                order = [f.name for f in fields(ROW_TYPES[table])]
+                tables.append((name, [record_line(table, order, r) for r in conn.execute(select(table)).tuples()]))
+        return lines_checksum(position, tables)
 
     def _rows(self, table: Table, statement: Select[Any]) -> list[Any]:
         with self._engine.connect() as conn:
             return [from_record(table, row._mapping) for row in conn.execute(statement)]
 
 
-def _load(conn: Connection, wanted: Needs) -> dict[str, CaseState]:
+def _load(conn: Connection, wanted: Needs, decoded: Callable[[str, str], CaseState]) -> dict[str, CaseState]:
     """The stored cases a batch needs: by id, and every open case of the customers it routes contacts for."""
     c = case_states.c
     found: dict[str, CaseState] = {}
     for chunk in _chunks(wanted.case_ids):
-        found.update(_states(conn, select(c.case_id, c.state).where(c.case_id.in_(chunk))))
+        found.update(_states(conn, select(c.case_id, c.state).where(c.case_id.in_(chunk)), decoded))
     for chunk in _chunks(wanted.customer_ids):
         statement = select(c.case_id, c.state).where(c.customer_id.in_(chunk), c.status != "resolved")
-        found.update(_states(conn, statement))
+        found.update(_states(conn, statement, decoded))
     return found
 
 
-def _states(conn: Connection, statement: Select[Any]) -> Iterable[tuple[str, CaseState]]:
-    return ((case_id, decode(text)) for case_id, text in conn.execute(statement).tuples())
+def _states(conn: Connection, statement: Select[Any], decoded: Callable[[str, str], CaseState]
+            ) -> Iterable[tuple[str, CaseState]]:
+    return ((case_id, decoded(case_id, text)) for case_id, text in conn.execute(statement).tuples())
+
+
+def _remembering(key_fn: KeyFn) -> KeyFn:
+    """`key_fn` working out each distinct customer reference of a batch once (for `needs` and `fold` alike)."""
+    known: dict[CustomerRef, str | None] = {}
+
+    def key(customer: CustomerRef) -> str | None:
+        try:
+            return known[customer]
+        except KeyError:
+            found = known[customer] = key_fn(customer)
+            return found
+
+    return key
 
 
 def _write(conn: Connection, rows: list[CaseRows]) -> None:
@@ -145,10 +198,44 @@ def _write(conn: Connection, rows: list[CaseRows]) -> None:
             conn.execute(table.insert(), records)
 
 
+class _CasesRebuild(HeldRebuild):
+    def __init__(self, store: SqlCasesStore, key_fn: KeyFn, max_held: int) -> None:
+        super().__init__(store, max_held)
+        self._key_fn = key_fn
+        self._folder = CaseFolder(key_fn)
+        self._dirty: set[str] = set()
+        self._written: set[str] = set()  # cases whose rows a previous flush wrote
+
+    def _fold(self, events: list[RecordedEvent]) -> None:
+        self._dirty |= self._folder.fold(events)
+
+    def _write(self, conn: Connection) -> None:
+        again = sorted(self._dirty & self._written)
+        if again:
+            _write(conn, [rows_of(self._folder.cases[case_id]) for case_id in again])
+        fresh = [rows_of(self._folder.cases[case_id]) for case_id in sorted(self._dirty - self._written)]
+        insert_rows(conn, case_states, *record_values(case_states, [r.case for r in fresh]))
+        for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True):
+            insert_rows(conn, table, *record_values(table, [row for r in fresh for row in getattr(r, part)]))
+
+    def _flushed(self) -> None:
+        self._written |= self._dirty
+        self._dirty = set()
+
+    def _held(self) -> int:
+        return len(self._folder.cases)
+
+    def _drop(self) -> None:
+        self._folder = CaseFolder(self._key_fn)
+        self._dirty, self._written = set(), set()
+
+
 def _case_conditions(query: CaseQuery) -> list[ColumnElement[bool]]:
     c = case_states.c
     conditions = [*_equal(c.holder, query.holder), *_equal(c.customer_id, query.customer_id),
                   *_equal(c.pending_to, query.pending_to)]
+    if query.customer_ids:
+        conditions.append(c.customer_id.in_(sorted(set(query.customer_ids))))
     if query.statuses:
         conditions.append(c.status.in_(query.statuses))
     if query.opened_before is not None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text
 
-from projections.cases.rows import AnomalyRow, CaseRow, ContactRow, HandoffRow
+from projections.cases.rows import AnomalyRow, CaseRow, ContactRow, HandoffRow, line_of
 from projections.sqlstore import metadata
 
 # Case ids sort byte-wise on Postgres too, so SQL and memory stores order and page identically.
@@ -108,6 +109,32 @@ def to_record(row: Any) -> dict[str, Any]:
         if values[name] is not None:
             values[name] = values[name].isoformat()
     return values
+
+
+def record_values(table: Table, rows: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The table's column names and each row's values in that order (instants as ISO 8601 text), for bulk
+    inserts: `to_record` as tuples, without a dict per row."""
+    columns = [c.name for c in table.columns]
+    instants = [name in _INSTANTS for name in columns]
+    values = []
+    for row in rows:
+        found = [getattr(row, name) for name in columns]
+        for index, instant in enumerate(instants):
+            if instant and found[index] is not None:
+                found[index] = found[index].isoformat()
+        values.append(tuple(found))
+    return columns, values
+
+
+def record_line(table: Table, fields_in_order: Sequence[str], record: Sequence[Any]) -> str:
+    """The checksum line of a stored row (`line_of` the values of `from_record(table, record)`, in field order)
+    straight from the record: the instants parsed and written again as `to_data` would."""
+    columns = [c.name for c in table.columns]
+    values = dict(zip(columns, record, strict=True))
+    for name in _INSTANTS & values.keys():
+        if values[name] is not None:
+            values[name] = datetime.fromisoformat(values[name]).isoformat()
+    return line_of([values[name] for name in fields_in_order])
 
 
 def from_record(table: Table, record: Any) -> Any:

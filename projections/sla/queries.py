@@ -48,9 +48,11 @@ class PromiseQuery:
     case_id: str | None = None
     status: PromiseStatus | None = None
     limit: int = 100
+    customer_ids: tuple[str, ...] = ()  # any of these stored customer ids (the anchors of a resolved customer)
 
     def accepts(self, promise: Promise, now: datetime) -> bool:
         return ((self.agent is None or promise.agent == self.agent)
+                and (not self.customer_ids or promise.customer_id in self.customer_ids)
                 and (self.department is None or promise.department == self.department)
                 and (self.customer_id is None or promise.customer_id == self.customer_id)
                 and (self.case_id is None or promise.case_id == self.case_id)

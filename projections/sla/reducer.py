@@ -107,36 +107,55 @@ def needs(events: Iterable[RecordedEvent]) -> Needs:
 
 def fold(events: Iterable[RecordedEvent], state: SlaState) -> tuple[SlaState, SlaChanges]:
     """Apply events in the given order (the log's) to the state; report what changed."""
-    policies, cases, alerts = state.policies, dict(state.cases), dict(state.alerts)
-    changed_cases, changed_alerts, new_policies, rejected = set(), set(), [], []
-    for recorded in events:
-        event, payload = recorded.event, recorded.event.payload
-        if isinstance(payload, SlaPolicyPublishedPayload):
-            added = _policy(policies, payload)
-            if added is None:
-                rejected.append(recorded.position)
-            else:  # reported even when known: a store may know it from a cache but not (any more) in its rows
-                policies, new_policies = added, [*new_policies, payload.version]
-            continue
-        if isinstance(payload, SlaAlertPayload) and str(event.event_id) not in alerts:
-            alerts[str(event.event_id)] = _alert(recorded, payload)
-            changed_alerts.add(str(event.event_id))
-        if isinstance(payload, SlaAlertAcknowledgedPayload):
-            acked = _acknowledge(alerts.get(str(payload.alert_id)), recorded, payload)
-            if acked is not None:
-                alerts[acked.alert_id] = acked
-                changed_alerts.add(acked.alert_id)
-            continue
-        key = case_key(event)
-        if key is None:
-            continue
-        before = cases.get(key) or CaseSla(key=key, case_id=event.case_id)
-        after = track(before, event, policies)
-        if after != before or key not in cases:
-            cases[key] = after
-            changed_cases.add(key)
-    changes = SlaChanges(frozenset(changed_cases), frozenset(changed_alerts), tuple(new_policies), tuple(rejected))
-    return SlaState(policies, cases, alerts), changes
+    folder = SlaFolder(state)
+    changes = folder.fold(events)
+    return folder.state(), changes
+
+
+class SlaFolder:
+    """The SLA state folded batch after batch: `fold` over consecutive batches gives the state `fold` over their
+    concatenation gives (a rebuild holding every case in memory folds the whole log through one folder)."""
+
+    def __init__(self, state: SlaState | None = None) -> None:
+        state = state if state is not None else SlaState()
+        self.policies = state.policies
+        self.cases: dict[str, CaseSla] = dict(state.cases)
+        self.alerts: dict[str, Alert] = dict(state.alerts)
+
+    def state(self) -> SlaState:
+        return SlaState(self.policies, self.cases, self.alerts)
+
+    def fold(self, events: Iterable[RecordedEvent]) -> SlaChanges:
+        """Apply events in the given order (the log's); report what they changed."""
+        cases, alerts = self.cases, self.alerts
+        changed_cases, changed_alerts, new_policies, rejected = set(), set(), [], []
+        for recorded in events:
+            event, payload = recorded.event, recorded.event.payload
+            if isinstance(payload, SlaPolicyPublishedPayload):
+                added = _policy(self.policies, payload)
+                if added is None:
+                    rejected.append(recorded.position)
+                else:  # reported even when known: a store may know it from a cache but not (any more) in its rows
+                    self.policies, new_policies = added, [*new_policies, payload.version]
+                continue
+            if isinstance(payload, SlaAlertPayload) and str(event.event_id) not in alerts:
+                alerts[str(event.event_id)] = _alert(recorded, payload)
+                changed_alerts.add(str(event.event_id))
+            if isinstance(payload, SlaAlertAcknowledgedPayload):
+                acked = _acknowledge(alerts.get(str(payload.alert_id)), recorded, payload)
+                if acked is not None:
+                    alerts[acked.alert_id] = acked
+                    changed_alerts.add(acked.alert_id)
+                continue
+            key = case_key(event)
+            if key is None:
+                continue
+            before = cases.get(key) or CaseSla(key=key, case_id=event.case_id)
+            after = track(before, event, self.policies)
+            if after != before or key not in cases:
+                cases[key] = after
+                changed_cases.add(key)
+        return SlaChanges(frozenset(changed_cases), frozenset(changed_alerts), tuple(new_policies), tuple(rejected))
 
 
 def _policy(book: PolicyBook, payload: SlaPolicyPublishedPayload) -> PolicyBook | None:

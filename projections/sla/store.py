@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Table,
     and_,
     case,
     delete,
@@ -40,7 +42,7 @@ from projections.sla.queries import (
     PromiseQuery,
     latest_due_first,
 )
-from projections.sla.reducer import Alert, SlaChanges, SlaState, fold, needs
+from projections.sla.reducer import Alert, SlaChanges, SlaFolder, SlaState, fold, needs
 from projections.sla.rows import TABLE_NAMES, clock_row, policy_row, promise_row
 from projections.sla.tables import (
     TABLES,
@@ -50,9 +52,18 @@ from projections.sla.tables import (
     policies_table,
     promises_table,
 )
-from projections.sqlstore import SqlProjection, dialect_insert, read_position
+from projections.sqlstore import (
+    HeldRebuild,
+    Rebuild,
+    SqlProjection,
+    dialect_insert,
+    insert_rows,
+    read_position,
+)
 
 _IN_CHUNK = 500
+MAX_HELD_CASES = 200_000  # SLA cases a rebuild keeps in memory before it goes on batch by batch
+_REMEMBERED = 20_000  # decoded case documents the live store keeps to skip decoding them again
 
 
 
@@ -65,15 +76,23 @@ class SqlSlaStore(SqlProjection):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._policies: dict[int, Policy] = {}  # recorded versions never change: parse each once
+        self._decoded: dict[str, tuple[str, CaseSla]] = {}  # case key -> its stored document and state, last seen
 
     def reset(self) -> None:
         super().reset()
         self._policies.clear()
+        self._decoded.clear()
 
     def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
         """Load the cases and alerts the batch touches, fold, and write what changed."""
-        state, changes = fold(events, self._load(conn, events))
-        self._write(conn, state, changes)
+        before = self._load(conn, events)
+        state, changes = fold(events, before)
+        self._write(conn, state, changes, before.cases)
+
+    def rebuilding(self, max_held: int = MAX_HELD_CASES) -> Rebuild:
+        """A rebuild from zero that folds every batch into SLA state held in memory and writes each changed
+        case's rows (its clocks' next alert instants computed once) and each alert once per flush."""
+        return _SlaRebuild(self, max_held)
 
     def policies(self) -> PolicyBook:
         with self._engine.connect() as conn:
@@ -131,8 +150,7 @@ class SqlSlaStore(SqlProjection):
     def checksum(self) -> str:
         with self._engine.connect() as conn:
             position = read_position(conn, self.name, lock=False)
-            tables = [(name, [dict(r._mapping) for r in conn.execute(select(table))])
-                      for name, table in zip(TABLE_NAMES, TABLES, strict=True)]
+            tables = [(name, _mappings(conn, table)) for name, table in zip(TABLE_NAMES, TABLES, strict=True)]
         return checksum(position, tables)
 
     def _book(self, conn: Connection) -> PolicyBook:
@@ -142,6 +160,7 @@ class SqlSlaStore(SqlProjection):
             statement = statement.where(policies_table.c.version.not_in(sorted(known)))
         for version, payload in conn.execute(statement).tuples():
             self._policies[version] = Policy(SlaPolicyPublishedPayload.model_validate_json(payload))
+            self._decoded.clear()  # documents decoded before may name this version's calendars
         return PolicyBook(tuple(sorted(self._policies.values(), key=lambda p: p.version)))
 
     def _load(self, conn: Connection, events: Sequence[RecordedEvent]) -> SlaState:
@@ -151,24 +170,49 @@ class SqlSlaStore(SqlProjection):
         for chunk in _chunks(sorted(wanted.alert_ids)):
             rows = conn.execute(select(alerts_table).where(alerts_table.c.alert_id.in_(chunk)))
             alerts.update((row.alert_id, alert_from_row(row._mapping)) for row in rows)
-        return SlaState(book, self._cases(conn, sorted(wanted.case_keys), book), alerts)
+        return SlaState(book, self._cases(conn, sorted(wanted.case_keys), book, self._decode), alerts)
+
+    def _decode(self, key: str, data: str, book: PolicyBook) -> CaseSla:
+        """The case of a stored document: the one this store last read or wrote when the document is the same
+        (and no policy was added since), decoded otherwise."""
+        known = self._decoded.get(key)
+        if known is not None and known[0] == data:
+            return known[1]
+        decoded = decode_case(data, book)
+        self._remember(key, data, decoded)
+        return decoded
+
+    def _remember(self, key: str, data: str, state: CaseSla) -> None:
+        if len(self._decoded) >= _REMEMBERED:
+            self._decoded.clear()
+        self._decoded[key] = (data, state)
 
     @staticmethod
-    def _cases(conn: Connection, keys: Sequence[str], book: PolicyBook) -> dict[str, CaseSla]:
+    def _cases(conn: Connection, keys: Sequence[str], book: PolicyBook,
+               decoded: Callable[[str, str, PolicyBook], CaseSla] | None = None) -> dict[str, CaseSla]:
         cases: dict[str, CaseSla] = {}
         for chunk in _chunks(keys):
             rows = conn.execute(select(cases_table.c.key, cases_table.c.data).where(cases_table.c.key.in_(chunk)))
-            cases.update((key, decode_case(data, book)) for key, data in rows.tuples())
+            if decoded is None:
+                cases.update((key, decode_case(data, book)) for key, data in rows.tuples())
+            else:
+                cases.update((key, decoded(key, data, book)) for key, data in rows.tuples())
         return cases
 
-    def _write(self, conn: Connection, state: SlaState, changes: SlaChanges) -> None:
+    def _write(self, conn: Connection, state: SlaState, changes: SlaChanges,
+               before: Mapping[str, CaseSla] | None = None) -> None:
+        """Write what `changes` names; with the cases as they were `before` the batch, only the clocks and
+        promises that changed (the same objects are the same rows)."""
         for version in changes.policies:
             policy = state.policies.version(version)
             assert policy is not None
             conn.execute(dialect_insert(conn, policies_table).on_conflict_do_nothing(), [policy_row(policy)])
         touched = [state.cases[key] for key in sorted(changes.cases)]
-        if touched:
+        if touched and before is None:
             _write_cases(conn, touched)
+        elif touched:
+            for written, data in zip(touched, _write_changed_cases(conn, touched, before), strict=True):
+                self._remember(written.key, data, written)
         alerts = [alert_row(state.alerts[alert_id]) for alert_id in sorted(changes.alerts)]
         if alerts:
             insert = dialect_insert(conn, alerts_table)
@@ -176,11 +220,104 @@ class SqlSlaStore(SqlProjection):
             conn.execute(insert.on_conflict_do_update(index_elements=["alert_id"], set_=update), alerts)
 
 
+class _SlaRebuild(HeldRebuild):
+    def __init__(self, store: SqlSlaStore, max_held: int) -> None:
+        super().__init__(store, max_held)
+        self._drop()
+
+    def _fold(self, events: list[RecordedEvent]) -> None:
+        changes = self._folder.fold(events)
+        self._cases |= changes.cases
+        self._alerts |= changes.alerts
+        self._policies.update(dict.fromkeys(changes.policies))
+
+    def _write(self, conn: Connection) -> None:
+        state = self._folder.state()
+        again = SlaChanges(frozenset(self._cases & self._written_cases),
+                           frozenset(self._alerts & self._written_alerts), tuple(self._policies))
+        self._store._write(conn, state, again)  # type: ignore[attr-defined]  # noqa: SLF001 - the live writes
+        fresh = [state.cases[key] for key in sorted(self._cases - self._written_cases)]
+        _insert(conn, cases_table, [_case_row(c) for c in fresh])
+        _insert(conn, clocks_table, [clock_row(c.key, clock) for c in fresh for clock in c.clocks])
+        _insert(conn, promises_table, [promise_row(c.key, p) for c in fresh for p in c.promises])
+        alerts = sorted(self._alerts - self._written_alerts)
+        _insert(conn, alerts_table, [alert_row(state.alerts[alert_id]) for alert_id in alerts])
+
+    def _flushed(self) -> None:
+        self._written_cases |= self._cases
+        self._written_alerts |= self._alerts
+        self._cases, self._alerts, self._policies = set(), set(), {}
+
+    def _held(self) -> int:
+        return len(self._folder.cases)
+
+    def _drop(self) -> None:
+        self._folder = SlaFolder()
+        self._cases: set[str] = set()
+        self._alerts: set[str] = set()
+        self._policies: dict[int, None] = {}
+        self._written_cases: set[str] = set()
+        self._written_alerts: set[str] = set()
+
+
+def _mappings(conn: Connection, table: Table) -> list[dict[str, Any]]:
+    """Every row of the table as a dict by column name."""
+    result = conn.execute(select(table))
+    names = list(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result.tuples()]
+
+
+def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    columns = [c.name for c in table.columns]
+    insert_rows(conn, table, columns, [tuple(row[name] for name in columns) for row in rows])
+
+
+def _case_row(case: CaseSla) -> dict[str, Any]:
+    return {"key": case.key, "case_id": case.case_id, "data": encode_case(case).decode()}
+
+
+def _write_changed_cases(conn: Connection, cases: Sequence[CaseSla], before: Mapping[str, CaseSla]) -> list[str]:
+    """Upsert the case documents, and the clock and promise rows of the clocks and promises that are not the
+    very objects the cases held `before` (the rows of those are already stored); return the documents."""
+    rows = [_case_row(c) for c in cases]
+    insert = dialect_insert(conn, cases_table)
+    conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"data": insert.excluded.data}), rows)
+    clocks: list[dict[str, Any]] = []
+    promises: list[dict[str, Any]] = []
+    gone_clocks: list[str] = []
+    gone_promises: list[tuple[str, str]] = []
+    for now in cases:
+        old = before.get(now.key)
+        kept = {id(c) for c in old.clocks} if old is not None else set()
+        clocks += [clock_row(now.key, c) for c in now.clocks if id(c) not in kept]
+        kept = {id(p) for p in old.promises} if old is not None else set()
+        promises += [promise_row(now.key, p) for p in now.promises if id(p) not in kept]
+        if old is not None:
+            gone_clocks += sorted({c.clock_id for c in old.clocks} - {c.clock_id for c in now.clocks})
+            gone_promises += [(now.key, p) for p in sorted({p.promise_id for p in old.promises}
+                                                           - {p.promise_id for p in now.promises})]
+    for chunk in _chunks(gone_clocks):
+        conn.execute(delete(clocks_table).where(clocks_table.c.clock_id.in_(chunk)))
+    for key, promise_id in gone_promises:
+        conn.execute(delete(promises_table).where(promises_table.c.case_key == key,
+                                                  promises_table.c.promise_id == promise_id))
+    _upsert(conn, clocks_table, ["clock_id"], clocks)
+    _upsert(conn, promises_table, ["case_key", "promise_id"], promises)
+    return [row["data"] for row in rows]
+
+
+def _upsert(conn: Connection, table: Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        insert = dialect_insert(conn, table)
+        others = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(insert.on_conflict_do_update(index_elements=keys, set_=others), rows)
+
+
 def _write_cases(conn: Connection, cases: Sequence[CaseSla]) -> None:
     """Upsert the case documents and replace their clock and promise index rows."""
     keys = [c.key for c in cases]
     insert = dialect_insert(conn, cases_table)
-    rows = [{"key": c.key, "case_id": c.case_id, "data": encode_case(c).decode()} for c in cases]
+    rows = [_case_row(c) for c in cases]
     conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"data": insert.excluded.data}), rows)
     for chunk in _chunks(keys):
         conn.execute(delete(clocks_table).where(clocks_table.c.case_key.in_(chunk)))
@@ -210,6 +347,8 @@ def _promise_conditions(query: PromiseQuery, now: datetime) -> list[ColumnElemen
     wanted = ((t.agent, query.agent), (t.department, query.department), (t.customer_id, query.customer_id),
               (t.case_id, query.case_id))
     conditions: list[ColumnElement[bool]] = [column == value for column, value in wanted if value is not None]
+    if query.customer_ids:
+        conditions.append(t.customer_id.in_(sorted(set(query.customer_ids))))
     if query.status is not None:
         conditions.append(_status(epoch_us(now)) == query.status.value)
     return conditions

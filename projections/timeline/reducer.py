@@ -10,7 +10,7 @@ from itertools import chain
 from types import MappingProxyType
 
 from contracts import CustomerRef
-from domain.identity.identifiers import IdentifierKind, identifiers_of
+from domain.identity.identifiers import Identifier, IdentifierKind, identifiers_of
 from domain.log import RecordedEvent
 
 KeyFn = Callable[[CustomerRef], str | None]
@@ -131,22 +131,63 @@ def reduce(
     state: TimelineState, recorded: RecordedEvent, key_fn: KeyFn
 ) -> tuple[TimelineState, TimelineOutput]:
     """Attribute one recorded event: its timeline entry (or anomaly), identifier sightings and case link."""
-    output = _step(state.customer_of_case, recorded, key_fn)
+    output = _step(state.customer_of_case, recorded, _Keys(key_fn))
     return state.linking(output.case_links), output
 
 
 def fold(
     events: Iterable[RecordedEvent], key_fn: KeyFn, state: TimelineState = EMPTY
 ) -> tuple[TimelineState, TimelineOutput]:
-    """`reduce` over events in the given order (same result as chaining `reduce`, but one mutable dict)."""
+    """`reduce` over events in the given order (same result as chaining `reduce`, but one mutable dict, and each
+    distinct customer reference keyed and normalised once)."""
     cases = dict(state.cases)
-    outputs = []
+    keys = _Keys(key_fn)
+    entries: list[TimelineEntry] = []
+    sightings: list[IdentifierSighting] = []
+    unattributed: list[Unattributed] = []
+    links: list[CaseLink] = []
     for recorded in events:
-        output = _step(cases.get, recorded, key_fn)
+        output = _step(cases.get, recorded, keys)
+        if output.entries:
+            entries.extend(output.entries)
+            sightings.extend(output.sightings)
+        if output.unattributed:
+            unattributed.extend(output.unattributed)
         for link in output.case_links:
             cases.setdefault(link.case_id, link.customer_id)
-        outputs.append(output)
-    return TimelineState(cases), TimelineOutput.concat(outputs)
+            links.append(link)
+    return TimelineState(cases), TimelineOutput(tuple(entries), tuple(sightings), tuple(unattributed), tuple(links))
+
+
+class _Keys:
+    """`key_fn` and the normalised identifiers of customer references, each distinct reference worked out once
+    (both are functions of the reference alone; a batch names the same customers again and again)."""
+
+    _LIMIT = 50_000
+
+    def __init__(self, key_fn: KeyFn) -> None:
+        self._key_fn = key_fn
+        self._known: dict[CustomerRef, tuple[str | None, tuple[Identifier, ...] | None]] = {}
+
+    def key(self, customer: CustomerRef) -> str | None:
+        known = self._known.get(customer)
+        if known is None:
+            known = self._remember(customer, (self._key_fn(customer), None))
+        return known[0]
+
+    def identifiers(self, customer: CustomerRef) -> tuple[Identifier, ...]:
+        key, found = self._known.get(customer) or (self.key(customer), None)
+        if found is None:
+            found = identifiers_of(customer)
+            self._remember(customer, (key, found))
+        return found
+
+    def _remember(self, customer: CustomerRef, known: tuple[str | None, tuple[Identifier, ...] | None],
+                  ) -> tuple[str | None, tuple[Identifier, ...] | None]:
+        if len(self._known) >= self._LIMIT:
+            self._known.clear()
+        self._known[customer] = known
+        return known
 
 
 def needed_case_ids(events: Iterable[RecordedEvent]) -> frozenset[str]:
@@ -159,11 +200,11 @@ def in_timeline_order(entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
     return sorted(entries, key=lambda entry: entry.sort_key)
 
 
-def _step(known_case: Callable[[str], str | None], recorded: RecordedEvent, key_fn: KeyFn) -> TimelineOutput:
+def _step(known_case: Callable[[str], str | None], recorded: RecordedEvent, keys: _Keys) -> TimelineOutput:
     event = recorded.event
     if not event.CONCERNS_A_CUSTOMER:
         return TimelineOutput()
-    own = key_fn(event.customer)
+    own = keys.key(event.customer)
     linked = known_case(event.case_id) if event.case_id is not None else None
     customer_id = own if own is not None else linked
     if customer_id is None:
@@ -171,9 +212,10 @@ def _step(known_case: Callable[[str], str | None], recorded: RecordedEvent, key_
     links: tuple[CaseLink, ...] = ()
     if own is not None and event.case_id is not None and linked is None:
         links = (CaseLink(event.case_id, own, recorded.position),)
+    entry = _entry(recorded, customer_id)
     return TimelineOutput(
-        entries=(_entry(recorded, customer_id),),
-        sightings=_sightings(recorded, customer_id),
+        entries=(entry,),
+        sightings=_sightings(entry, keys.identifiers(event.customer)),
         case_links=links,
     )
 
@@ -196,11 +238,10 @@ def _entry(recorded: RecordedEvent, customer_id: str) -> TimelineEntry:
     )
 
 
-def _sightings(recorded: RecordedEvent, customer_id: str) -> tuple[IdentifierSighting, ...]:
-    occurred_us = epoch_us(recorded.event.occurred_at)
+def _sightings(entry: TimelineEntry, identifiers: tuple[Identifier, ...]) -> tuple[IdentifierSighting, ...]:
     return tuple(
-        IdentifierSighting(found.kind, found.value, customer_id, recorded.position, occurred_us)
-        for found in identifiers_of(recorded.event.customer)
+        IdentifierSighting(found.kind, found.value, entry.customer_id, entry.position, entry.occurred_us)
+        for found in identifiers
     )
 
 

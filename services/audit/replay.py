@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from projections.protocol import ProjectionStore
 from projections.sqlstore import make_engine, url_with_search_path
-from services.projector.engine import ProjectionEngine
+from services.projector.engine import REBUILD_FLUSH, ProjectionEngine, fewer_collections, rebuilding
 from services.store.eventstore import EventStore
 
 Progress = Callable[[int, int], None]  # (position reached, last position to reach)
@@ -89,27 +89,39 @@ def replay(
     *,
     stops: Mapping[str, int] | None = None,
     batch_size: int = REBUILD_BATCH,
+    flush_every: int = REBUILD_FLUSH,
     progress: Progress | None = None,
 ) -> dict[str, Rebuilt]:
     """Rebuild `targets` from zero together (each batch read and decoded once for all of them), each up to its
-    position in `stops` (default: the log head when called); return their positions and checksums."""
+    position in `stops` (default: the log head when called); return their positions and checksums.
+
+    Stores that can hold their state in memory (`rebuilding()`) fold batch after batch and write what changed
+    every `flush_every` events and at the end, each flush one transaction with the position reached."""
     head = store.head()
     limits = {name: stops.get(name, head) if stops is not None else head for name in targets}
     for target in targets.values():
         target.create()
         target.reset()
+    rebuilds = {name: rebuilding(target) for name, target in targets.items()}
     counts = dict.fromkeys(targets, 0)
-    after, last = 0, max(limits.values(), default=0)
-    while after < last and (events := store.read(after, batch_size, stop=last)):
-        for name, target in targets.items():
-            mine = [e for e in events if e.position <= limits[name]]
-            if mine:
-                target.apply(mine)
-                counts[name] += len(mine)
-        after = events[-1].position
-        if progress is not None:
-            progress(after, last)
-    return {name: _rebuilt(name, counts[name], t) for name, t in targets.items()}
+    after, last, unflushed = 0, max(limits.values(), default=0), 0
+    with fewer_collections():
+        while after < last and (events := store.read(after, batch_size, stop=last)):
+            for name, rebuild in rebuilds.items():
+                mine = [e for e in events if e.position <= limits[name]]
+                if mine:
+                    rebuild.apply(mine)
+                    counts[name] += len(mine)
+            after, unflushed = events[-1].position, unflushed + len(events)
+            if unflushed >= flush_every:
+                for rebuild in rebuilds.values():
+                    rebuild.flush()
+                unflushed = 0
+            if progress is not None:
+                progress(after, last)
+        for rebuild in rebuilds.values():
+            rebuild.flush()
+        return {name: _rebuilt(name, counts[name], t) for name, t in targets.items()}
 
 
 def _rebuilt(name: str, events: int, target: Checksummed) -> Rebuilt:
