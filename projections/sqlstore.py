@@ -112,6 +112,11 @@ def ensure_position(conn: Connection, name: str) -> None:
     conn.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
 
 
+def in_chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    """`items` in slices of at most `size`: bound parameters per IN (...) list."""
+    return (items[start : start + size] for start in range(0, len(items), size))
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """Pragmas on connect; SQLAlchemy (not pysqlite) emits BEGIN, so write transactions can be IMMEDIATE."""
 

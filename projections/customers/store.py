@@ -45,9 +45,7 @@ from projections.customers.reducer import (
     node_row,
 )
 from projections.protocol import unapplied
-from projections.sqlstore import SqlProjection, dialect_insert, metadata, read_position
-
-_IN_CHUNK = 500
+from projections.sqlstore import SqlProjection, dialect_insert, in_chunks, metadata, read_position
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +332,7 @@ class SqlCustomerStore(SqlProjection):
                 select(nodes_table).where(t.shared == 1).order_by(t.first_position, t.node_id).limit(limit))]
             ids = [n["node_id"] for n in nodes]
             seen: dict[str, set[str]] = {}
-            for chunk in _chunks(ids):
+            for chunk in in_chunks(ids):
                 for node_id, witness in conn.execute(
                         select(seen_table.c.node_id, seen_table.c.witness).where(seen_table.c.node_id.in_(chunk))):
                     seen.setdefault(node_id, set()).add(witness)
@@ -367,7 +365,7 @@ def _load_graph(conn: Connection, threshold: int) -> IdentityGraph:
 
 def _load_facts(conn: Connection, anchors: Sequence[str]) -> list[AnchorFacts]:
     found: list[AnchorFacts] = []
-    for chunk in _chunks(anchors):
+    for chunk in in_chunks(anchors):
         found.extend(facts_of(r._mapping) for r in conn.execute(
             select(facts_table).where(facts_table.c.anchor.in_(chunk))))
     return found
@@ -420,10 +418,6 @@ def _shared(row: dict[str, Any], seen: set[str], resolve: Any) -> SharedIdentifi
 
 def _plain(row: Any) -> dict[str, Any]:
     return {k: (int(v) if isinstance(v, bool) else v) for k, v in dict(row).items()}
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    return (items[start : start + _IN_CHUNK] for start in range(0, len(items), _IN_CHUNK))
 
 
 __all__ = ["CustomerStore", "DecisionRow", "MemoryCustomerStore", "SharedIdentifier", "SqlCustomerStore",

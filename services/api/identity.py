@@ -13,6 +13,7 @@ from domain.identity.graph import Node
 from projections.customers.card import Card
 from projections.customers.store import DecisionRow
 from services.api.auth import PrincipalDep
+from services.api.cases import NowDep
 from services.api.problems import Problem
 from services.customers import CustomerViews, Resolved
 
@@ -24,13 +25,7 @@ def _views(request: Request) -> CustomerViews:
     return views
 
 
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.components.clock()
-    return now
-
-
 ViewsDep = Annotated[CustomerViews, Depends(_views)]
-NowDep = Annotated[datetime, Depends(_now)]
 
 
 class IdentifierOut(BaseModel):
