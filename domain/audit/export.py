@@ -7,8 +7,10 @@ own line number, so a dropped, repeated or moved line is named where it happens 
 meaning still shows as a non-canonical line. See docs/audit.md, "Exporting a customer's history".
 
 Evidence is what the signature and the proofs cover: the checkpoint statement and each event record (position,
-event id, topic, stored bytes). `customer_id`, `generated_at`, `chain_hash` and the header's copy of the public key
-are labels; the trailer's digest shows truncation and corruption, not forgery (anyone can recompute it).
+event id, topic, stored bytes). `customer_id`, `generated_at`, `chain_hash`, the header's copy of the public key and
+each event's `readable` copy (the event as touchline reads it: sealed values opened, an erased customer's as
+pseudonyms) are labels; the trailer's digest, over every line's bytes, shows truncation and corruption of them too,
+not forgery (anyone can recompute it).
 """
 
 from __future__ import annotations
@@ -60,11 +62,14 @@ def header(customer_id: str, generated_at: datetime, checkpoint: Mapping[str, An
                            "public_key": base64.b64encode(raw_public_key(public_key)).decode()}}
 
 
-def event_line(line: int, row: LogRow, chained: ChainLink, proof: Mapping[str, Any]) -> dict[str, Any]:
+def event_line(line: int, row: LogRow, chained: ChainLink, proof: Mapping[str, Any],
+               readable: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One event: the stored record, its chain link and its inclusion proof (pymerkle's JSON form).
 
     `event` is the stored JSON parsed; its canonical encoding is the stored bytes. Bytes that would not encode back
-    exactly (never written by touchline, but possible in an old store) are carried verbatim in `state` as well."""
+    exactly (never written by touchline, but possible in an old store) are carried verbatim in `state` as well.
+    `readable`, when given, is the event as touchline reads it (the stored event opened: personal values in clear,
+    an erased customer's as pseudonyms), for reading only: no hash or proof covers it."""
     event = orjson.loads(row.state)
     fields = {"kind": "event", "line": line, "position": row.position, "event_id": str(row.event_id),
               "topic": row.topic, "event": event, "state_sha256": hashlib.sha256(row.state).hexdigest(),
@@ -72,6 +77,8 @@ def event_line(line: int, row: LogRow, chained: ChainLink, proof: Mapping[str, A
               "chain_hash": chained.chain_hash.hex(), "proof": dict(proof)}
     if canonical_json(event) != row.state:
         fields["state"] = row.state.decode()
+    if readable is not None:
+        fields["readable"] = dict(readable)
     return fields
 
 
@@ -177,6 +184,8 @@ class _Reader:
     def _event(self, obj: dict[str, Any]) -> tuple[ExportReason, str] | None:
         assert self.statement is not None  # line 1 is a verified header
         position, leaf_index = _positive(obj["position"]), _positive(obj["leaf_index"])
+        if not isinstance(obj.get("readable", {}), dict):  # optional (older files); not evidence, so only its type
+            return ExportReason.MALFORMED, f"the readable copy of position {position} is not a JSON object"
         if position <= self.last_position or leaf_index <= self.last_leaf:
             return ExportReason.OUT_OF_SEQUENCE, (f"position {position} (leaf {leaf_index}) does not follow "
                                                   f"position {self.last_position} (leaf {self.last_leaf})")

@@ -5,7 +5,9 @@ The file format and its verification live in domain.audit.export; this module re
    positions (a resolver injected by the composition root), take the latest signed checkpoint, refuse when it
    does not cover the newest of them, load its Merkle tree and check the tree still has the signed root;
 2. the lines it returns are produced lazily: the header, then page by page the stored rows (one read per window
-   of nearby positions), their chain links and inclusion proofs, then the trailer with the digest of the lines.
+   of nearby positions), their chain links and inclusion proofs, and the rows opened by the event store (one
+   `open` per page: the customer's sealed values in clear, an erased customer's as pseudonyms) as each line's
+   `readable` copy, then the trailer with the digest of the lines.
 
 Checkpoints are not forced here: signing needs the chainer's private key, which the API does not hold, and a
 second chainer would race the running one. An export of events newer than the latest checkpoint is refused
@@ -18,9 +20,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from contracts import to_canonical_json
 from domain.audit.checkpoint import SignedCheckpoint
 from domain.audit.export import encode_line, event_line, header, trailer
 from domain.audit.hashing import ChainLink, LogRow, event_hash
@@ -76,18 +81,22 @@ class CustomerExporter:
         yield first
         line = 1
         for start in range(0, len(positions), self._page):
-            for row, chained in self._page_of(positions[start:start + self._page], checkpoint):
+            for row, chained, readable in self._page_of(positions[start:start + self._page], checkpoint):
                 line += 1
                 proof = tree.prove_inclusion(chained.leaf_index, checkpoint.statement.tree_size).serialize()
-                encoded = encode_line(event_line(line, row, chained, proof))
+                encoded = encode_line(event_line(line, row, chained, proof, readable))
                 digest.update(encoded)
                 yield encoded
         yield encode_line(trailer(line + 1, line - 1, digest.hexdigest()))
 
-    def _page_of(self, positions: list[int], checkpoint: SignedCheckpoint) -> Iterator[tuple[LogRow, ChainLink]]:
-        """Each position's stored row and chain link, checked to agree (the bytes are those that were chained)."""
+    def _page_of(self, positions: list[int],
+                 checkpoint: SignedCheckpoint) -> list[tuple[LogRow, ChainLink, dict[str, Any]]]:
+        """Each position's stored row and chain link, checked to agree (the bytes are those that were chained), and
+        the event as touchline reads it: the page's rows opened by the event store in one call (sealed values in
+        clear, an erased customer's as pseudonyms), as the canonical JSON the event has on the wire."""
         links = {item.position: item for item in self._audit.links(positions)}
         rows = self._rows(positions)
+        checked: list[tuple[StoredLogEntry, LogRow, ChainLink]] = []
         for position in positions:
             chained, raw = links.get(position), rows.get(position)
             if chained is None or chained.leaf_index > checkpoint.statement.tree_size:
@@ -99,7 +108,10 @@ class CustomerExporter:
             if row.event_id != chained.event_id or event_hash(row) != chained.event_hash:
                 raise Inconsistent(f"the stored event at position {position} differs from what was chained; "
                                    "run `touchline audit verify`")
-            yield row, chained
+            checked.append((raw, row, chained))
+        opened = self._store.open([raw for raw, _, _ in checked])
+        return [(row, chained, orjson.loads(to_canonical_json(envelope)))
+                for (_, row, chained), envelope in zip(checked, opened, strict=True)]
 
     def _rows(self, positions: list[int]) -> dict[int, StoredLogEntry]:
         """The stored rows at `positions`: one read per window of positions at most `window` apart."""

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from contracts import Envelope
+from contracts import Envelope, to_canonical_json
 from domain.audit.checkpoint import public_key_from_base64, trusted_keys
 from domain.audit.export import ExportReason, verify_export
 from domain.identity.identifiers import IdentifierKind, customer_id_for, normalise
@@ -158,6 +158,22 @@ def test_the_export_holds_exactly_the_customers_events_and_verifies(recorded: St
     assert verdict.ok, verdict.finding
     assert (verdict.events, verdict.customer_id, verdict.checkpoint) == (len(recorded.alice), ALICE_ID, latest.seq)
     assert list(recorded.exporter(page=2, window=3).export(ALICE_ID)) == lines  # paging changes nothing
+
+
+def test_readable_holds_the_customers_own_values_that_event_holds_sealed(recorded: Store) -> None:
+    lines = recorded.export()
+    events = [orjson.loads(line) for line in lines[1:-1]]
+    opened = {e.event.event_id: e.event for e in recorded.store.read(0, 1000)}
+    for line in events:  # the event as touchline reads it, as its canonical wire JSON
+        assert line["readable"] == orjson.loads(to_canonical_json(opened[UUID(line["event_id"])]))
+    phone = ALICE["phone"]  # as sent
+    named = [line for line in events if line["readable"].get("customer")]  # case notes name no one
+    assert named and all(line["readable"]["customer"] == ALICE for line in named)
+    assert all(line["event"]["customer"]["phone"].startswith("sealed:v1:") for line in named)  # sealing is on
+    assert phone not in b"".join(orjson.dumps(line["event"]) for line in events).decode()
+    assert all(phone in orjson.dumps(line["readable"]).decode() for line in named)
+    verdict = verify_export(lines, recorded.audit_keys())
+    assert verdict.ok and verdict.events == len(recorded.alice), verdict.finding
 
 
 def test_a_changed_byte_a_dropped_line_or_a_wrong_key_fail_naming_the_line(recorded: Store) -> None:

@@ -23,6 +23,8 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from contracts import CustomerRef, Envelope, IdentityIdentifiersLinked, RepairOrderOpened, WebRequestSubmitted
+from domain.audit.checkpoint import public_key_from_base64, trusted_keys
+from domain.audit.export import verify_export
 from domain.identity.identifiers import (
     Identifier,
     IdentifierKind,
@@ -242,6 +244,51 @@ def test_an_export_holds_no_value_of_an_erased_customer(backbone: Backbone) -> N
         audit.close()
     assert lines.count('"kind":"event"') == _facts(backbone, [pseudonymous])["events"]
     assert not [value for value in a_values(protector) if value in lines + b_lines]
+
+
+def test_an_exports_readable_copy_shows_the_customers_values_until_erased_and_never_after(backbone: Backbone) -> None:
+    from services.bootstrap import customer_exporter
+
+    protector = protector_for(backbone.settings)
+    anchors, gone = a_anchors(protector), a_values(protector)
+    audit = build_audit_service(backbone.settings, backbone.store)
+    keys = trusted_keys(public_key_from_base64(audit.public_key()["public_key"]))
+    timeline: Any = backbone.projections["timeline"]
+    b_customer = customer_key(CustomerRef(**B_CLEAR))
+    try:
+        before = list(customer_exporter(audit, backbone.store, timeline).export(anchors[0]))
+        service = build_erasure_service(backbone.settings, backbone.store, lambda customer_id: anchors)
+        try:
+            erased = service.erase(anchors[0], "DSR-2026-0121", "admin")
+        finally:
+            service.close()
+        backbone.engine.catch_up()
+        backbone.chain()
+        exporter = customer_exporter(audit, backbone.store, timeline)  # a fresh one, as each request builds
+        pseudonymous = customer_key(CustomerRef(customer_number=erased.pseudonym))
+        after = list(exporter.export(pseudonymous))
+        b_after = list(exporter.export(b_customer))
+    finally:
+        audit.close()
+
+    lines = [orjson.loads(line) for line in before[1:-1]]  # sealing on: the clear values only in `readable`
+    readable = "\n".join(orjson.dumps(line["readable"]).decode() for line in lines)
+    sealed = "\n".join(orjson.dumps(line["event"]).decode() for line in lines)
+    assert A_CLEAR["customer_number"] in readable and A_CLEAR["phone"] in readable  # as sent
+    assert not [value for value in gone if value in sealed]
+    assert verify_export(before, keys).ok
+
+    text_after = b"".join(after).decode()  # neither `event` nor `readable` holds any of A's values
+    assert not [value for value in gone if value.casefold() in text_after.casefold()]
+    events = [orjson.loads(line) for line in after[1:-1]]
+    assert events and all(isinstance(line["readable"], dict) for line in events)
+    assert erased.pseudonym in "\n".join(orjson.dumps(line["readable"]).decode() for line in events)
+    verdict = verify_export(after, keys)
+    assert verdict.ok and verdict.events == len(events), verdict.finding
+    assert {line["event_id"] for line in events} >= {line["event_id"] for line in lines}  # the same events, proven
+
+    b_readable = "\n".join(orjson.dumps(orjson.loads(line)["readable"]).decode() for line in b_after[1:-1])
+    assert B_CLEAR["customer_number"] in b_readable and verify_export(b_after, keys).ok  # B's still readable
 
 
 def test_only_admins_may_erase_over_http_and_an_unknown_customer_is_404(backbone: Backbone) -> None:

@@ -144,6 +144,66 @@ def test_stored_bytes_that_do_not_reencode_exactly_are_carried_verbatim_and_veri
     assert verify_export(lines, TRUSTED).ok
 
 
+def with_readable(lines: list[bytes], readable: object) -> list[bytes]:
+    """`lines` with `readable` added to every event line (as services.audit.export writes it) and the trailer's
+    digest recomputed."""
+    out = [lines[0]]
+    for raw in lines[1:-1]:
+        out.append(encode_line(orjson.loads(raw) | {"readable": readable}))
+    tail = orjson.loads(lines[-1])
+    return [*out, encode_line(trailer(tail["line"], tail["events"], hashlib.sha256(b"".join(out)).hexdigest()))]
+
+
+def test_event_line_carries_the_readable_copy_only_when_given() -> None:
+    rows = log()
+    chained = link(rows[0], None)
+    proof = EventHashTree([chained.event_hash]).prove_inclusion(1, 1).serialize()
+    readable = {"event_id": str(rows[0].event_id), "customer": {"phone": "+8613800138000"}}
+    assert event_line(2, rows[0], chained, proof, readable)["readable"] == readable
+    assert "readable" not in event_line(2, rows[0], chained, proof)
+    without = event_line(2, rows[0], chained, proof)
+    assert {k: v for k, v in event_line(2, rows[0], chained, proof, readable).items() if k != "readable"} == without
+
+
+def test_a_line_with_a_readable_object_verifies_and_its_proof_ignores_it() -> None:
+    rows = log()
+    plain = export(rows)
+    lines = with_readable(plain, {"customer": {"phone": "+86 138 0013 0002"}, "note": "anything: not evidence"})
+    assert all("readable" in orjson.loads(line) for line in lines[1:-1])
+    verdict = verify_export(lines, TRUSTED)
+    assert verdict.ok, verdict.finding
+    assert verdict.events == 4
+    for before, after in zip(plain[1:-1], lines[1:-1], strict=True):  # the evidence is unchanged
+        assert {k: v for k, v in orjson.loads(after).items() if k != "readable"} == orjson.loads(before)
+
+
+@pytest.mark.parametrize("readable", [None, "text", 1, ["a", "list"], True])
+def test_a_readable_copy_that_is_not_an_object_is_malformed(readable: object) -> None:
+    lines = with_readable(export(log()), readable)
+    finding = verify_export(lines, TRUSTED).finding
+    assert finding is not None and (finding.line, finding.reason) == (2, ExportReason.MALFORMED)
+    assert "readable" in finding.detail
+
+
+def test_a_line_without_readable_still_verifies() -> None:
+    lines = export(log())  # as written before `readable` existed
+    assert not any("readable" in orjson.loads(line) for line in lines)
+    assert verify_export(lines, TRUSTED).ok
+    mixed = with_readable(lines, {"x": 1})
+    mixed[2] = lines[2]  # one event line without it, the others with it
+    mixed[-1] = encode_line(trailer(6, 4, hashlib.sha256(b"".join(mixed[:-1])).hexdigest()))
+    assert verify_export(mixed, TRUSTED).ok
+
+
+def test_an_edited_readable_copy_is_caught_by_the_trailer_digest_only() -> None:
+    lines = with_readable(export(log()), {"customer": {"phone": "+8613800130002"}})
+    edited = list(lines)
+    edited[1] = edited[1].replace(b"+8613800130002", b"+8613800139999")
+    assert edited[1] != lines[1]
+    finding = verify_export(edited, TRUSTED).finding
+    assert finding is not None and (finding.line, finding.reason) == (6, ExportReason.BAD_TRAILER)
+
+
 def test_a_checkpoint_statement_parses_back_only_from_its_exact_text() -> None:
     statement = CheckpointStatement(3, 10, 12, bytes(range(32)), bytes(32), T0)
     assert parse_statement(statement.to_bytes()) == statement
