@@ -129,10 +129,13 @@ def normalise(kind: IdentifierKind, raw: str, protector: IdentifierProtector | N
     return Identifier(kind, value)
 
 
+@functools.lru_cache(maxsize=65_536)
 def identifiers_of(customer: CustomerRef) -> tuple[Identifier, ...]:
     """Every usable identifier of a (protected) customer reference, strongest first.
 
     Values that cannot be normalised are left out here; validation of the wire format is the contracts' job.
+    Memoised: a function of the (immutable, hashable) reference alone, asked for again and again by every
+    projection, and mostly for the same few customers within a batch.
     """
     found: list[Identifier] = []
     for kind in STRENGTH:
@@ -161,11 +164,13 @@ def mask(identifier: Identifier) -> str:
             return "*" * max(len(value) - 4, 0) + value[-4:]
 
 
+@functools.lru_cache(maxsize=65_536)
 def customer_id_for(identifier: Identifier) -> str:
     """A stable, opaque customer id derived from one identifier."""
     return str(uuid.uuid5(CUSTOMER_NAMESPACE, str(identifier)))
 
 
+@functools.lru_cache(maxsize=65_536)
 def customer_key(customer: CustomerRef) -> str | None:
     """The customer id of a reference: derived from its strongest identifier (None when it has none).
 
