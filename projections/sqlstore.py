@@ -140,6 +140,7 @@ class SqlProjection:
 
     name: str
     tables: tuple[Table, ...] = ()
+    rebuild_cost: float = 1.0  # relative CPU per event of a rebuild (bench/rebuild.py): shares rebuild processes
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -209,8 +210,10 @@ class HeldRebuild:
     """A rebuild that holds the projection's state in memory across batches and writes only at `flush`: no
     reading back of the rows a batch touches, and rows that many batches change are written once per flush.
 
-    Subclasses fold batches (`_fold`), write what changed since the last flush (`_write`, rows of a fresh store,
-    so new rows are plain inserts), forget it once committed (`_flushed`), and say how much they hold (`_held`).
+    Subclasses fold batches (`_fold`), work out the rows of what is new since the last flush before the write
+    transaction starts (`_prepare`: on SQLite the transaction holds the database's one write lock, which other
+    rebuild processes wait for), write them and what changed (`_write`, rows of a fresh store, so new rows are
+    plain inserts), forget it once committed (`_flushed`), and say how much they hold (`_held`).
     Once more than `max_held` items are held at a flush, the state is dropped and the rest of the rebuild is
     applied batch by batch like the live projector (the rows written so far are exactly the live ones): memory
     stays bounded on any log. Only a store at position 0 (just reset) is rebuilt this way.
@@ -235,11 +238,12 @@ class HeldRebuild:
         if self._direct:
             return self._store.position()
         if self._position != self._stored:
+            prepared = self._prepare()
             with write_transaction(self._store._engine) as conn:  # noqa: SLF001 - the store's own engine
                 stored = read_position(conn, self._store.name)
                 if stored != self._stored:
                     raise RebuildChanged(f"{self._store.name} moved to {stored} while being rebuilt")
-                self._write(conn)
+                self._write(conn, prepared)
                 write_position(conn, self._store.name, self._position)
             self._stored = self._position
             self._flushed()
@@ -251,7 +255,10 @@ class HeldRebuild:
     def _fold(self, events: list[RecordedEvent]) -> None:
         raise NotImplementedError
 
-    def _write(self, conn: Connection) -> None:
+    def _prepare(self) -> Any:
+        raise NotImplementedError
+
+    def _write(self, conn: Connection, prepared: Any) -> None:
         raise NotImplementedError
 
     def _flushed(self) -> None:

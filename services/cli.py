@@ -146,6 +146,10 @@ def publish(
     raise typer.Exit(1 if report.rejected else 0)
 
 
+JOBS_HELP = ("Processes to rebuild in, each reading the log itself and rebuilding its share of the projections "
+             "(default: one per projection and CPU, one for logs under 20,000 events).")
+
+
 @app.command()
 def rebuild(
     name: Annotated[str, typer.Argument(help="Projection name (e.g. timeline), or 'all'.")],
@@ -153,45 +157,27 @@ def rebuild(
                                              "sqlite:///tmp/rebuilt.db or postgresql://...?schema=rebuilt; "
                                              "the live read models stay untouched.")] = None,
     schema: Annotated[str | None, typer.Option(help="Postgres schema for --into (created if missing).")] = None,
+    jobs: Annotated[int | None, typer.Option(min=1, help=JOBS_HELP)] = None,
 ) -> None:
-    """Rebuild a projection from zero from the event store's log, with a progress bar: in place, or with --into
-    into a fresh place (printing each projection's checksum). Never runs the ticker, alerts or webhooks."""
-    from services.bootstrap import open_event_store, open_views, projection_stores
-    from services.projector.engine import rebuild as rebuild_projection
-
-    settings = Settings()
-    if into is not None:
-        _rebuild_into(settings, name, into, schema)
-        return
-    store, views = open_event_store(settings), open_views(settings)
-    stores = projection_stores(views)
-    chosen = stores if name == "all" else {name: stores[name]} if name in stores else None
-    if chosen is None:
-        raise typer.BadParameter(f"unknown projection {name!r}; known: {', '.join(stores)}, all")
-    head = store.head()
-    with _progress() as progress:
-        for projection in chosen.values():
-            task = progress.add_task(f"rebuilding {projection.name}", total=head)
-            count = rebuild_projection(store, projection, settings.projector_batch_size,
-                                       lambda at, _head, t=task: progress.update(t, completed=at))
-            progress.update(task, completed=head)
-            console.print(f"{projection.name}: {count} events replayed, position {projection.position()}")
-    store.close()
-
-
-def _rebuild_into(settings: Settings, name: str, into: str, schema: str | None) -> None:
-    from services.audit.commands import rebuild_into
+    """Rebuild a projection (or all) from zero from the event store's log, up to the log head as it is when
+    started, with a progress bar: in place (stop the projector first), or with --into into a fresh place. Prints
+    each projection's position, events replayed and checksum. Never runs the ticker, alerts or webhooks."""
+    from services.audit.commands import rebuild_in_place, rebuild_into
     from services.audit.replay import ReplayError
     from services.bootstrap import open_event_store
 
+    settings = Settings()
     store = open_event_store(settings)
     try:
         with _progress() as progress:
-            task = progress.add_task(f"rebuilding {name} into {into}", total=store.head())
-            rebuilt = rebuild_into(settings, store, name, into, schema,
-                                   lambda at, last: progress.update(task, completed=at, total=last))
-    except KeyError as exc:
-        raise typer.BadParameter(f"unknown projection {name!r}; known: timeline, cases, sla, all") from exc
+            task = progress.add_task(f"rebuilding {name}" + (f" into {into}" if into else " in place"),
+                                     total=store.head())
+
+            def advance(at: int, last: int) -> None:
+                progress.update(task, completed=at, total=last)
+
+            rebuilt = (rebuild_into(settings, store, name, into, schema, advance, jobs) if into is not None else
+                       rebuild_in_place(settings, store, name, advance, jobs))
     except ReplayError as exc:
         raise typer.BadParameter(str(exc)) from exc
     finally:
@@ -284,6 +270,7 @@ def audit_consistency(from_seq: int, to_seq: int) -> None:
 def audit_compare(
     into: Annotated[str | None, typer.Option(help="Where to rebuild (default: a temporary SQLite file).")] = None,
     schema: Annotated[str | None, typer.Option(help="Postgres schema for --into (created if missing).")] = None,
+    jobs: Annotated[int | None, typer.Option(min=1, help=JOBS_HELP)] = None,
 ) -> None:
     """Rebuild every projection from zero into a fresh place and compare its checksum with the live read model
     caught up to the same log position. Exit 0 when all are equal; exit 1 naming those that differ."""
@@ -296,7 +283,7 @@ def audit_compare(
         with _progress() as progress:
             task = progress.add_task("rebuilding to compare", total=store.head())
             comparison = compare_live(settings, store, into, schema,
-                                      lambda at, last: progress.update(task, completed=at, total=last))
+                                      lambda at, last: progress.update(task, completed=at, total=last), jobs)
     finally:
         store.close()
     for name, line in differing_lines(comparison).items():

@@ -55,6 +55,7 @@ class SqlCasesStore(SqlProjection):
     rewrites those cases' rows, all in one transaction with the position."""
 
     name = NAME
+    rebuild_cost = 3.0
     tables = TABLES
 
     def __init__(self, engine: Engine, key_fn: KeyFn = customer_key) -> None:
@@ -209,14 +210,19 @@ class _CasesRebuild(HeldRebuild):
     def _fold(self, events: list[RecordedEvent]) -> None:
         self._dirty |= self._folder.fold(events)
 
-    def _write(self, conn: Connection) -> None:
+    def _prepare(self) -> list[tuple[Table, Any, Any]]:
+        """The rows of the cases not written yet (plain inserts), as `insert_rows` takes them."""
+        fresh = [rows_of(self._folder.cases[case_id]) for case_id in sorted(self._dirty - self._written)]
+        return [(case_states, *record_values(case_states, [r.case for r in fresh]))] + [
+            (table, *record_values(table, [row for r in fresh for row in getattr(r, part)]))
+            for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True)]
+
+    def _write(self, conn: Connection, prepared: list[tuple[Table, Any, Any]]) -> None:
         again = sorted(self._dirty & self._written)
         if again:
             _write(conn, [rows_of(self._folder.cases[case_id]) for case_id in again])
-        fresh = [rows_of(self._folder.cases[case_id]) for case_id in sorted(self._dirty - self._written)]
-        insert_rows(conn, case_states, *record_values(case_states, [r.case for r in fresh]))
-        for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True):
-            insert_rows(conn, table, *record_values(table, [row for r in fresh for row in getattr(r, part)]))
+        for table, columns, rows in prepared:
+            insert_rows(conn, table, columns, rows)
 
     def _flushed(self) -> None:
         self._written |= self._dirty

@@ -71,6 +71,7 @@ class SqlSlaStore(SqlProjection):
     """SLA clocks, promises and alerts in SQL; each batch is one transaction together with its position."""
 
     name = NAME
+    rebuild_cost = 4.0
     tables = TABLES
 
     def __init__(self, engine: Engine) -> None:
@@ -231,17 +232,22 @@ class _SlaRebuild(HeldRebuild):
         self._alerts |= changes.alerts
         self._policies.update(dict.fromkeys(changes.policies))
 
-    def _write(self, conn: Connection) -> None:
+    def _prepare(self) -> list[tuple[Table, list[dict[str, Any]]]]:
+        """The rows of the cases and alerts not written yet (plain inserts)."""
         state = self._folder.state()
+        fresh = [state.cases[key] for key in sorted(self._cases - self._written_cases)]
+        alerts = sorted(self._alerts - self._written_alerts)
+        return [(cases_table, [_case_row(c) for c in fresh]),
+                (clocks_table, [clock_row(c.key, clock) for c in fresh for clock in c.clocks]),
+                (promises_table, [promise_row(c.key, p) for c in fresh for p in c.promises]),
+                (alerts_table, [alert_row(state.alerts[alert_id]) for alert_id in alerts])]
+
+    def _write(self, conn: Connection, prepared: list[tuple[Table, list[dict[str, Any]]]]) -> None:
         again = SlaChanges(frozenset(self._cases & self._written_cases),
                            frozenset(self._alerts & self._written_alerts), tuple(self._policies))
-        self._store._write(conn, state, again)  # type: ignore[attr-defined]  # noqa: SLF001 - the live writes
-        fresh = [state.cases[key] for key in sorted(self._cases - self._written_cases)]
-        _insert(conn, cases_table, [_case_row(c) for c in fresh])
-        _insert(conn, clocks_table, [clock_row(c.key, clock) for c in fresh for clock in c.clocks])
-        _insert(conn, promises_table, [promise_row(c.key, p) for c in fresh for p in c.promises])
-        alerts = sorted(self._alerts - self._written_alerts)
-        _insert(conn, alerts_table, [alert_row(state.alerts[alert_id]) for alert_id in alerts])
+        self._store._write(conn, self._folder.state(), again)  # type: ignore[attr-defined]  # noqa: SLF001
+        for table, rows in prepared:
+            _insert(conn, table, rows)
 
     def _flushed(self) -> None:
         self._written_cases |= self._cases

@@ -372,6 +372,7 @@ class SqlTimelineStore(SqlProjection):
     """The timeline in SQL (SQLite or Postgres): each batch is one transaction together with its position."""
 
     name = NAME
+    rebuild_cost = 4.0
     tables = _TABLES
 
     def __init__(self, engine: Engine, key_fn: KeyFn = customer_key) -> None:

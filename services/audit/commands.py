@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -11,25 +12,31 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from services.audit.replay import (
+    REBUILD_BATCH,
     Checksummed,
     Comparison,
+    Opened,
     Progress,
     Rebuilt,
     ReplayError,
     compare,
+    costs_of,
+    default_jobs,
     rebuild_target,
-    replay,
+    replay_jobs,
 )
-from services.bootstrap import open_views, projection_stores
+from services.bootstrap import open_event_store, open_views, projection_stores
 from services.settings import Settings
 from services.store.eventstore import EventStore
 
 
 def stores_on(views: Engine, name: str = "all") -> dict[str, Checksummed]:
-    """The projection stores on `views` (tables created), all or the one named; KeyError for an unknown name."""
+    """The projection stores on `views` (tables created), all or the one named; ReplayError for an unknown name."""
     stores = cast(dict[str, Checksummed], projection_stores(views))
     if name == "all":
         return stores
+    if name not in stores:
+        raise ReplayError(f"unknown projection {name!r}; known: {', '.join(stores)}, all")
     return {name: stores[name]}
 
 
@@ -44,20 +51,76 @@ def refuse_live_target(settings: Settings, into: str, schema: str | None) -> Non
         raise ReplayError(f"{into} holds the live read models; rebuild into a fresh database or schema")
 
 
+@dataclass(frozen=True, slots=True)
+class RebuildPlace:
+    """The event store of `settings` and a fresh place for rebuilt read models, as each replay process opens
+    them (picklable: processes are spawned, never forked with open connections)."""
+
+    settings: Settings
+    into: str
+    schema: str | None = None
+
+    def open(self, names: Sequence[str]) -> Opened:
+        store = open_event_store(self.settings)
+        views = rebuild_target(self.into, self.schema)
+        every = stores_on(views)
+
+        def close() -> None:
+            views.dispose()
+            store.close()
+
+        return Opened(store, {name: every[name] for name in names}, close)
+
+
+@dataclass(frozen=True, slots=True)
+class LivePlace:
+    """The event store and the live read models of `settings`, for an in-place rebuild."""
+
+    settings: Settings
+
+    def open(self, names: Sequence[str]) -> Opened:
+        store, views = open_event_store(self.settings), open_views(self.settings)
+        every = stores_on(views)
+
+        def close() -> None:
+            views.dispose()
+            store.close()
+
+        return Opened(store, {name: every[name] for name in names}, close)
+
+
+def rebuild_in_place(settings: Settings, store: EventStore, name: str, progress: Progress | None = None,
+                     jobs: int | None = None) -> dict[str, Rebuilt]:
+    """Reset `name` (or all) in the live read models and rebuild from zero up to the log head as it is now, in
+    `jobs` processes; queries see partial results until it ends (stop the projector first)."""
+    views = open_views(settings)
+    try:
+        costs = costs_of(stores_on(views, name))
+    finally:
+        views.dispose()
+    head, names = store.head(), list(costs)
+    return replay_jobs(LivePlace(settings), names, dict.fromkeys(names, head), jobs=jobs or default_jobs(names, head),
+                       costs=costs, batch_size=_batch(settings), progress=progress)
+
+
 def rebuild_into(settings: Settings, store: EventStore, name: str, into: str, schema: str | None,
-                 progress: Progress | None = None) -> dict[str, Rebuilt]:
-    """Rebuild `name` (or all) from zero into a fresh place; the live read models are not touched."""
+                 progress: Progress | None = None, jobs: int | None = None) -> dict[str, Rebuilt]:
+    """Rebuild `name` (or all) from zero into a fresh place, up to the log head as it is now, in `jobs` processes
+    (default: one per projection and CPU for long logs); the live read models are not touched."""
     refuse_live_target(settings, into, schema)
     views = rebuild_target(into, schema)
     try:
-        return replay(store, stores_on(views, name), batch_size=max(settings.projector_batch_size, 10_000),
-                      progress=progress)
+        costs = costs_of(stores_on(views, name))
     finally:
         views.dispose()
+    head, names = store.head(), list(costs)
+    return replay_jobs(RebuildPlace(settings, into, schema), names, dict.fromkeys(names, head),
+                       jobs=jobs or default_jobs(names, head), costs=costs, batch_size=_batch(settings),
+                       progress=progress)
 
 
 def compare_live(settings: Settings, store: EventStore, into: str | None, schema: str | None = None,
-                 progress: Progress | None = None) -> Comparison:
+                 progress: Progress | None = None, jobs: int | None = None) -> Comparison:
     """Rebuild every projection into `into` (default: a temporary SQLite file) and compare with the live ones."""
     live_views = open_views(settings)
     try:
@@ -66,14 +129,15 @@ def compare_live(settings: Settings, store: EventStore, into: str | None, schema
             url = into or f"sqlite:///{Path(tmp) / 'rebuilt.db'}"
             if into is not None:
                 refuse_live_target(settings, url, schema)
-            views = rebuild_target(url, schema)
-            try:
-                return compare(store, live, stores_on(views),
-                               batch_size=max(settings.projector_batch_size, 10_000), progress=progress)
-            finally:
-                views.dispose()
+            rebuild_target(url, schema).dispose()  # creates the schema once, before processes race to
+            return compare(store, live, RebuildPlace(settings, url, schema), jobs=jobs,
+                           batch_size=_batch(settings), progress=progress)
     finally:
         live_views.dispose()
+
+
+def _batch(settings: Settings) -> int:
+    return max(settings.projector_batch_size, REBUILD_BATCH)
 
 
 def differing_lines(comparison: Comparison) -> Mapping[str, str]:

@@ -6,8 +6,12 @@ the webhook sender, and never appends to the event store, so nothing is re-sent 
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import queue
 import time
-from collections.abc import Callable, Mapping
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -72,8 +76,12 @@ def rebuild_target(url: str, schema: str | None = None) -> Engine:
         with_path = url_with_search_path(plain, schema)
     except ValueError as exc:
         raise ReplayError(str(exc)) from exc
-    with make_engine(plain).begin() as conn:
-        conn.execute(text(f'create schema if not exists "{schema}"'))
+    admin = make_engine(plain)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'create schema if not exists "{schema}"'))
+    finally:
+        admin.dispose()
     return make_engine(with_path)
 
 
@@ -124,6 +132,135 @@ def replay(
         return {name: _rebuilt(name, counts[name], t) for name, t in targets.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What one replay process works with: the event store, the targets it rebuilds, and how to close both."""
+
+    store: EventStore
+    targets: Mapping[str, Checksummed]
+    close: Callable[[], None]
+
+
+class ReplayPlace(Protocol):
+    """A picklable recipe for the event store and the rebuild targets, opened anew in each replay process."""
+
+    def open(self, names: Sequence[str]) -> Opened: ...
+
+
+def costs_of(stores: Mapping[str, Any]) -> dict[str, float]:
+    """Each store's relative rebuild cost per event (`rebuild_cost`, default 1)."""
+    return {name: float(getattr(store, "rebuild_cost", 1.0)) for name, store in stores.items()}
+
+
+PARALLEL_MIN_EVENTS = 20_000  # below this, starting processes costs more than it saves
+
+
+def default_jobs(names: Sequence[str], events: int) -> int:
+    """One process per projection, at most one per CPU; a single process for short logs."""
+    return 1 if events < PARALLEL_MIN_EVENTS else max(1, min(len(names), os.cpu_count() or 1))
+
+
+def replay_jobs(
+    place: ReplayPlace,
+    names: Sequence[str],
+    stops: Mapping[str, int],
+    *,
+    jobs: int,
+    costs: Mapping[str, float] | None = None,
+    batch_size: int = REBUILD_BATCH,
+    flush_every: int = REBUILD_FLUSH,
+    progress: Progress | None = None,
+) -> dict[str, Rebuilt]:
+    """Rebuild `names` from zero, each up to its position in `stops`, split over `jobs` processes (`shares`:
+    by their relative `costs`, default equal).
+
+    Each process opens the store and its targets from `place`, reads and decodes the log itself and rebuilds its
+    share of the projections with `replay`: the log is decoded once per process instead of once in all, and the
+    projections' own work, which dominates, runs on as many CPUs. The results are those of one `replay` of all
+    (every projection is a function of the log alone); `jobs=1` runs here, in this process. A failing process
+    fails the whole replay (ReplayFailed, with its traceback) after the others are stopped."""
+    groups = shares(names, jobs, costs or {})
+    if len(groups) <= 1:
+        opened = place.open(list(names))
+        try:
+            return replay(opened.store, opened.targets, stops=stops, batch_size=batch_size, flush_every=flush_every,
+                          progress=progress)
+        finally:
+            opened.close()
+    context = multiprocessing.get_context("spawn")  # never fork a process holding database connections
+    reports: Any = context.Queue()
+    workers = [context.Process(target=_replay_share, name=f"replay-{index}", daemon=True,
+                               args=(place, group, {n: stops[n] for n in group}, index, batch_size, flush_every,
+                                     reports)) for index, group in enumerate(groups)]
+    for worker in workers:
+        worker.start()
+    try:
+        results = _collect(workers, reports, max((stops[n] for n in names), default=0), progress)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+        reports.close()
+    return {name: results[name] for name in names}
+
+
+def shares(names: Sequence[str], jobs: int, costs: Mapping[str, float]) -> list[list[str]]:
+    """`names` split into at most `jobs` non-empty groups of nearly equal total cost (largest first, each to the
+    group with the least so far; ties keep the order given); each group lists its names in the order given."""
+    count = min(max(jobs, 1), len(names))
+    groups: list[list[str]] = [[] for _ in range(count)]
+    totals = [0.0] * count
+    for name in sorted(names, key=lambda n: -costs.get(n, 1.0)):
+        least = totals.index(min(totals))
+        groups[least].append(name)
+        totals[least] += costs.get(name, 1.0)
+    order = {name: i for i, name in enumerate(names)}
+    return [sorted(group, key=order.__getitem__) for group in groups if group]
+
+
+class ReplayFailed(RuntimeError):
+    """A replay process failed (its traceback is the message); the other processes were stopped."""
+
+
+def _replay_share(place: ReplayPlace, names: list[str], stops: dict[str, int], index: int, batch_size: int,
+                  flush_every: int, reports: Any) -> None:
+    """A replay process: rebuild `names`, reporting progress, then the results or the failure, to `reports`."""
+    try:
+        opened = place.open(names)
+        try:
+            rebuilt = replay(opened.store, opened.targets, stops=stops, batch_size=batch_size,
+                             flush_every=flush_every, progress=lambda at, _last: reports.put(("at", index, at)))
+        finally:
+            opened.close()
+    except BaseException:  # reported whole: the exception itself may not pickle
+        reports.put(("failed", index, traceback.format_exc()))
+        raise
+    reports.put(("done", index, rebuilt))
+
+
+def _collect(workers: list[Any], reports: Any, last: int, progress: Progress | None) -> dict[str, Rebuilt]:
+    reached, results, finished = [0] * len(workers), {}, set()
+    while len(finished) < len(workers):
+        try:
+            kind, index, value = reports.get(timeout=1.0)
+        except queue.Empty:
+            lost = [w.name for i, w in enumerate(workers) if i not in finished and w.exitcode is not None]
+            if lost:
+                raise ReplayFailed(f"replay process {', '.join(lost)} ended without a result") from None
+            continue
+        if kind == "failed":
+            raise ReplayFailed(f"replay process {workers[index].name} failed:\n{value}")
+        if kind == "done":
+            results.update(value)
+            finished.add(index)
+        else:
+            reached[index] = max(reached[index], value)
+            if progress is not None:
+                progress(min(reached), last)
+    return results
+
+
 def _rebuilt(name: str, events: int, target: Checksummed) -> Rebuilt:
     return Rebuilt(name, events, target.position(), target.checksum())
 
@@ -131,17 +268,21 @@ def _rebuilt(name: str, events: int, target: Checksummed) -> Rebuilt:
 def compare(
     store: EventStore,
     live: Mapping[str, Checksummed],
-    targets: Mapping[str, Checksummed],
+    place: ReplayPlace,
     *,
+    jobs: int | None = None,
     batch_size: int = REBUILD_BATCH,
     progress: Progress | None = None,
 ) -> Comparison:
-    """Catch the live projections up to the log head, note each one's (position, checksum), rebuild `targets`
-    from zero to exactly those positions, and pair the checksums."""
+    """Catch the live projections up to the log head, note each one's (position, checksum), rebuild them from
+    zero in `place` to exactly those positions (`replay_jobs`; default jobs: `default_jobs`), and pair the
+    checksums."""
     ProjectionEngine(store, list(live.values()), batch_size).catch_up()
     noted = {name: _steady_checksum(projection) for name, projection in live.items()}
-    rebuilt = replay(store, targets, stops={n: pos for n, (pos, _) in noted.items()}, batch_size=batch_size,
-                     progress=progress)
+    names = list(noted)
+    rebuilt = replay_jobs(place, names, {n: pos for n, (pos, _) in noted.items()},
+                          jobs=jobs or default_jobs(names, max((pos for pos, _ in noted.values()), default=0)),
+                          costs=costs_of(live), batch_size=batch_size, progress=progress)
     return Comparison(noted, rebuilt)
 
 

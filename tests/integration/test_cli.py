@@ -56,7 +56,7 @@ def test_rebuild_reproduces_the_live_timeline(tmp_path: Path) -> None:
     live = _all_entries(timeline)
     result = runner.invoke(app, ["rebuild", "timeline"], env=env)
     assert result.exit_code == 0, result.output
-    assert "timeline: 300 events replayed" in result.output
+    assert f"timeline\tposition 300\tevents 300\tchecksum {timeline.checksum()}" in result.output
     assert _all_entries(timeline) == live
     assert runner.invoke(app, ["rebuild", "nope"], env=env).exit_code == 2
     store.close()

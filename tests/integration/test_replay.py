@@ -13,13 +13,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 from typer.testing import CliRunner
 
+from domain.log import RecordedEvent
 from projections.cases.store import MemoryCasesStore
 from projections.sla.queries import MemorySlaStore
 from projections.timeline.store import MemoryTimelineStore, TimelinePage, entries_table
 from services.api.app import build_app
 from services.audit.asof import AsOfReplayer, NoTimeIndex
-from services.audit.commands import stores_on
-from services.audit.replay import rebuild_target, replay
+from services.audit.commands import RebuildPlace, stores_on
+from services.audit.replay import Opened, ReplayFailed, rebuild_target, replay, replay_jobs
 from services.bootstrap import open_event_store, open_views
 from services.cases import CaseViews, build_case_views
 from services.cli import app
@@ -73,16 +74,18 @@ def test_a_rebuild_from_zero_equals_live_for_every_projection_on_a_generated_log
     live_sums = {p.name: p.checksum() for p in stores_on(views).values()}  # type: ignore[attr-defined]
     head, deliveries = store.head(), delivery_log(views)
 
-    target = rebuild_target(f"sqlite:///{tmp_path / 'rebuilt.db'}")
-    rebuilt = replay(store, stores_on(target))
+    # Rebuilt in two processes, each reading the log and rebuilding two of the four projections (what
+    # `touchline rebuild all --into` does on this machine for a log this long).
+    rebuilt = replay_jobs(RebuildPlace(settings, f"sqlite:///{tmp_path / 'rebuilt.db'}"), list(live_sums),
+                          dict.fromkeys(live_sums, head), jobs=2)
 
     assert head == REPLAY_EVENTS and min(p.position() for p in live.projections) == head
+    assert set(live_sums) == {"timeline", "cases", "sla", "customers"}
     assert {name: r.checksum for name, r in rebuilt.items()} == live_sums
-    assert {r.position for r in rebuilt.values()} == {head}
+    assert {r.position for r in rebuilt.values()} == {head} and {r.events for r in rebuilt.values()} == {head}
     assert store.head() == head and delivery_log(views) == deliveries  # no event appended, no webhook queued
     store.close()
     views.dispose()
-    target.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +106,8 @@ def test_rebuild_into_a_fresh_database_prints_the_live_checksums_and_leaves_live
     live_sums = {p.name: p.checksum() for p in stores_on(views).values()}  # type: ignore[attr-defined]
     head, deliveries = store.head(), delivery_log(views)
 
-    result = runner.invoke(app, ["rebuild", "all", "--into", f"sqlite:///{tmp_path / 'fresh.db'}"], env=env)
+    result = runner.invoke(app, ["rebuild", "all", "--into", f"sqlite:///{tmp_path / 'fresh.db'}", "--jobs", "2"],
+                           env=env)
 
     assert result.exit_code == 0, result.output
     for name, digest in live_sums.items():
@@ -114,14 +118,78 @@ def test_rebuild_into_a_fresh_database_prints_the_live_checksums_and_leaves_live
     assert refused.exit_code == 2 and "live read models" in refused.output
 
 
+def test_a_rebuild_in_processes_into_postgres_equals_one_in_this_process(
+    small: tuple[Settings, dict[str, str], EventStore, Engine], postgres_url: str, pg_schema: str
+) -> None:
+    settings, _, store, views = small
+    head = store.head()
+    names = ["timeline", "cases", "sla", "customers"]
+    target = rebuild_target(f"{postgres_url}?schema={pg_schema}")
+    here = replay(store, stores_on(target))
+    target.dispose()
+    seen: list[tuple[int, int]] = []
+    apart = replay_jobs(RebuildPlace(settings, postgres_url, f"{pg_schema}_jobs"), names, dict.fromkeys(names, head),
+                        jobs=3, batch_size=500, progress=lambda at, last: seen.append((at, last)))
+    admin = rebuild_target(postgres_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'drop schema "{pg_schema}_jobs" cascade')
+    admin.dispose()
+
+    assert {n: r.checksum for n, r in apart.items()} == {n: r.checksum for n, r in here.items()}
+    assert {n: r.checksum for n, r in here.items()} == {
+        p.name: p.checksum() for p in stores_on(views).values()}  # type: ignore[attr-defined]
+    assert list(apart) == names and {(r.position, r.events) for r in apart.values()} == {(head, head)}
+    assert seen and seen[-1] == (head, head) and [at for at, _ in seen] == sorted(at for at, _ in seen)
+
+
+@dataclass(frozen=True)
+class FailingPlace:
+    """Opens like RebuildPlace, but the process rebuilding `poisoned` fails reading the log half-way through."""
+
+    place: RebuildPlace
+    poisoned: str
+
+    def open(self, names: list[str]) -> Opened:
+        opened = self.place.open(names)
+        if self.poisoned in names:
+            read = opened.store.read
+
+            def failing(after: int, limit: int, stop: int | None = None) -> list[RecordedEvent]:
+                if after >= 1500:
+                    raise RuntimeError("disk full (injected)")
+                return read(after, limit, stop)
+
+            opened.store.read = failing  # type: ignore[method-assign]
+        return opened
+
+
+def test_a_failing_replay_process_fails_the_rebuild_naming_its_error(
+    small: tuple[Settings, dict[str, str], EventStore, Engine], tmp_path: Path
+) -> None:
+    settings, _, store, _ = small
+    names = ["timeline", "cases", "sla", "customers"]
+    place = FailingPlace(RebuildPlace(settings, f"sqlite:///{tmp_path / 'failing.db'}"), "sla")
+    with pytest.raises(ReplayFailed) as failed:
+        replay_jobs(place, names, dict.fromkeys(names, store.head()), jobs=2, batch_size=500)
+    assert "disk full (injected)" in str(failed.value) and "replay-" in str(failed.value)
+
+
 def test_an_in_place_rebuild_appends_nothing_and_queues_no_webhook(
     small: tuple[Settings, dict[str, str], EventStore, Engine],
 ) -> None:
     _, env, store, views = small
     head, deliveries = store.head(), delivery_log(views)
+    live_sums = {p.name: p.checksum() for p in stores_on(views).values()}  # type: ignore[attr-defined]
     result = runner.invoke(app, ["rebuild", "all"], env=env)
     assert result.exit_code == 0, result.output
     assert store.head() == head and delivery_log(views) == deliveries
+    in_two = runner.invoke(app, ["rebuild", "all", "--jobs", "2"], env=env)
+    assert in_two.exit_code == 0, in_two.output
+    for name, digest in live_sums.items():
+        assert f"{name}\tposition {head}\tevents {head}\tchecksum {digest}" in in_two.output
+    assert {p.name: p.checksum() for p in stores_on(views).values()} == live_sums  # type: ignore[attr-defined]
+    unknown = runner.invoke(app, ["rebuild", "timelines"], env=env)
+    assert unknown.exit_code == 2 and "unknown projection 'timelines'" in unknown.output
 
 
 def test_audit_compare_exits_0_when_equal_and_1_naming_a_tampered_projection(
@@ -135,7 +203,7 @@ def test_audit_compare_exits_0_when_equal_and_1_naming_a_tampered_projection(
     with views.begin() as conn:  # someone edits one read-model row behind the projector's back
         first, summary = conn.execute(select(entries_table.c.position, entries_table.c.summary).limit(1)).one()
         conn.execute(update(entries_table).where(entries_table.c.position == first).values(summary="edited"))
-    tampered = runner.invoke(app, ["audit", "compare"], env=env)
+    tampered = runner.invoke(app, ["audit", "compare", "--jobs", "2"], env=env)
     with views.begin() as conn:
         conn.execute(update(entries_table).where(entries_table.c.position == first).values(summary=summary))
 
