@@ -20,11 +20,16 @@ from sqlalchemy.engine import make_url
 
 from projections.protocol import ProjectionStore
 from projections.sqlstore import make_engine, url_with_search_path
-from services.projector.engine import REBUILD_FLUSH, ProjectionEngine, fewer_collections, rebuilding
+from services.projector.engine import (
+    REBUILD_BATCH,
+    REBUILD_FLUSH,
+    ProjectionEngine,
+    fewer_collections,
+    rebuild_together,
+)
 from services.store.eventstore import EventStore
 
 Progress = Callable[[int, int], None]  # (position reached, last position to reach)
-REBUILD_BATCH = 10_000
 
 
 class Checksummed(ProjectionStore, Protocol):
@@ -107,28 +112,8 @@ def replay(
     every `flush_every` events and at the end, each flush one transaction with the position reached."""
     head = store.head()
     limits = {name: stops.get(name, head) if stops is not None else head for name in targets}
-    for target in targets.values():
-        target.create()
-        target.reset()
-    rebuilds = {name: rebuilding(target) for name, target in targets.items()}
-    counts = dict.fromkeys(targets, 0)
-    after, last, unflushed = 0, max(limits.values(), default=0), 0
-    with fewer_collections():
-        while after < last and (events := store.read(after, batch_size, stop=last)):
-            for name, rebuild in rebuilds.items():
-                mine = [e for e in events if e.position <= limits[name]]
-                if mine:
-                    rebuild.apply(mine)
-                    counts[name] += len(mine)
-            after, unflushed = events[-1].position, unflushed + len(events)
-            if unflushed >= flush_every:
-                for rebuild in rebuilds.values():
-                    rebuild.flush()
-                unflushed = 0
-            if progress is not None:
-                progress(after, last)
-        for rebuild in rebuilds.values():
-            rebuild.flush()
+    counts = rebuild_together(store, targets, limits, batch_size, progress, flush_every)
+    with fewer_collections():  # the checksums read every row back: as many objects again
         return {name: _rebuilt(name, counts[name], t) for name, t in targets.items()}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from contracts import PrivacySubjectErased
@@ -25,6 +25,7 @@ from services.store.eventstore import EventStore
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (position reached, head)
 REBUILD_FLUSH = 100_000  # events a rebuild holding its state folds between two writes
+REBUILD_BATCH = 10_000  # events read (and decoded) at a time by a rebuild
 
 
 class ProjectionEngine:
@@ -60,12 +61,14 @@ class ProjectionEngine:
         return len(events)
 
     def rebuild_all(self, progress: Progress | None = None) -> int:
-        """Rebuild every projection from zero in place, reading each batch once for all; events replayed."""
+        """Rebuild every projection from zero in place up to the log head, reading each batch once for all (held
+        rebuilds where a store has one, as `touchline rebuild all` does); return the events replayed."""
         log.info("rebuilding %s from zero after an erasure", ", ".join(p.name for p in self._projections))
-        for projection in self._projections:
-            projection.reset()
-        engine = ProjectionEngine(self._store, self._projections, self._batch_size, rebuild_after_erasure=False)
-        return engine.catch_up(progress)
+        head = self._store.head()
+        counts = rebuild_together(self._store, {p.name: p for p in self._projections},
+                                  dict.fromkeys((p.name for p in self._projections), head),
+                                  max(self._batch_size, REBUILD_BATCH), progress)
+        return max(counts.values(), default=0)
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Run until every projection has reached the log head as it was when called."""
@@ -87,6 +90,38 @@ class ProjectionEngine:
             except Exception:
                 log.exception("projection batch failed; retrying")
                 stop.wait(1.0)
+
+
+def rebuild_together(store: EventStore, projections: Mapping[str, ProjectionStore], stops: Mapping[str, int],
+                     batch_size: int = REBUILD_BATCH, progress: Progress | None = None,
+                     flush_every: int = REBUILD_FLUSH) -> dict[str, int]:
+    """Rebuild `projections` from zero in place together, each up to its position in `stops`: every batch is read
+    and decoded once for all of them; stores that hold their state (`rebuilding()`) fold batch after batch and
+    write what changed every `flush_every` events and at the end. Return the events each one applied."""
+    for projection in projections.values():
+        projection.create()
+        projection.reset()
+    rebuilds = {name: rebuilding(projection) for name, projection in projections.items()}
+    counts = dict.fromkeys(projections, 0)
+    after, last, unflushed = 0, max(stops.values(), default=0), 0
+    with fewer_collections():
+        while after < last and (events := store.read(after, batch_size, stop=last)):
+            for name, target in rebuilds.items():
+                mine = events if events[-1].position <= stops[name] else [
+                    e for e in events if e.position <= stops[name]]
+                if mine:
+                    target.apply(mine)
+                    counts[name] += len(mine)
+            after, unflushed = events[-1].position, unflushed + len(events)
+            if unflushed >= flush_every:
+                for target in rebuilds.values():
+                    target.flush()
+                unflushed = 0
+            if progress is not None:
+                progress(after, last)
+        for target in rebuilds.values():
+            target.flush()
+    return counts
 
 
 def rebuild(store: EventStore, projection: ProjectionStore, batch_size: int, progress: Progress | None = None,
