@@ -2,6 +2,7 @@
 
     make bench                                  # N=100000, SQLite event store, rebuilt into a fresh SQLite file
     python -m bench.rebuild --events 20000 --jobs 2
+    python -m bench.rebuild --events 20000 --sealed        # personal values sealed, as touchline stores them
     python -m bench.rebuild --events 20000 --batch 10000
     python -m bench.rebuild --events 20000 --postgres postgresql://postgres@127.0.0.1:5432/test
     python -m bench.rebuild --events 20000 --only timeline cases sla
@@ -77,8 +78,9 @@ from services.audit.replay import (
     replay,
     replay_jobs,
 )
-from services.bootstrap import projection_stores
+from services.bootstrap import open_event_store, projection_stores
 from services.projector.engine import fewer_collections
+from services.settings import Settings
 from services.store.eventstore import EventStore
 from tests.support.replay_data import replay_log
 
@@ -128,14 +130,15 @@ Spec = Callable[[str], tuple[str, str | None]]  # the same as (URL, schema), for
 
 @dataclass(frozen=True)
 class BenchPlace:
-    """The bench's event store (no sealer) and a fresh place, as each rebuild process opens them."""
+    """The bench's event store (sealing or not) and a fresh place, as each rebuild process opens them."""
 
-    store_url: str
+    store: Settings
+    sealed: bool
     into: str
     schema: str | None
 
     def open(self, names: Sequence[str]) -> Opened:
-        store, views = EventStore(self.store_url), rebuild_target(self.into, self.schema)
+        store, views = open_store(self.store, self.sealed), rebuild_target(self.into, self.schema)
         every = stores_on(views)
 
         def close() -> None:
@@ -183,14 +186,20 @@ def forget_memos() -> None:
                     value.cache_clear()
 
 
+def open_store(settings: Settings, sealed: bool) -> EventStore:
+    """The bench's event store: sealing personal values as touchline runs it, or plain."""
+    return open_event_store(settings) if sealed else EventStore(settings.store_url, schema=settings.db_schema or None)
+
+
 @contextmanager
-def places(postgres: str | None) -> Iterator[tuple[str, Spec]]:
-    """(event store URL, fresh places by label as (URL, schema)): files in a temporary directory, or schemas of
-    `postgres` (created here, dropped afterwards)."""
+def places(postgres: str | None) -> Iterator[tuple[Settings, Spec]]:
+    """(event store settings, fresh places by label as (URL, schema)): files in a temporary directory, or schemas
+    of `postgres` (created here, dropped afterwards)."""
     tag = f"bench_rebuild_{os.getpid()}"
     with tempfile.TemporaryDirectory() as tmp:
         if postgres is None:
-            yield f"sqlite:///{Path(tmp) / 'events.db'}", lambda label: (f"sqlite:///{Path(tmp) / label}.db", None)
+            yield (Settings(env="test", data_dir=Path(tmp), database_url="", views_database_url=""),
+                   lambda label: (f"sqlite:///{Path(tmp) / label}.db", None))
             return
         schemas: list[str] = []
 
@@ -201,7 +210,7 @@ def places(postgres: str | None) -> Iterator[tuple[str, Spec]]:
 
         try:
             fresh("store")
-            yield f"{postgres}?schema={tag}_store", fresh
+            yield Settings(env="test", data_dir=Path(tmp), database_url=postgres, db_schema=f"{tag}_store"), fresh
         finally:
             admin = rebuild_target(postgres)
             with admin.begin() as conn:
@@ -218,6 +227,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="projections to rebuild (default: all)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="processes for the parallel rebuild (default: one per CPU)")
+    parser.add_argument("--sealed", action="store_true",
+                        help="personal values sealed per customer, as touchline stores them (reads open them)")
     args = parser.parse_args()
     engines: list[Engine] = []
 
@@ -225,21 +236,23 @@ def main() -> None:
         engines.append(rebuild_target(*spec(label)))
         return engines[-1]
 
-    with places(args.postgres) as (store_url, spec):
-        store = EventStore(store_url)
+    with places(args.postgres) as (settings, spec):
+        store = open_store(settings, args.sealed)
         head = fill(store, args.events)
         raw_n, raw_s = timed_read(store, args.batch, decode=False)
         dec_n, dec_s = timed_read(store, args.batch, decode=True)
         names = args.only or list(projection_stores(fresh("names")))
         sums, rebuild_s, checksum_s = timed_rebuild(store, fresh("all"), names, args.batch)
-        jobs_sums, jobs_s = timed_jobs(BenchPlace(store_url, *spec("jobs")), names, head, args.jobs, args.batch)
+        place = BenchPlace(settings, args.sealed, *spec("jobs"))
+        jobs_sums, jobs_s = timed_jobs(place, names, head, args.jobs, args.batch)
         decoded_log = DecodedLog(read_all(store, args.batch))
         alone = {name: timed_rebuild(decoded_log, fresh(name), [name], args.batch) for name in names}
         store.close()
         for engine in engines:
             engine.dispose()
     raw, decoded, rebuilt, parallel = raw_n / raw_s, dec_n / dec_s, head / rebuild_s, head / jobs_s
-    print(f"{'postgres' if args.postgres else 'sqlite'}, {head} events in the log, batch {args.batch}")
+    print(f"{'postgres' if args.postgres else 'sqlite'}, {head} events in the log"
+          f"{', personal values sealed' if args.sealed else ''}, batch {args.batch}")
     print(f"raw read (read_raw)           {raw:>10,.0f} events/s  ({raw_s:.2f} s)")
     print(f"decoding read (read)          {decoded:>10,.0f} events/s  ({dec_s:.2f} s)")
     print("each projection alone, from the log read and decoded beforehand (its own work only):")

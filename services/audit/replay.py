@@ -225,14 +225,18 @@ def _replay_share(place: ReplayPlace, names: list[str], stops: dict[str, int], i
 
 
 def _collect(workers: list[Any], reports: Any, last: int, progress: Progress | None) -> dict[str, Rebuilt]:
+    """The results of every process, calling `progress` as they report; ReplayFailed as soon as one fails or
+    ends without a result (killed: its last words would be in the queue before its exit code is set)."""
     reached, results, finished = [0] * len(workers), {}, set()
+    ended: set[int] = set()
     while len(finished) < len(workers):
         try:
             kind, index, value = reports.get(timeout=1.0)
         except queue.Empty:
-            lost = [w.name for i, w in enumerate(workers) if i not in finished and w.exitcode is not None]
+            lost = [w.name for i, w in enumerate(workers) if i in ended and i not in finished]
             if lost:
                 raise ReplayFailed(f"replay process {', '.join(lost)} ended without a result") from None
+            ended = {i for i, w in enumerate(workers) if w.exitcode is not None}  # lost if still silent next time
             continue
         if kind == "failed":
             raise ReplayFailed(f"replay process {workers[index].name} failed:\n{value}")

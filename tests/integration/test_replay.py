@@ -148,6 +148,7 @@ class FailingPlace:
 
     place: RebuildPlace
     poisoned: str
+    killed: bool = False  # the process dies at once instead (as if killed), without a word
 
     def open(self, names: list[str]) -> Opened:
         opened = self.place.open(names)
@@ -156,6 +157,8 @@ class FailingPlace:
 
             def failing(after: int, limit: int, stop: int | None = None) -> list[RecordedEvent]:
                 if after >= 1500:
+                    if self.killed:
+                        os._exit(137)
                     raise RuntimeError("disk full (injected)")
                 return read(after, limit, stop)
 
@@ -172,6 +175,9 @@ def test_a_failing_replay_process_fails_the_rebuild_naming_its_error(
     with pytest.raises(ReplayFailed) as failed:
         replay_jobs(place, names, dict.fromkeys(names, store.head()), jobs=2, batch_size=500)
     assert "disk full (injected)" in str(failed.value) and "replay-" in str(failed.value)
+    killed = FailingPlace(RebuildPlace(settings, f"sqlite:///{tmp_path / 'killed.db'}"), "cases", killed=True)
+    with pytest.raises(ReplayFailed, match=r"replay process replay-\d ended without a result"):
+        replay_jobs(killed, names, dict.fromkeys(names, store.head()), jobs=2, batch_size=500)
 
 
 def test_an_in_place_rebuild_appends_nothing_and_queues_no_webhook(
