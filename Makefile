@@ -34,6 +34,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check contracts domain projections services tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 ## Throughput benchmarks (figures, not pass/fail).
 bench: $(STAMP)

@@ -12,7 +12,7 @@ from domain.audit.hashing import HASH_ALGORITHM
 __all__ = ["EventHashTree", "InvalidProof", "consistency_proof_valid", "inclusion_proof_valid", "parse_proof"]
 
 
-class EventHashTree(BaseMerkleTree):  # type: ignore[misc]  # pymerkle is untyped
+class EventHashTree(BaseMerkleTree):
     """A Merkle tree whose leaves are given as already computed RFC 9162 leaf hashes (event hashes).
 
     pymerkle hashes appended *entries* as leaves (SHA-256(0x00 ‖ entry)) and nodes as SHA-256(0x01 ‖ l ‖ r); event

@@ -21,7 +21,8 @@ Converter = Callable[[Any], Any]
 
 def to_data(value: Any) -> Any:
     """Plain JSON data of a frozen dataclass tree: datetimes as ISO 8601 (offset kept), enums as values."""
-    return _converter(type(value))(value)
+    kind: type = type(value)  # a class is hashable; mypy checks `type[Any]` against Hashable as an instance
+    return _converter(kind)(value)
 
 
 def canonical_json(data: Any) -> str:
@@ -47,7 +48,8 @@ class _NotPlain(TypeError):
 
 
 def _plain(value: Any) -> Any:
-    return _strict_converter(type(value))(value)
+    kind: type = type(value)  # see to_data
+    return _strict_converter(kind)(value)
 
 
 @cache

@@ -128,7 +128,10 @@ class SlaFolder:
     def fold(self, events: Iterable[RecordedEvent]) -> SlaChanges:
         """Apply events in the given order (the log's); report what they changed."""
         cases, alerts = self.cases, self.alerts
-        changed_cases, changed_alerts, new_policies, rejected = set(), set(), [], []
+        changed_cases: set[str] = set()
+        changed_alerts: set[str] = set()
+        new_policies: list[int] = []
+        rejected: list[int] = []
         for recorded in events:
             event, payload = recorded.event, recorded.event.payload
             if isinstance(payload, SlaPolicyPublishedPayload):

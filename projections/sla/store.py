@@ -211,7 +211,7 @@ class SqlSlaStore(SqlProjection):
         touched = [state.cases[key] for key in sorted(changes.cases)]
         if touched and before is None:
             _write_cases(conn, touched)
-        elif touched:
+        elif touched and before is not None:
             for written, data in zip(touched, _write_changed_cases(conn, touched, before), strict=True):
                 self._remember(written.key, data, written)
         alerts = [alert_row(state.alerts[alert_id]) for alert_id in sorted(changes.alerts)]
@@ -222,6 +222,13 @@ class SqlSlaStore(SqlProjection):
 
 
 class _SlaRebuild(HeldRebuild):
+    _folder: SlaFolder
+    _cases: set[str]
+    _alerts: set[str]
+    _policies: dict[int, None]
+    _written_cases: set[str]
+    _written_alerts: set[str]
+
     def __init__(self, store: SqlSlaStore, max_held: int) -> None:
         super().__init__(store, max_held)
         self._drop()
@@ -259,11 +266,11 @@ class _SlaRebuild(HeldRebuild):
 
     def _drop(self) -> None:
         self._folder = SlaFolder()
-        self._cases: set[str] = set()
-        self._alerts: set[str] = set()
-        self._policies: dict[int, None] = {}
-        self._written_cases: set[str] = set()
-        self._written_alerts: set[str] = set()
+        self._cases = set()
+        self._alerts = set()
+        self._policies = {}
+        self._written_cases = set()
+        self._written_alerts = set()
 
 
 def _mappings(conn: Connection, table: Table) -> list[dict[str, Any]]:

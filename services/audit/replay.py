@@ -227,7 +227,9 @@ def _replay_share(place: ReplayPlace, names: list[str], stops: dict[str, int], i
 def _collect(workers: list[Any], reports: Any, last: int, progress: Progress | None) -> dict[str, Rebuilt]:
     """The results of every process, calling `progress` as they report; ReplayFailed as soon as one fails or
     ends without a result (killed: its last words would be in the queue before its exit code is set)."""
-    reached, results, finished = [0] * len(workers), {}, set()
+    reached = [0] * len(workers)
+    results: dict[str, Rebuilt] = {}
+    finished: set[int] = set()
     ended: set[int] = set()
     while len(finished) < len(workers):
         try:

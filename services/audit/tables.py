@@ -61,11 +61,11 @@ def from_us(micros: int) -> datetime:
     return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
 
 
-def link_of(row: Row) -> ChainLink:  # type: ignore[type-arg]
+def link_of(row: Row) -> ChainLink:
     return ChainLink(row.position, UUID(row.event_id), row.leaf_index, bytes(row.event_hash), bytes(row.chain_hash))
 
 
-def checkpoint_of(row: Row) -> SignedCheckpoint:  # type: ignore[type-arg]
+def checkpoint_of(row: Row) -> SignedCheckpoint:
     statement = CheckpointStatement(row.seq, row.tree_size, row.last_position, bytes(row.root_hash),
                                     bytes(row.chain_head), from_us(row.issued_us))
     return SignedCheckpoint(statement, bytes(row.signature), row.key_id)

@@ -108,7 +108,8 @@ class CasesStoreContract:
         store.apply(world())
         everything = [s.case_id for s in store.cases(CaseQuery(limit=1000)).cases]
 
-        seen, cursor = [], None
+        seen: list[str] = []
+        cursor: str | None = None
         while True:
             page = store.cases(CaseQuery(cursor=cursor, limit=7))
             seen.extend(s.case_id for s in page.cases)

@@ -50,7 +50,7 @@ def link(minutes: int, *identifiers: tuple[str, str], reason: str) -> dict[str, 
 def stack(kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str) -> Iterator[Backbone]:
     settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic)
     with running_backbone(settings) as running:
-        running.api.clock = lambda: T0 + timedelta(hours=2)  # type: ignore[method-assign]
+        running.api.clock = lambda: T0 + timedelta(hours=2)
         yield running
 
 
@@ -197,7 +197,7 @@ def test_an_unlink_restores_both_timelines_exactly_as_a_rebuild_from_zero(
         rebuilt_engine = make_engine(url_with_search_path(postgres_url, "rebuilt_" + pg_schema))
         rebuilt = SqlCustomerStore(rebuilt_engine)
         rebuild(stack.api.event_store, rebuilt, 2)
-        assert rebuilt.checksum() == live.checksum()  # type: ignore[attr-defined]
+        assert rebuilt.checksum() == live.checksum()
         rebuilt_engine.dispose()
     finally:
         with fresh.begin() as conn:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import orjson
 import pytest
 from typer.testing import CliRunner
 
 from contracts import EVENT_TYPES, parse
+from services.audit.replay import Checksummed
 from services.bootstrap import build_projection_engine, open_event_store, open_views
 from services.cli import app
 from services.settings import Settings
@@ -52,7 +54,7 @@ def test_rebuild_reproduces_the_live_timeline(tmp_path: Path) -> None:
     store.append([parse(touchpoint(i, "hotline", customers=7)) for i in range(300)])
     engine = build_projection_engine(settings, store, views)
     engine.catch_up()
-    timeline = engine.projections[0]
+    timeline = cast(Checksummed, engine.projections[0])  # every store in the engine has a checksum
     live = _all_entries(timeline)
     result = runner.invoke(app, ["rebuild", "timeline"], env=env)
     assert result.exit_code == 0, result.output

@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ Headers = list[tuple[str, bytes]]
 Record = tuple[int | None, bytes, bytes, Headers]  # partition (None: by key), key, value, headers
 
 
-def produce(bootstrap: str, topic: str, records: list[Record]) -> None:
+def produce(bootstrap: str, topic: str, records: Sequence[Record]) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         futures = [producer.send(topic, key=key, value=value, headers=headers, partition=partition)

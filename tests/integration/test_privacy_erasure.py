@@ -110,6 +110,13 @@ def a_anchors(protector: IdentifierProtector) -> list[str]:
     return [customer_id_for(identifier) for identifier in ids]
 
 
+def key_of(customer: CustomerRef) -> str:
+    """The customer id of a reference that has an identifier (as every reference here does)."""
+    key = customer_key(customer)
+    assert key is not None
+    return key
+
+
 def extra_a_events(protector: IdentifierProtector) -> list[Envelope]:
     """A's e-mail and device serial: a web request naming only them (so filed under another anchor than A's
     customer number), an agent's link, a repair order."""
@@ -214,7 +221,7 @@ def test_erasing_a_customer_leaves_no_value_anywhere_and_the_chain_verifies(back
     assert result.ok and result.complete and result.checkpoints_verified >= 2, result.finding
     assert [r.state for r in backbone.store.read_raw(0, 10_000, erased.position - 1)] == stored  # not a byte changed
 
-    pseudonymous = customer_key(CustomerRef(customer_number=erased.pseudonym))
+    pseudonymous = key_of(CustomerRef(customer_number=erased.pseudonym))
     assert _facts(backbone, [pseudonymous]) == facts  # events, case and SLA outcomes, under one pseudonym
 
 
@@ -235,9 +242,9 @@ def test_an_export_holds_no_value_of_an_erased_customer(backbone: Backbone) -> N
     exporter: Any = customer_exporter(audit, backbone.store, timeline)  # type: ignore[arg-type]
     assert isinstance(exporter, export.CustomerExporter)
     try:
-        pseudonymous = customer_key(CustomerRef(customer_number=erased.pseudonym))
+        pseudonymous = key_of(CustomerRef(customer_number=erased.pseudonym))
         lines = b"".join(exporter.export(pseudonymous)).decode()
-        b_lines = b"".join(exporter.export(customer_key(CustomerRef(**B_CLEAR)))).decode()
+        b_lines = b"".join(exporter.export(key_of(CustomerRef(**B_CLEAR)))).decode()
         with pytest.raises(NotFound):
             exporter.export(anchors[0])  # A's former id names no events any more
     finally:
@@ -254,7 +261,7 @@ def test_an_exports_readable_copy_shows_the_customers_values_until_erased_and_ne
     audit = build_audit_service(backbone.settings, backbone.store)
     keys = trusted_keys(public_key_from_base64(audit.public_key()["public_key"]))
     timeline: Any = backbone.projections["timeline"]
-    b_customer = customer_key(CustomerRef(**B_CLEAR))
+    b_customer = key_of(CustomerRef(**B_CLEAR))
     try:
         before = list(customer_exporter(audit, backbone.store, timeline).export(anchors[0]))
         service = build_erasure_service(backbone.settings, backbone.store, lambda customer_id: anchors)
@@ -265,7 +272,7 @@ def test_an_exports_readable_copy_shows_the_customers_values_until_erased_and_ne
         backbone.engine.catch_up()
         backbone.chain()
         exporter = customer_exporter(audit, backbone.store, timeline)  # a fresh one, as each request builds
-        pseudonymous = customer_key(CustomerRef(customer_number=erased.pseudonym))
+        pseudonymous = key_of(CustomerRef(customer_number=erased.pseudonym))
         after = list(exporter.export(pseudonymous))
         b_after = list(exporter.export(b_customer))
     finally:
@@ -294,7 +301,7 @@ def test_an_exports_readable_copy_shows_the_customers_values_until_erased_and_ne
 def test_only_admins_may_erase_over_http_and_an_unknown_customer_is_404(backbone: Backbone) -> None:
     service = build_erasure_service(backbone.settings, backbone.store)  # the default: one anchor per customer
     client = TestClient(build_app(_Components(backbone.settings, service)))
-    b_customer = customer_key(CustomerRef(**B_CLEAR))
+    b_customer = key_of(CustomerRef(**B_CLEAR))
     body = {"customer_id": b_customer, "reason": "DSR-2026-0119"}
     try:
         for token in ("auditor-token-00001", "hotline-token-0001"):
@@ -321,7 +328,7 @@ def test_cli_erase_names_the_pseudonym_and_exits_1_for_an_unknown_customer(backb
     env = {"TOUCHLINE_ENV": "test", "DATABASE_URL": backbone.url, "TOUCHLINE_DB_SCHEMA": backbone.schema,
            "TOUCHLINE_DATA_DIR": str(backbone.settings.data_dir), "TOUCHLINE_AUDIT_SIGNING_KEY": KEY}
     runner = CliRunner()
-    b_customer = customer_key(CustomerRef(**B_CLEAR))
+    b_customer = key_of(CustomerRef(**B_CLEAR))
     directory = backbone.projections["customers"]
     assert isinstance(directory, SqlCustomerStore)
     assert len(anchors_of(directory, b_customer)) == 4  # identity resolution: B's four identifiers are one customer
@@ -335,8 +342,9 @@ def test_cli_erase_names_the_pseudonym_and_exits_1_for_an_unknown_customer(backb
     assert "--reason" in runner.invoke(cli, ["privacy", "erase", "--help"]).output
     kek = runner.invoke(cli, ["privacy", "generate-kek"])
     assert kek.exit_code == 0 and kek.stdout.startswith("TOUCHLINE_PRIVACY_KEK=")
-    production = {"env": "production", "kafka_bootstrap_servers": "kafka:9092", "database_url": backbone.url,
-                  "id_hash_key": "a-real-secret-of-32-characters!!", "audit_signing_key": KEY}
+    production: dict[str, Any] = {"env": "production", "kafka_bootstrap_servers": "kafka:9092",
+                                  "database_url": backbone.url, "id_hash_key": "a-real-secret-of-32-characters!!",
+                                  "audit_signing_key": KEY}
     assert Settings(**production, privacy_kek=kek.stdout.strip().partition("=")[2]).env == "production"
 
 

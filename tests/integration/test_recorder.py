@@ -38,7 +38,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore
     event_store.close()
 
 
-def records(values: list[bytes | None], partition: int = 0, first_offset: int = 0) -> list[SourceRecord]:
+def records(values: Sequence[bytes | None], partition: int = 0, first_offset: int = 0) -> list[SourceRecord]:
     return [SourceRecord("events", partition, first_offset + i, None, v) for i, v in enumerate(values)]
 
 

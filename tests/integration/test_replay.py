@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -71,7 +71,7 @@ def test_a_rebuild_from_zero_equals_live_for_every_projection_on_a_generated_log
     settings, _ = embedded(tmp_path)
     store, views = open_event_store(settings), open_views(settings)
     live = live_log(store, views, REPLAY_EVENTS, append=2_000, batch=500)
-    live_sums = {p.name: p.checksum() for p in stores_on(views).values()}  # type: ignore[attr-defined]
+    live_sums = {p.name: p.checksum() for p in stores_on(views).values()}
     head, deliveries = store.head(), delivery_log(views)
 
     # Rebuilt in two processes, each reading the log and rebuilding two of the four projections (what
@@ -103,7 +103,7 @@ def test_rebuild_into_a_fresh_database_prints_the_live_checksums_and_leaves_live
     small: tuple[Settings, dict[str, str], EventStore, Engine], tmp_path: Path
 ) -> None:
     settings, env, store, views = small
-    live_sums = {p.name: p.checksum() for p in stores_on(views).values()}  # type: ignore[attr-defined]
+    live_sums = {p.name: p.checksum() for p in stores_on(views).values()}
     head, deliveries = store.head(), delivery_log(views)
 
     result = runner.invoke(app, ["rebuild", "all", "--into", f"sqlite:///{tmp_path / 'fresh.db'}", "--jobs", "2"],
@@ -112,7 +112,7 @@ def test_rebuild_into_a_fresh_database_prints_the_live_checksums_and_leaves_live
     assert result.exit_code == 0, result.output
     for name, digest in live_sums.items():
         assert f"{name}\tposition {head}\tevents {head}\tchecksum {digest}" in result.output
-    assert {p.name: p.checksum() for p in stores_on(views).values()} == live_sums  # type: ignore[attr-defined]
+    assert {p.name: p.checksum() for p in stores_on(views).values()} == live_sums
     assert store.head() == head and delivery_log(views) == deliveries
     refused = runner.invoke(app, ["rebuild", "all", "--into", settings.views_url], env=env)
     assert refused.exit_code == 2 and "live read models" in refused.output
@@ -137,7 +137,7 @@ def test_a_rebuild_in_processes_into_postgres_equals_one_in_this_process(
 
     assert {n: r.checksum for n, r in apart.items()} == {n: r.checksum for n, r in here.items()}
     assert {n: r.checksum for n, r in here.items()} == {
-        p.name: p.checksum() for p in stores_on(views).values()}  # type: ignore[attr-defined]
+        p.name: p.checksum() for p in stores_on(views).values()}
     assert list(apart) == names and {(r.position, r.events) for r in apart.values()} == {(head, head)}
     assert seen and seen[-1] == (head, head) and [at for at, _ in seen] == sorted(at for at, _ in seen)
 
@@ -150,7 +150,7 @@ class FailingPlace:
     poisoned: str
     killed: bool = False  # the process dies at once instead (as if killed), without a word
 
-    def open(self, names: list[str]) -> Opened:
+    def open(self, names: Sequence[str]) -> Opened:
         opened = self.place.open(names)
         if self.poisoned in names:
             read = opened.store.read
@@ -185,7 +185,7 @@ def test_an_in_place_rebuild_appends_nothing_and_queues_no_webhook(
 ) -> None:
     _, env, store, views = small
     head, deliveries = store.head(), delivery_log(views)
-    live_sums = {p.name: p.checksum() for p in stores_on(views).values()}  # type: ignore[attr-defined]
+    live_sums = {p.name: p.checksum() for p in stores_on(views).values()}
     result = runner.invoke(app, ["rebuild", "all"], env=env)
     assert result.exit_code == 0, result.output
     assert store.head() == head and delivery_log(views) == deliveries
@@ -193,7 +193,7 @@ def test_an_in_place_rebuild_appends_nothing_and_queues_no_webhook(
     assert in_two.exit_code == 0, in_two.output
     for name, digest in live_sums.items():
         assert f"{name}\tposition {head}\tevents {head}\tchecksum {digest}" in in_two.output
-    assert {p.name: p.checksum() for p in stores_on(views).values()} == live_sums  # type: ignore[attr-defined]
+    assert {p.name: p.checksum() for p in stores_on(views).values()} == live_sums
     unknown = runner.invoke(app, ["rebuild", "timelines"], env=env)
     assert unknown.exit_code == 2 and "unknown projection 'timelines'" in unknown.output
 
@@ -256,6 +256,7 @@ def test_audit_as_of_by_position_prints_the_case_and_its_clocks(
     _, env, store, _ = small
     events = store.read(0, 3000)
     case_id = next(e.event.case_id for e in events[500:] if getattr(e.event, "case_id", None))
+    assert case_id is not None
     opened = min(e.position for e in events if getattr(e.event, "case_id", None) == case_id)
     result = runner.invoke(app, ["audit", "as-of", "--case", case_id, "--position", str(opened)], env=env)
     assert result.exit_code == 0, result.output
@@ -285,10 +286,11 @@ def test_the_as_of_endpoint_answers_auditors_and_admins_only(
     settings, _, store, views = small
     events = store.read(0, 3000)
     case_id = next(e.event.case_id for e in events[1000:] if getattr(e.event, "case_id", None))
+    assert case_id is not None
     customer = next(e.entries[0].customer_id for e in [_timeline_of(store, 800)] if e.entries)
     components = AsOfComponents(store, build_case_views(MemoryCasesStore(), 4.0))
     client = TestClient(build_app(components))
-    query = {"case_id": case_id, "position": 2000}
+    query: dict[str, str | int] = {"case_id": case_id, "position": 2000}
 
     for name in ("ops", "loan"):
         assert client.get("/v1/audit/as-of", params=query, headers=AUDIT_BEARER[name]).status_code == 403

@@ -61,8 +61,9 @@ def test_an_auditor_token_cannot_publish() -> None:
 
 
 def test_production_requires_an_audit_signing_key() -> None:
-    production = {"env": "production", "kafka_bootstrap_servers": "kafka:9092",
-                  "database_url": "postgresql://app@db:5432/touchline",
-                  "id_hash_key": "a-real-secret-of-32-characters!!", "bootstrap_tokens": "hotline=0123456789abcdef0123"}
+    production: dict[str, Any] = {
+        "env": "production", "kafka_bootstrap_servers": "kafka:9092", "database_url": "postgresql://app@db:5432/touchline",
+        "id_hash_key": "a-real-secret-of-32-characters!!", "bootstrap_tokens": "hotline=0123456789abcdef0123",
+    }
     with pytest.raises(ValidationError, match="TOUCHLINE_AUDIT_SIGNING_KEY"):
         Settings(**production)

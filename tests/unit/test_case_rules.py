@@ -24,7 +24,8 @@ from tests.support.case_events import CASE, T0, accepted, ev, handed, opened
 pytestmark = pytest.mark.unit
 
 def fold(events: Iterable[Envelope]) -> tuple[CaseState, list[AnomalyKind]]:
-    state, kinds = unknown_case(CASE), []
+    state = unknown_case(CASE)
+    kinds: list[AnomalyKind] = []
     for position, event in enumerate(events, start=1):
         state, found = apply(state, RecordedEvent(position, event))
         kinds.extend(a.kind for a in found)

@@ -51,7 +51,7 @@ def test_a_case_state_encodes_as_the_json_module_writes_it(subject: str, note: s
 
 
 def test_column_names_as_str_subclasses_are_written_as_their_text() -> None:
-    row = {quoted_name("b", None): 1, quoted_name("a", True): "x", quoted_name("c", False): None}
+    row: dict[str, object] = {quoted_name("b", None): 1, quoted_name("a", True): "x", quoted_name("c", False): None}
     assert row_line(row).encode() == reference(row) == b'{"a":"x","b":1,"c":null}'
 
 

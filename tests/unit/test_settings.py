@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 from services.settings import Settings, development_privacy_kek, parse_tokens
 
 pytestmark = pytest.mark.unit
-PRODUCTION = {
+PRODUCTION: dict[str, Any] = {
     "env": "production", "kafka_bootstrap_servers": "kafka:9092", "database_url": "postgresql://app@db:5432/touchline",
     "id_hash_key": "a-real-secret-of-32-characters!!", "bootstrap_tokens": "hotline=0123456789abcdef0123",
     "audit_signing_key": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",

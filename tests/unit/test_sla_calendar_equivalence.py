@@ -116,7 +116,13 @@ def test_the_index_serves_ordered_intervals_and_leaves_odd_ones_to_the_walk() ->
     year = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
     for calendar in CALENDARS[:-1]:
         calendar.business_seconds_between(*year)
-    assert [c._index.ordered for c in CALENDARS[:-1]] == [True, True, False, True]  # noqa: SLF001
+    assert [_index_ordered(c) for c in CALENDARS[:-1]] == [True, True, False, True]
+
+
+def _index_ordered(calendar: BusinessCalendar) -> bool:
+    index = calendar._index  # noqa: SLF001
+    assert index is not None
+    return index.ordered
 
 
 def test_the_memo_does_not_take_part_in_equality_or_hashing() -> None:
