@@ -34,22 +34,24 @@ orjson where it writes exactly what the json module writes, and fewer garbage co
 
 (The 100k "before" runs emptied no memo caches before the runs alone, which flatters them slightly.)
 
-All four projections (with customers), 100,000 events, batch 10,000, one run each, after memoising identifier
-normalisation and sharing the projections over processes (`touchline rebuild all --into --jobs 2`, timeline + cases
-in one, SLA + customers in the other, by `rebuild_cost`):
+All four projections (with customers), 100,000 events, batch 10,000, one run each on an otherwise idle machine,
+after memoising identifier normalisation and sharing the projections over processes (`touchline rebuild all --into
+--jobs 2`: timeline + cases in one, SLA + customers in the other, by `rebuild_cost`); "sealed" = `--sealed`, personal
+values sealed per customer as touchline stores them, so every read opens them:
 
-|                          | SQLite 100k     | Postgres 100k   |
-|--------------------------|-----------------|-----------------|
-| raw read                 | 131,905         | 121,289         |
-| decoding read            |  22,028         |  23,434         |
-| all four, one process    |   4,548 (3.4%)  |   3,801 (3.1%)  |
-| all four, two processes  |   6,894 (5.2%)  |   5,236 (4.3%)  |
+|                          | SQLite 100k     | SQLite sealed   | Postgres 100k   |
+|--------------------------|-----------------|-----------------|-----------------|
+| raw read                 | 136,824         | 152,225         | 140,105         |
+| decoding read            |  24,328         |  12,175         |  24,055         |
+| all four, one process    |   4,798 (3.5%)  |   4,138 (2.7%)  |   3,896 (2.8%)  |
+| all four, two processes  |   7,305 (5.3%)  |   6,478 (4.3%)  |   5,888 (4.2%)  |
 
-(percentages: of the raw read). The issue's target, 50,000 events/s, is out of reach this way: decoding the events
-(pydantic) alone runs at 20-24k events/s here (about twice that with the garbage collector held back, as rebuilds
-do), and each projection's own work at 16-32k events/s (30-60 µs per event of pure Python), so every projection
-added costs about as much as the decoding; processes divide the projections' work by the cores there are, but each
-process decodes the log again, and this machine has two cores (the Postgres server shares them).
+(percentages: of the raw read). The target of 50,000 events/s is out of reach this way: decoding the events
+(pydantic) alone runs at 20-24k events/s here, 12k when their personal values are opened as well (about twice that
+with the garbage collector held back, as rebuilds do), and each projection's own work at 16-32k events/s (30-60 µs
+per event of pure Python), so every projection added costs about as much as the decoding; processes divide the
+projections' work by the cores there are, but each process decodes the log again, and this machine has two cores
+(the Postgres server shares them).
 """
 
 from __future__ import annotations
