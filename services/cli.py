@@ -13,6 +13,7 @@ from typing import Annotated, Any, BinaryIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.settings import Settings
@@ -163,7 +164,7 @@ def rebuild(
     started, with a progress bar: in place (stop the projector first), or with --into into a fresh place. Prints
     each projection's position, events replayed and checksum. Never runs the ticker, alerts or webhooks."""
     from services.audit.commands import rebuild_in_place, rebuild_into
-    from services.audit.replay import ReplayError
+    from services.audit.replay import ReplayError, ReplayFailed
     from services.bootstrap import open_event_store
 
     settings = Settings()
@@ -180,6 +181,9 @@ def rebuild(
                        rebuild_in_place(settings, store, name, advance, jobs))
     except ReplayError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    except ReplayFailed as exc:
+        console.print(f"[red]rebuild failed[/red]: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from exc
     finally:
         store.close()
     for result in rebuilt.values():
@@ -275,6 +279,7 @@ def audit_compare(
     """Rebuild every projection from zero into a fresh place and compare its checksum with the live read model
     caught up to the same log position. Exit 0 when all are equal; exit 1 naming those that differ."""
     from services.audit.commands import compare_live, differing_lines
+    from services.audit.replay import ReplayError, ReplayFailed
     from services.bootstrap import open_event_store
 
     settings = Settings()
@@ -284,6 +289,11 @@ def audit_compare(
             task = progress.add_task("rebuilding to compare", total=store.head())
             comparison = compare_live(settings, store, into, schema,
                                       lambda at, last: progress.update(task, completed=at, total=last), jobs)
+    except ReplayError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    except ReplayFailed as exc:
+        console.print(f"[red]rebuild failed[/red]: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from exc
     finally:
         store.close()
     for name, line in differing_lines(comparison).items():

@@ -180,6 +180,23 @@ def test_a_failing_replay_process_fails_the_rebuild_naming_its_error(
         replay_jobs(killed, names, dict.fromkeys(names, store.head()), jobs=2, batch_size=500)
 
 
+def test_the_cli_reports_a_failed_replay_process_and_exits_1(
+    small: tuple[Settings, dict[str, str], EventStore, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, env, _, _ = small
+
+    def failed(*_args: object, **_kwargs: object) -> None:
+        raise ReplayFailed("replay process replay-1 failed:\nRuntimeError: [disk] full")
+
+    monkeypatch.setattr("services.audit.commands.replay_jobs", failed)  # rebuild
+    monkeypatch.setattr("services.audit.replay.replay_jobs", failed)  # compare
+    for command in (["rebuild", "all", "--into", f"sqlite:///{tmp_path / 'x.db'}"], ["rebuild", "sla"],
+                    ["audit", "compare"]):
+        result = runner.invoke(app, command, env=env)
+        assert result.exit_code == 1, (command, result.output)
+        assert "rebuild failed" in result.output and "RuntimeError: [disk] full" in result.output
+
+
 def test_an_in_place_rebuild_appends_nothing_and_queues_no_webhook(
     small: tuple[Settings, dict[str, str], EventStore, Engine],
 ) -> None:
