@@ -127,22 +127,10 @@ def rebuild_together(store: EventStore, projections: Mapping[str, ProjectionStor
 def rebuild(store: EventStore, projection: ProjectionStore, batch_size: int, progress: Progress | None = None,
             flush_every: int = REBUILD_FLUSH) -> int:
     """Rebuild one projection from zero in place, up to the log head as it was when called; return how many
-    events were read. A store that holds its state (`rebuilding()`) writes every `flush_every` events."""
-    projection.create()
-    projection.reset()
-    target = rebuilding(projection)
-    head, after, total, unflushed = store.head(), 0, 0, 0
-    with fewer_collections():
-        while after < head and (events := store.read(after, batch_size, stop=head)):
-            target.apply(events)
-            after, total, unflushed = events[-1].position, total + len(events), unflushed + len(events)
-            if unflushed >= flush_every:
-                target.flush()
-                unflushed = 0
-            if progress is not None:
-                progress(after, head)
-        target.flush()
-    return total
+    events it applied. A store that holds its state (`rebuilding()`) writes every `flush_every` events."""
+    counts = rebuild_together(store, {projection.name: projection}, {projection.name: store.head()}, batch_size,
+                              progress, flush_every)
+    return counts[projection.name]
 
 
 class _Collections:
