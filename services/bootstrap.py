@@ -20,6 +20,7 @@ from projections.sqlstore import make_engine, url_with_search_path
 from projections.timeline.store import SqlTimelineStore
 from services.audit.asof import PositionAt, chain_index
 from services.audit.export import CustomerExporter, PositionResolver
+from services.audit.replays import ReplayJobs
 from services.audit.service import AuditService
 from services.audit.tables import open_audit_engine
 from services.audit.wiring import build_audit_service
@@ -137,6 +138,7 @@ class ApiComponents:
     exporter: CustomerExporter | None = None  # a customer's history with proofs (services.api.audit)
     position_at: PositionAt | None = None  # instant → last log position recorded by then (as-of by instant)
     erasure: ErasureService | None = None  # erasing a customer's personal data (services.api.privacy)
+    replays: ReplayJobs | None = None  # rebuild-and-compare runs asked for by auditors (services.api.audit_replay)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
 
     def readiness(self) -> dict[str, str]:
@@ -158,6 +160,8 @@ class ApiComponents:
 
 
 def build_api_components(settings: Settings) -> ApiComponents:
+    from services.audit.commands import replay_runner  # (it opens stores through this module)
+
     sender = KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.events_topic,
                          settings.publish_timeout_s)
     event_store = open_event_store(settings)
@@ -184,6 +188,7 @@ def build_api_components(settings: Settings) -> ApiComponents:
         exporter=customer_exporter(audit, event_store, timeline, directory=directory),
         position_at=chain_index(audit_engine),
         erasure=erasure,
+        replays=ReplayJobs(replay_runner(settings, event_store)),
         closers=[event_store.close, views.dispose, sender.close, audit.close, erasure.close],
     )
 

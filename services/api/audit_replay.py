@@ -1,11 +1,12 @@
-"""As-of for auditors: a customer's timeline, a case and its SLA clocks as they stood at a position or instant."""
+"""Replay for auditors over HTTP: as-of (a customer's timeline, a case and its SLA clocks as they stood at a
+position or instant) and rebuild-and-compare runs (`/v1/audit/replays`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -18,6 +19,7 @@ from services.api.customers import TimelineEntryOut, TimelinePageOut
 from services.api.problems import Problem
 from services.api.sla_schemas import CaseSlaOut
 from services.audit.asof import AsOfReplayer, NoTimeIndex, ReplayTooLong
+from services.audit.replays import ReplayBusy, ReplayJob, ReplayJobs
 from services.cases import CaseViews
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -81,3 +83,78 @@ async def audit_as_of(
         raise Problem(422, "Replay too long", str(exc)) from exc
     except ValueError as exc:
         raise Problem(422, "Invalid as-of question", str(exc)) from exc
+
+
+class ReplayedOut(BaseModel):
+    name: str = Field(description="Projection.")
+    live_position: int = Field(description="Log position of the live read model when its checksum was noted.")
+    live_checksum: str
+    rebuilt_position: int = Field(description="Log position the rebuild from zero reached (the same when all is well).")
+    rebuilt_checksum: str
+    equal: bool = Field(description="Same position and checksum.")
+
+
+class ReplayOut(BaseModel):
+    replay_id: str
+    requested_by: str = Field(description="The token's department or role that asked for it.")
+    status: str = Field(description="running, then equal (every projection), different or failed.")
+    started_at: datetime
+    finished_at: datetime | None
+    position: int = Field(description="Log position the rebuild has reached.")
+    last: int = Field(description="Log position it rebuilds to (the live positions noted at its start).")
+    projections: list[ReplayedOut] = Field(description="Live and rebuilt checksums, once finished.")
+    differing: list[str] = Field(description="Projections whose live and rebuilt checksums differ.")
+    error: str | None = Field(description="Why it failed.")
+
+    @classmethod
+    def of(cls, job: ReplayJob) -> ReplayOut:
+        projections: list[ReplayedOut] = []
+        differing: list[str] = []
+        if job.comparison is not None:
+            differing = job.comparison.differing
+            for name, (position, digest) in sorted(job.comparison.live.items()):
+                rebuilt = job.comparison.rebuilt[name]
+                projections.append(ReplayedOut(name=name, live_position=position, live_checksum=digest,
+                                               rebuilt_position=rebuilt.position, rebuilt_checksum=rebuilt.checksum,
+                                               equal=name not in differing))
+        return cls(replay_id=job.replay_id, requested_by=job.requested_by, status=job.status,
+                   started_at=job.started_at, finished_at=job.finished_at, position=job.position, last=job.last,
+                   projections=projections, differing=differing, error=job.error)
+
+
+def replay_jobs(request: Request) -> ReplayJobs:
+    jobs: ReplayJobs | None = getattr(request.app.state.components, "replays", None)
+    if jobs is None:
+        raise Problem(503, "Replay unavailable", "This process was started without replays.")
+    return jobs
+
+
+@router.post("/replays", response_model=ReplayOut, status_code=202, operation_id="start_audit_replay",
+             responses={403: {}, 409: {}, 503: {}})
+async def start_replay(request: Request, response: Response, principal: AuditorDep) -> ReplayOut:
+    """Rebuild every projection from zero into a temporary place and compare it with the live read model at the
+    same log position (`touchline audit compare`), in the background: answers 202 at once with the replay's id;
+    poll `GET /v1/audit/replays/{replay_id}`. Writes nothing the live system reads, sends nothing. One replay at a
+    time (409 while one runs). Auditor and admin tokens only."""
+    try:
+        job = replay_jobs(request).start(principal.name)
+    except ReplayBusy as exc:
+        raise Problem(409, "Replay running", f"replay {exc} is still running; poll it or try again later") from exc
+    response.headers["Location"] = f"/v1/audit/replays/{job.replay_id}"
+    return ReplayOut.of(job)
+
+
+@router.get("/replays", response_model=list[ReplayOut], operation_id="list_audit_replays", responses={403: {}})
+async def list_replays(request: Request, _: AuditorDep) -> list[ReplayOut]:
+    """The replays this API process has run or runs (the latest 20), newest first."""
+    return [ReplayOut.of(job) for job in replay_jobs(request).recent()]
+
+
+@router.get("/replays/{replay_id}", response_model=ReplayOut, operation_id="get_audit_replay",
+            responses={403: {}, 404: {}})
+async def get_replay(request: Request, replay_id: str, _: AuditorDep) -> ReplayOut:
+    """A replay's progress, then its outcome: every projection's live and rebuilt checksums."""
+    job = replay_jobs(request).get(replay_id)
+    if job is None:
+        raise Problem(404, "Not Found", f"no replay {replay_id} in this API process (they are kept in memory)")
+    return ReplayOut.of(job)

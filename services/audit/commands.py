@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -134,6 +134,12 @@ def compare_live(settings: Settings, store: EventStore, into: str | None, schema
                            batch_size=_batch(settings), progress=progress)
     finally:
         live_views.dispose()
+
+
+def replay_runner(settings: Settings, store: EventStore) -> Callable[[Progress], Comparison]:
+    """What a replay asked for over HTTP runs (services.audit.replays): `touchline audit compare`, into a
+    temporary SQLite file."""
+    return lambda progress: compare_live(settings, store, None, None, progress)
 
 
 def _batch(settings: Settings) -> int:

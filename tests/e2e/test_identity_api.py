@@ -203,3 +203,11 @@ def test_an_unlink_restores_both_timelines_exactly_as_a_rebuild_from_zero(
         with fresh.begin() as conn:
             conn.exec_driver_sql("drop schema if exists rebuilt_" + pg_schema + " cascade")
         fresh.dispose()
+
+    # An auditor asks the running API for a replay of every projection: all equal to live.
+    started = stack.client.post("/v1/audit/replays", headers=BEARER["auditor"])
+    assert started.status_code == 202, started.text
+    assert stack.api.replays is not None
+    done = stack.api.replays.join(started.json()["replay_id"], 60)
+    assert done is not None and done.status == "equal", done
+    assert done.comparison is not None and set(done.comparison.live) == {"timeline", "cases", "sla", "customers"}

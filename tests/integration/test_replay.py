@@ -19,8 +19,9 @@ from projections.sla.queries import MemorySlaStore
 from projections.timeline.store import MemoryTimelineStore, TimelinePage, entries_table
 from services.api.app import build_app
 from services.audit.asof import AsOfReplayer, NoTimeIndex
-from services.audit.commands import RebuildPlace, stores_on
+from services.audit.commands import RebuildPlace, replay_runner, stores_on
 from services.audit.replay import Opened, ReplayFailed, rebuild_target, replay, replay_jobs
+from services.audit.replays import ReplayJobs
 from services.bootstrap import open_event_store, open_views
 from services.cases import CaseViews, build_case_views
 from services.cli import app
@@ -326,6 +327,52 @@ def test_the_as_of_endpoint_answers_auditors_and_admins_only(
     assert by_time.status_code == 501 and "position" in by_time.json()["detail"]
     both = client.get("/v1/audit/as-of", params={"case_id": case_id}, headers=AUDIT_BEARER["auditor"])
     assert both.status_code == 422
+
+
+@dataclass
+class ReplayComponents:
+    """What the replay endpoints read: settings (tokens) and the replay jobs."""
+
+    replays: ReplayJobs
+    settings: Settings = field(default_factory=lambda: Settings(env="test", bootstrap_tokens=AUDIT_TOKENS))
+
+
+def test_auditors_replay_over_http_and_see_every_projection_equal_then_a_tampered_one(
+    small: tuple[Settings, dict[str, str], EventStore, Engine],
+) -> None:
+    settings, _, store, views = small
+    jobs = ReplayJobs(replay_runner(settings, store))
+    client = TestClient(build_app(ReplayComponents(jobs)))
+    live = {p.name: p.checksum() for p in stores_on(views).values()}
+
+    for name in ("ops", "loan"):
+        assert client.post("/v1/audit/replays", headers=AUDIT_BEARER[name]).status_code == 403
+    assert client.post("/v1/audit/replays").status_code == 401
+    started = client.post("/v1/audit/replays", headers=AUDIT_BEARER["auditor"])
+    assert started.status_code == 202 and started.json()["status"] == "running"
+    replay_id = started.json()["replay_id"]
+    assert started.headers["location"] == f"/v1/audit/replays/{replay_id}"
+    jobs.join(replay_id, 120)
+    body = client.get(f"/v1/audit/replays/{replay_id}", headers=AUDIT_BEARER["admin"]).json()
+    assert body["status"] == "equal" and body["differing"] == [] and body["requested_by"] == "auditor"
+    assert {p["name"]: p["rebuilt_checksum"] for p in body["projections"]} == live
+    assert {(p["live_position"], p["rebuilt_position"]) for p in body["projections"]} == {(store.head(),) * 2}
+    assert body["position"] == body["last"] == store.head() and body["finished_at"] is not None
+    assert client.get(f"/v1/audit/replays/{replay_id}", headers=AUDIT_BEARER["ops"]).status_code == 403
+    assert client.get("/v1/audit/replays/nope", headers=AUDIT_BEARER["auditor"]).status_code == 404
+
+    with views.begin() as conn:  # a read-model row edited behind the projector's back
+        first, summary = conn.execute(select(entries_table.c.position, entries_table.c.summary).limit(1)).one()
+        conn.execute(update(entries_table).where(entries_table.c.position == first).values(summary="edited"))
+    try:
+        second = client.post("/v1/audit/replays", headers=AUDIT_BEARER["admin"]).json()["replay_id"]
+        jobs.join(second, 120)
+    finally:
+        with views.begin() as conn:
+            conn.execute(update(entries_table).where(entries_table.c.position == first).values(summary=summary))
+    listed = client.get("/v1/audit/replays", headers=AUDIT_BEARER["auditor"]).json()
+    assert [(r["replay_id"], r["status"], r["differing"]) for r in listed] == [
+        (second, "different", ["timeline"]), (replay_id, "equal", [])]
 
 
 def _timeline_of(store: EventStore, position: int) -> TimelinePage:

@@ -30,7 +30,8 @@ from services.bootstrap import (
 from services.settings import Settings
 from services.store.eventstore import EventStore
 
-TOKENS = "hotline=hotline-test-token-0001,web=web-test-token-00002,frontdesk=frontdesk-token-0003,ops=ops-token-000004"
+TOKENS = ("hotline=hotline-test-token-0001,web=web-test-token-00002,frontdesk=frontdesk-token-0003,"
+          "ops=ops-token-000004,auditor=auditor-token-000005")
 BEARER = {name: {"Authorization": f"Bearer {token}"} for name, token in
           (item.split("=") for item in TOKENS.split(","))}
 BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
