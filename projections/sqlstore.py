@@ -100,6 +100,18 @@ def read_position(conn: Connection, name: str, *, lock: bool = True) -> int:
     return int(position) if position is not None else 0
 
 
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction in which every statement sees the same state of the database: REPEATABLE READ on
+    Postgres (one snapshot for the whole transaction); on SQLite a read transaction in WAL mode already is one.
+    A projection's position and rows read in it belong together while a projector keeps writing."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            yield conn
+
+
 def write_position(conn: Connection, name: str, position: int) -> None:
     """Record the last applied log position of a projection (insert or update)."""
     insert = dialect_insert(conn, projection_positions).values(name=name, position=position)

@@ -41,7 +41,15 @@ from projections.cases.tables import (
     record_values,
     to_record,
 )
-from projections.sqlstore import HeldRebuild, Rebuild, SqlProjection, dialect_insert, insert_rows, read_position
+from projections.sqlstore import (
+    HeldRebuild,
+    Rebuild,
+    SqlProjection,
+    dialect_insert,
+    insert_rows,
+    read_position,
+    snapshot,
+)
 from projections.timeline.reducer import epoch_us
 
 _IN_CHUNK = 500  # bound parameters per IN (...) list
@@ -137,13 +145,17 @@ class SqlCasesStore(SqlProjection):
         return self._rows(case_anomalies, statement)
 
     def checksum(self) -> str:
-        with self._engine.connect() as conn:
+        return self.checksum_at()[1]
+
+    def checksum_at(self) -> tuple[int, str]:
+        """(position, checksum), read together in one snapshot while a projector may be writing."""
+        with snapshot(self._engine) as conn:
             position = read_position(conn, self.name, lock=False)
             tables = []
             for name, table in zip(("cases", "handoffs", "contacts", "anomalies"), TABLES, strict=True):
                 order = [f.name for f in fields(ROW_TYPES[table])]
                 tables.append((name, [record_line(table, order, r) for r in conn.execute(select(table)).tuples()]))
-        return lines_checksum(position, tables)
+        return position, lines_checksum(position, tables)
 
     def _rows(self, table: Table, statement: Select[Any]) -> list[Any]:
         with self._engine.connect() as conn:

@@ -59,6 +59,7 @@ from projections.sqlstore import (
     dialect_insert,
     insert_rows,
     read_position,
+    snapshot,
 )
 
 _IN_CHUNK = 500
@@ -149,10 +150,14 @@ class SqlSlaStore(SqlProjection):
         return sorted(result, key=lambda line: (-line.total, line.key or ""))
 
     def checksum(self) -> str:
-        with self._engine.connect() as conn:
+        return self.checksum_at()[1]
+
+    def checksum_at(self) -> tuple[int, str]:
+        """(position, checksum), read together in one snapshot while a projector may be writing."""
+        with snapshot(self._engine) as conn:
             position = read_position(conn, self.name, lock=False)
             tables = [(name, _mappings(conn, table)) for name, table in zip(TABLE_NAMES, TABLES, strict=True)]
-        return checksum(position, tables)
+        return position, checksum(position, tables)
 
     def _book(self, conn: Connection) -> PolicyBook:
         known = set(self._policies)

@@ -278,8 +278,13 @@ def compare(
 
 
 def _steady_checksum(projection: Checksummed, attempts: int = 5) -> tuple[int, str]:
-    """(position, checksum) of a live projection that a running projector may be advancing: retried until the
-    position is the same before and after (the checksum hashes the position it read with the rows)."""
+    """(position, checksum) of a live projection that a running projector may be advancing: read together in one
+    snapshot where the store can (`checksum_at`: every SQL store), else retried until the position is the same
+    before and after (the checksum hashes the position it read with the rows)."""
+    together = getattr(projection, "checksum_at", None)
+    if callable(together):
+        position, digest = together()
+        return int(position), str(digest)
     for _ in range(attempts):
         before = projection.position()
         digest = projection.checksum()
