@@ -37,6 +37,7 @@ from domain.audit.checkpoint import (
 )
 from domain.audit.hashing import HASH_ALGORITHM, ChainLink, LogRow, event_hash
 from domain.audit.tree import inclusion_proof_valid
+from domain.privacy.sealing import is_token
 
 FORMAT = "touchline.audit.export.v1"
 SIGNATURE_ALGORITHM = "Ed25519"
@@ -88,6 +89,44 @@ def trailer(line: int, events: int, digest: str) -> dict[str, Any]:
     return {"kind": "trailer", "line": line, "events": events, "sha256": digest}
 
 
+_ABSENT = object()
+
+
+def readable_differs(recorded: Any, readable: Any) -> str | None:
+    """Where a readable copy departs from the recorded event other than by opening sealed values (None: nowhere).
+
+    Opening may only: put any text where the record holds a sealed value (the value, or an erased customer's
+    pseudonym), leave out a sealed payload value (an erased customer's copy of an identifier), and replace a
+    customer reference holding sealed values by another reference of text values (an erased customer's
+    pseudonymous customer number). Everything else must be equal, so only the sealed values are taken on trust."""
+    return _differs("", recorded, readable)
+
+
+def _differs(path: str, recorded: Any, shown: Any) -> str | None:
+    if is_token(recorded):
+        return None if shown is _ABSENT or isinstance(shown, str) else path
+    if path == "customer" and isinstance(recorded, dict) and any(map(is_token, recorded.values())):
+        return None if isinstance(shown, dict) and all(isinstance(v, str) for v in shown.values()) else path
+    if isinstance(recorded, dict):
+        if not isinstance(shown, dict):
+            return path or "the event"
+        for key in sorted(set(recorded) | set(shown)):
+            where = f"{path}.{key}" if path else key
+            if key not in recorded:
+                return where
+            if (found := _differs(where, recorded[key], shown.get(key, _ABSENT))) is not None:
+                return found
+        return None
+    if isinstance(recorded, list):
+        if not isinstance(shown, list) or len(shown) != len(recorded):
+            return path
+        for index, (item, shown_item) in enumerate(zip(recorded, shown, strict=True)):
+            if (found := _differs(f"{path}[{index}]", item, shown_item)) is not None:
+                return found
+        return None
+    return None if type(shown) is type(recorded) and shown == recorded else path
+
+
 class ExportReason(StrEnum):
     MALFORMED = "malformed"  # not a canonical JSON object, or a field missing or of the wrong type
     BAD_HEADER = "bad header"  # no header first, an unknown format, or checkpoint fields that contradict the statement
@@ -98,6 +137,7 @@ class ExportReason(StrEnum):
     TRUNCATED = "truncated"  # the file ends before its trailer
     BAD_TRAILER = "bad trailer"  # the trailer's count or digest differs from the lines before it
     AFTER_TRAILER = "after trailer"  # lines after the trailer
+    READABLE_DIFFERS = "readable differs"  # the readable copy differs from the recorded event where nothing is sealed
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +239,9 @@ class _Reader:
         if not inclusion_proof_valid(obj["proof"], digest, statement.root_hash, leaf_index, statement.tree_size):
             return ExportReason.BAD_PROOF, (f"position {position} is not proven to be leaf {leaf_index} of "
                                             f"checkpoint {statement.seq}")
+        if "readable" in obj and (where := readable_differs(orjson.loads(state), obj["readable"])) is not None:
+            return ExportReason.READABLE_DIFFERS, (f"the readable copy of position {position} differs from the "
+                                                   f"recorded event at {where}, where nothing is sealed")
         self.events, self.last_position, self.last_leaf = self.events + 1, position, leaf_index
         return None
 

@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,17 @@ from psycopg import sql
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from contracts import CustomerRef, Envelope, IdentityIdentifiersLinked, RepairOrderOpened, WebRequestSubmitted
+from contracts import (
+    EVENT_TYPES,
+    CustomerRef,
+    Envelope,
+    IdentityIdentifiersLinked,
+    RepairOrderOpened,
+    WebRequestSubmitted,
+    to_canonical_json,
+)
 from domain.audit.checkpoint import public_key_from_base64, trusted_keys
-from domain.audit.export import verify_export
+from domain.audit.export import readable_differs, verify_export
 from domain.identity.identifiers import (
     Identifier,
     IdentifierKind,
@@ -34,6 +42,7 @@ from domain.identity.identifiers import (
     normalise,
 )
 from domain.intake import protect
+from domain.privacy.fields import subject_of
 from projections.customers.store import SqlCustomerStore, anchors_of
 from projections.protocol import ProjectionStore
 from services.api.app import build_app
@@ -43,12 +52,13 @@ from services.bootstrap import open_event_store, open_views, projection_stores, 
 from services.cli import app as cli
 from services.demo import demo_stories
 from services.privacy.erasure import ErasureService
-from services.privacy.wiring import build_erasure_service
+from services.privacy.sealer import Sealer
+from services.privacy.wiring import build_erasure_service, open_vault, sealer_for
 from services.projector.engine import ProjectionEngine
 from services.settings import Settings
 from services.sla.policies import ensure_default_policy
 from services.sla.ticker import SlaTicker
-from services.store.eventstore import EventStore, SealedRow
+from services.store.eventstore import EventStore, SealedRow, StoredLogEntry, topic_of
 from tests.support.sla import CONFIG, at
 
 pytestmark = pytest.mark.integration
@@ -416,3 +426,36 @@ def _placeholder(textual: str, customer_ids: list[str]) -> str:
     for customer_id in customer_ids:
         textual = textual.replace(customer_id, "<customer>")
     return textual
+
+
+def test_opening_any_event_type_departs_from_the_record_only_where_values_are_sealed(tmp_path: Path) -> None:
+    """What an export's verifier accepts of a readable copy (domain.audit.export.readable_differs) holds for every
+    contract: opened with live keys, and with every key destroyed (pseudonyms)."""
+    settings = Settings(env="test", data_dir=tmp_path, database_url="", views_database_url="")
+    person = {"customer_number": "C-900001", "phone": "13800138000", "email": "li.na@example.cn"}
+    events: list[Envelope] = []
+    for model in EVENT_TYPES.values():
+        data = model.example_data()
+        if data.get("customer"):  # every contract with a customer reference gets a full one
+            data["customer"] = data["customer"] | person
+        events.append(protect(model.model_validate(data), protector_for(settings)))
+    sealer = sealer_for(settings)
+    rows = [StoredLogEntry(n, e.event_id, topic_of(e), state)
+            for n, (e, state) in enumerate(zip(events, sealer.seal(events), strict=True), start=1)]
+    assert sum(b"sealed:v1:" in row.state for row in rows) >= len(rows) // 2  # most contracts hold personal values
+
+    def departures(opener: Sealer) -> list[tuple[str, str | None]]:
+        return [(row.topic, readable_differs(orjson.loads(row.state), orjson.loads(to_canonical_json(event))))
+                for row, event in zip(rows, opener.open(rows), strict=True)]
+
+    assert [d for d in departures(sealer) if d[1] is not None] == []
+    sealer.close()
+    vault = open_vault(settings)
+    anchors = {s for e in events if (s := subject_of(e.model_dump(mode="json", exclude_none=True), e.customer))}
+    assert vault.destroy(anchors, "erasure-1", str(uuid.uuid4()), "test", datetime.now(UTC))
+    vault.close()
+    after = sealer_for(settings)
+    assert [d for d in departures(after) if d[1] is not None] == []
+    shown = [orjson.loads(to_canonical_json(e)) for e in after.open(rows)]
+    assert "C-900001" not in str(shown) and "13800138000" not in str(shown)  # pseudonyms, not the values
+    after.close()

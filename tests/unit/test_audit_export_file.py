@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
@@ -14,7 +16,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts import to_canonical_json
 from domain.audit.checkpoint import CheckpointStatement, parse_statement, sign, trusted_keys
-from domain.audit.export import ExportReason, encode_line, event_line, header, trailer, verify_export
+from domain.audit.export import (
+    ExportReason,
+    canonical_json,
+    encode_line,
+    event_line,
+    header,
+    trailer,
+    verify_export,
+)
 from domain.audit.hashing import LogRow, event_hash, link
 from domain.audit.tree import EventHashTree
 from tests.support.builders import call_received
@@ -145,13 +155,34 @@ def test_stored_bytes_that_do_not_reencode_exactly_are_carried_verbatim_and_veri
 
 
 def with_readable(lines: list[bytes], readable: object) -> list[bytes]:
-    """`lines` with `readable` added to every event line (as services.audit.export writes it) and the trailer's
-    digest recomputed."""
+    """`lines` with a readable copy added to every event line (as services.audit.export writes it) and the
+    trailer's digest recomputed: `readable` itself, or what it makes of the line's recorded event if callable."""
     out = [lines[0]]
     for raw in lines[1:-1]:
-        out.append(encode_line(orjson.loads(raw) | {"readable": readable}))
+        line = orjson.loads(raw)
+        out.append(encode_line(line | {"readable": readable(line["event"]) if callable(readable) else readable}))
     tail = orjson.loads(lines[-1])
     return [*out, encode_line(trailer(tail["line"], tail["events"], hashlib.sha256(b"".join(out)).hexdigest()))]
+
+
+def sealed_log(count: int = 9) -> list[LogRow]:
+    """The log of `log()` as a sealing store records it: each phone a sealed value (a token)."""
+    rows = []
+    for row in log(count):
+        document = orjson.loads(row.state)
+        document["customer"]["phone"] = f"sealed:v1:key-{row.position}:bm9uY2UgYW5kIGNpcGhlcnRleHQ"
+        rows.append(LogRow(row.position, row.event_id, row.topic, canonical_json(document)))
+    return rows
+
+
+def opened(event: dict[str, Any]) -> dict[str, Any]:
+    """What opening a sealed event shows: the phone in clear."""
+    return event | {"customer": {"phone": "+86 138 0013 0002"}}
+
+
+def erased(event: dict[str, Any]) -> dict[str, Any]:
+    """What opening an erased customer's event shows: the reference as a pseudonymous customer number."""
+    return event | {"customer": {"customer_number": "erased-7f3a"}}
 
 
 def test_event_line_carries_the_readable_copy_only_when_given() -> None:
@@ -165,16 +196,34 @@ def test_event_line_carries_the_readable_copy_only_when_given() -> None:
     assert {k: v for k, v in event_line(2, rows[0], chained, proof, readable).items() if k != "readable"} == without
 
 
-def test_a_line_with_a_readable_object_verifies_and_its_proof_ignores_it() -> None:
-    rows = log()
+@pytest.mark.parametrize("rows, readable", [(log(), lambda event: event), (sealed_log(), opened),
+                                            (sealed_log(), erased)], ids=["clear", "opened", "erased"])
+def test_a_readable_copy_that_only_opens_sealed_values_verifies_and_proofs_ignore_it(
+        rows: list[LogRow], readable: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
     plain = export(rows)
-    lines = with_readable(plain, {"customer": {"phone": "+86 138 0013 0002"}, "note": "anything: not evidence"})
+    lines = with_readable(plain, readable)
     assert all("readable" in orjson.loads(line) for line in lines[1:-1])
     verdict = verify_export(lines, TRUSTED)
     assert verdict.ok, verdict.finding
     assert verdict.events == 4
     for before, after in zip(plain[1:-1], lines[1:-1], strict=True):  # the evidence is unchanged
         assert {k: v for k, v in orjson.loads(after).items() if k != "readable"} == orjson.loads(before)
+
+
+@pytest.mark.parametrize("rows, readable, where", [
+    (sealed_log(), lambda event: opened(event) | {"occurred_at": "2026-11-02T10:00:00Z"}, "occurred_at"),
+    (sealed_log(), lambda event: opened(event) | {"note": "added"}, "note"),
+    (sealed_log(), lambda event: {k: v for k, v in opened(event).items() if k != "source"}, "source"),
+    (sealed_log(), lambda event: opened(event) | {"source": event["source"] | {"agent": "someone else"}},
+     "source.agent"),
+    (sealed_log(), lambda event: opened(event) | {"customer": {"phone": 13800130002}}, "customer"),
+    (log(), lambda event: event | {"customer": {"phone": "+86 138 0013 9999"}}, "customer.phone"),
+], ids=["changed", "added", "left-out", "nested", "not-text", "clear-value"])
+def test_a_readable_copy_that_departs_from_the_record_where_nothing_is_sealed_is_named(
+        rows: list[LogRow], readable: Callable[[dict[str, Any]], dict[str, Any]], where: str) -> None:
+    finding = verify_export(with_readable(export(rows), readable), TRUSTED).finding
+    assert finding is not None and (finding.line, finding.reason) == (2, ExportReason.READABLE_DIFFERS)
+    assert f"at {where}," in finding.detail
 
 
 @pytest.mark.parametrize("readable", [None, "text", 1, ["a", "list"], True])
@@ -186,19 +235,19 @@ def test_a_readable_copy_that_is_not_an_object_is_malformed(readable: object) ->
 
 
 def test_a_line_without_readable_still_verifies() -> None:
-    lines = export(log())  # as written before `readable` existed
+    lines = export(sealed_log())  # as written before `readable` existed
     assert not any("readable" in orjson.loads(line) for line in lines)
     assert verify_export(lines, TRUSTED).ok
-    mixed = with_readable(lines, {"x": 1})
+    mixed = with_readable(lines, opened)
     mixed[2] = lines[2]  # one event line without it, the others with it
     mixed[-1] = encode_line(trailer(6, 4, hashlib.sha256(b"".join(mixed[:-1])).hexdigest()))
     assert verify_export(mixed, TRUSTED).ok
 
 
-def test_an_edited_readable_copy_is_caught_by_the_trailer_digest_only() -> None:
-    lines = with_readable(export(log()), {"customer": {"phone": "+8613800130002"}})
+def test_an_edited_opened_value_is_caught_by_the_trailer_digest_only() -> None:
+    lines = with_readable(export(sealed_log()), opened)
     edited = list(lines)
-    edited[1] = edited[1].replace(b"+8613800130002", b"+8613800139999")
+    edited[1] = edited[1].replace(b"+86 138 0013 0002", b"+86 138 0013 9999")
     assert edited[1] != lines[1]
     finding = verify_export(edited, TRUSTED).finding
     assert finding is not None and (finding.line, finding.reason) == (6, ExportReason.BAD_TRAILER)
