@@ -187,6 +187,19 @@ class SqlProjection:
         """How to rebuild this store from zero (after `reset`): batch by batch unless a store holds its state."""
         return DirectRebuild(self)
 
+    def checksum(self) -> str:
+        return self.checksum_at()[1]
+
+    def checksum_at(self) -> tuple[int, str]:
+        """(position, checksum), read together in one snapshot while a projector may be writing."""
+        with snapshot(self._engine) as conn:
+            position = read_position(conn, self.name, lock=False)
+            return position, self._checksum(conn, position)
+
+    def _checksum(self, conn: Connection, position: int) -> str:
+        """The checksum of the rows as `conn` sees them, with `position` (see projections.checksum)."""
+        raise NotImplementedError
+
     def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
         raise NotImplementedError
 

@@ -47,8 +47,6 @@ from projections.sqlstore import (
     SqlProjection,
     dialect_insert,
     insert_rows,
-    read_position,
-    snapshot,
 )
 from projections.timeline.reducer import epoch_us
 
@@ -144,18 +142,12 @@ class SqlCasesStore(SqlProjection):
         statement = select(case_anomalies).where(*_equal(t.kind, kind)).order_by(t.case_id, t.position, t.kind)
         return self._rows(case_anomalies, statement)
 
-    def checksum(self) -> str:
-        return self.checksum_at()[1]
-
-    def checksum_at(self) -> tuple[int, str]:
-        """(position, checksum), read together in one snapshot while a projector may be writing."""
-        with snapshot(self._engine) as conn:
-            position = read_position(conn, self.name, lock=False)
-            tables = []
-            for name, table in zip(("cases", "handoffs", "contacts", "anomalies"), TABLES, strict=True):
-                order = [f.name for f in fields(ROW_TYPES[table])]
-                tables.append((name, [record_line(table, order, r) for r in conn.execute(select(table)).tuples()]))
-        return position, lines_checksum(position, tables)
+    def _checksum(self, conn: Connection, position: int) -> str:
+        tables = []
+        for name, table in zip(("cases", "handoffs", "contacts", "anomalies"), TABLES, strict=True):
+            order = [f.name for f in fields(ROW_TYPES[table])]
+            tables.append((name, [record_line(table, order, r) for r in conn.execute(select(table)).tuples()]))
+        return lines_checksum(position, tables)
 
     def _rows(self, table: Table, statement: Select[Any]) -> list[Any]:
         with self._engine.connect() as conn:

@@ -45,7 +45,7 @@ from projections.customers.reducer import (
     node_row,
 )
 from projections.protocol import unapplied
-from projections.sqlstore import SqlProjection, dialect_insert, in_chunks, metadata, read_position, snapshot
+from projections.sqlstore import SqlProjection, dialect_insert, in_chunks, metadata, read_position
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,16 +338,9 @@ class SqlCustomerStore(SqlProjection):
                     seen.setdefault(node_id, set()).add(witness)
         return [_shared(n, seen.get(n["node_id"], set()), self.resolve) for n in nodes]
 
-    def checksum(self) -> str:
-        return self.checksum_at()[1]
-
-    def checksum_at(self) -> tuple[int, str]:
-        """(position, checksum), read together in one snapshot while a projector may be writing."""
-        with snapshot(self._engine) as conn:
-            position = read_position(conn, self.name, lock=False)
-            tables = [(name, [_plain(r._mapping) for r in conn.execute(select(table))])
-                      for name, table in zip(_NAMES, _TABLES, strict=True)]
-        return position, checksum(position, tables)
+    def _checksum(self, conn: Connection, position: int) -> str:
+        return checksum(position, [(name, [_plain(r._mapping) for r in conn.execute(select(table))])
+                                   for name, table in zip(_NAMES, _TABLES, strict=True)])
 
 
 def _anchors(events: Iterable[RecordedEvent]) -> Iterable[str]:

@@ -58,8 +58,6 @@ from projections.sqlstore import (
     SqlProjection,
     dialect_insert,
     insert_rows,
-    read_position,
-    snapshot,
 )
 
 _IN_CHUNK = 500
@@ -149,15 +147,9 @@ class SqlSlaStore(SqlProjection):
         result = [LedgerLine(key, counts) for key, counts in lines.items()]
         return sorted(result, key=lambda line: (-line.total, line.key or ""))
 
-    def checksum(self) -> str:
-        return self.checksum_at()[1]
-
-    def checksum_at(self) -> tuple[int, str]:
-        """(position, checksum), read together in one snapshot while a projector may be writing."""
-        with snapshot(self._engine) as conn:
-            position = read_position(conn, self.name, lock=False)
-            tables = [(name, _mappings(conn, table)) for name, table in zip(TABLE_NAMES, TABLES, strict=True)]
-        return position, checksum(position, tables)
+    def _checksum(self, conn: Connection, position: int) -> str:
+        return checksum(position, [(name, _mappings(conn, table)) for name, table in zip(TABLE_NAMES, TABLES,
+                                                                                         strict=True)])
 
     def _book(self, conn: Connection) -> PolicyBook:
         known = set(self._policies)

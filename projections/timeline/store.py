@@ -34,7 +34,7 @@ from domain.log import RecordedEvent
 from projections.checksum import checksum
 from projections.cursor import InvalidCursor, pack, unpack
 from projections.protocol import unapplied
-from projections.sqlstore import SqlProjection, dialect_insert, metadata, read_position, snapshot
+from projections.sqlstore import SqlProjection, dialect_insert, metadata
 from projections.timeline.reducer import (
     CaseLink,
     IdentifierSighting,
@@ -448,16 +448,10 @@ class SqlTimelineStore(SqlProjection):
     def count_unattributed(self) -> int:
         return self._count(unattributed_table)
 
-    def checksum(self) -> str:
-        return self.checksum_at()[1]
-
-    def checksum_at(self) -> tuple[int, str]:
-        """(position, checksum), read together in one snapshot while a projector may be writing."""
-        with snapshot(self._engine) as conn:
-            position = read_position(conn, self.name, lock=False)
-            tables = [(name, [dict(r._mapping) for r in conn.execute(select(table))])
-                      for name, table in zip(("entries", "identifiers", "unattributed", "cases"), _TABLES, strict=True)]
-        return position, checksum(position, tables)
+    def _checksum(self, conn: Connection, position: int) -> str:
+        tables = [(name, [dict(r._mapping) for r in conn.execute(select(table))])
+                  for name, table in zip(("entries", "identifiers", "unattributed", "cases"), _TABLES, strict=True)]
+        return checksum(position, tables)
 
     def _count(self, table: Table) -> int:
         with self._engine.connect() as conn:

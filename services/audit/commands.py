@@ -61,15 +61,7 @@ class RebuildPlace:
     schema: str | None = None
 
     def open(self, names: Sequence[str]) -> Opened:
-        store = open_event_store(self.settings)
-        views = rebuild_target(self.into, self.schema)
-        every = stores_on(views)
-
-        def close() -> None:
-            views.dispose()
-            store.close()
-
-        return Opened(store, {name: every[name] for name in names}, close)
+        return _opened(self.settings, rebuild_target(self.into, self.schema), names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +71,18 @@ class LivePlace:
     settings: Settings
 
     def open(self, names: Sequence[str]) -> Opened:
-        store, views = open_event_store(self.settings), open_views(self.settings)
-        every = stores_on(views)
+        return _opened(self.settings, open_views(self.settings), names)
 
-        def close() -> None:
-            views.dispose()
-            store.close()
 
-        return Opened(store, {name: every[name] for name in names}, close)
+def _opened(settings: Settings, views: Engine, names: Sequence[str]) -> Opened:
+    """The event store of `settings` and the stores `names` on `views`; closing closes both."""
+    store, every = open_event_store(settings), stores_on(views)
+
+    def close() -> None:
+        views.dispose()
+        store.close()
+
+    return Opened(store, {name: every[name] for name in names}, close)
 
 
 def rebuild_in_place(settings: Settings, store: EventStore, name: str, progress: Progress | None = None,
