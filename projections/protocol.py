@@ -26,6 +26,37 @@ class ProjectionStore(Protocol):
         """Forget everything (rows and position), for a rebuild from zero."""
 
 
+class MemoryProjection:
+    """Base of the in-memory stores (the reference implementations, for tests and as-of): the position, and the
+    events of each batch past it folded by `_fold`. Subclasses set their state up in `_clear`."""
+
+    name: str
+    _position: int = 0
+
+    def create(self) -> None:
+        return None
+
+    def position(self) -> int:
+        return self._position
+
+    def reset(self) -> None:
+        self._position = 0
+        self._clear()
+
+    def apply(self, events: Sequence[RecordedEvent]) -> int:
+        todo = unapplied(events, self._position)
+        if todo:
+            self._fold(todo)
+            self._position = todo[-1].position
+        return self._position
+
+    def _clear(self) -> None:
+        raise NotImplementedError
+
+    def _fold(self, events: list[RecordedEvent]) -> None:
+        raise NotImplementedError
+
+
 def unapplied(events: Iterable[RecordedEvent], after: int) -> list[RecordedEvent]:
     """Events past `after`, once each, in log order: what a store still has to apply from a batch."""
     by_position = {r.position: r for r in events if r.position > after}

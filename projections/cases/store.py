@@ -12,7 +12,7 @@ from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, H
 from projections.cases.reducer import KeyFn, fold
 from projections.cases.rows import AnomalyRow, CaseRows, ContactRow, HandoffRow, checksum, rows_of
 from projections.cases.sql import SqlCasesStore
-from projections.protocol import unapplied
+from projections.protocol import MemoryProjection
 
 R = TypeVar("R")
 
@@ -41,7 +41,7 @@ class CasesStore(Protocol):
     def checksum(self) -> str: ...
 
 
-class MemoryCasesStore:
+class MemoryCasesStore(MemoryProjection):
     """The cases read model in process memory: the reference implementation of the protocol, for tests."""
 
     name = NAME
@@ -50,26 +50,14 @@ class MemoryCasesStore:
         self._key_fn = key_fn
         self.reset()
 
-    def create(self) -> None:
-        return None
-
-    def position(self) -> int:
-        return self._position
-
-    def reset(self) -> None:
-        self._position = 0
+    def _clear(self) -> None:
         self._states: dict[str, CaseState] = {}
         self._rows: dict[str, CaseRows] = {}
 
-    def apply(self, events: Sequence[RecordedEvent]) -> int:
-        todo = unapplied(events, self._position)
-        if not todo:
-            return self._position
-        for case_id, state in fold(todo, self._key_fn, self._states).items():
+    def _fold(self, events: list[RecordedEvent]) -> None:
+        for case_id, state in fold(events, self._key_fn, self._states).items():
             self._states[case_id] = state
             self._rows[case_id] = rows_of(state)
-        self._position = todo[-1].position
-        return self._position
 
     def case(self, case_id: str) -> CaseState | None:
         return self._states.get(case_id)

@@ -44,7 +44,7 @@ from projections.customers.reducer import (
     node_of,
     node_row,
 )
-from projections.protocol import unapplied
+from projections.protocol import MemoryProjection
 from projections.sqlstore import SqlProjection, dialect_insert, in_chunks, metadata, read_position
 
 
@@ -135,7 +135,7 @@ class _Rows:
                 ("seen", self.seen.values()), ("decisions", self.decisions.values()), ("facts", self.facts.values())]
 
 
-class MemoryCustomerStore:
+class MemoryCustomerStore(MemoryProjection):
     """The customers read model in process memory: the reference implementation, for tests."""
 
     name = NAME
@@ -144,26 +144,14 @@ class MemoryCustomerStore:
         self._threshold = shared_threshold
         self.reset()
 
-    def create(self) -> None:
-        return None
-
-    def position(self) -> int:
-        return self._position
-
-    def reset(self) -> None:
-        self._position = 0
+    def _clear(self) -> None:
         self._graph = IdentityGraph(self._threshold)
         self._facts: dict[str, AnchorFacts] = {}
         self._rows = _Rows()
 
-    def apply(self, events: Sequence[RecordedEvent]) -> int:
-        todo = unapplied(events, self._position)
-        if not todo:
-            return self._position
-        changed = fold(self._graph, self._facts, todo)
+    def _fold(self, events: list[RecordedEvent]) -> None:
+        changed = fold(self._graph, self._facts, events)
         self._rows.record(self._graph.drain(), changed.values())
-        self._position = todo[-1].position
-        return self._position
 
     def resolve(self, node_id: str) -> str | None:
         return self._graph.customer_of(node_id)

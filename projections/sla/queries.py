@@ -13,7 +13,7 @@ from domain.sla.clock import Clock
 from domain.sla.ledger import Promise, PromiseStatus, tally
 from domain.sla.policy import PolicyBook
 from projections.checksum import checksum
-from projections.protocol import unapplied
+from projections.protocol import MemoryProjection
 from projections.sla.reducer import Alert, AlertState, Severity, SlaState, fold
 from projections.sla.rows import state_tables
 
@@ -111,7 +111,7 @@ def ledger(promises: Iterable[Promise], by: GroupBy, now: datetime) -> list[Ledg
     return sorted(lines, key=lambda line: (-line.total, line.key or ""))
 
 
-class MemorySlaStore:
+class MemorySlaStore(MemoryProjection):
     """The SLA read model in process memory, for unit tests and as the reference for the SQL store."""
 
     name = NAME
@@ -119,22 +119,11 @@ class MemorySlaStore:
     def __init__(self) -> None:
         self.reset()
 
-    def create(self) -> None:
-        return None
-
-    def position(self) -> int:
-        return self._position
-
-    def reset(self) -> None:
-        self._position = 0
+    def _clear(self) -> None:
         self._state = SlaState()
 
-    def apply(self, events: Sequence[RecordedEvent]) -> int:
-        todo = unapplied(events, self._position)
-        if todo:
-            self._state, _ = fold(todo, self._state)
-            self._position = todo[-1].position
-        return self._position
+    def _fold(self, events: list[RecordedEvent]) -> None:
+        self._state, _ = fold(events, self._state)
 
     def policies(self) -> PolicyBook:
         return self._state.policies

@@ -33,7 +33,7 @@ from domain.identity.identifiers import Identifier, customer_key
 from domain.log import RecordedEvent
 from projections.checksum import checksum
 from projections.cursor import InvalidCursor, pack, unpack
-from projections.protocol import unapplied
+from projections.protocol import MemoryProjection
 from projections.sqlstore import SqlProjection, dialect_insert, metadata
 from projections.timeline.reducer import (
     CaseLink,
@@ -212,7 +212,7 @@ def _matches(rows: Iterable[tuple[str, int, int, int]]) -> list[CustomerMatch]:
     return sorted(matches, key=lambda m: (m.first_position, m.customer_id))
 
 
-class MemoryTimelineStore:
+class MemoryTimelineStore(MemoryProjection):
     """The timeline in process memory: the reference implementation of the protocol, for unit tests."""
 
     name = NAME
@@ -221,28 +221,16 @@ class MemoryTimelineStore:
         self._key_fn = key_fn
         self.reset()
 
-    def create(self) -> None:
-        return None
-
-    def position(self) -> int:
-        return self._position
-
-    def reset(self) -> None:
-        self._position = 0
+    def _clear(self) -> None:
         self._state = TimelineState()
         self._entries: dict[str, dict[str, TimelineEntry]] = {}  # customer_id -> event_id -> entry
         self._unattributed: dict[int, Unattributed] = {}
         self._tallies: dict[tuple[str, str, str], _Tally] = {}
         self._case_links: dict[str, dict[str, Any]] = {}
 
-    def apply(self, events: Sequence[RecordedEvent]) -> int:
-        todo = unapplied(events, self._position)
-        if not todo:
-            return self._position
-        self._state, output = fold(todo, self._key_fn, self._state)
+    def _fold(self, events: list[RecordedEvent]) -> None:
+        self._state, output = fold(events, self._key_fn, self._state)
         self._record(output)
-        self._position = todo[-1].position
-        return self._position
 
     def page(
         self,
