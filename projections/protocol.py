@@ -50,6 +50,13 @@ class MemoryProjection:
             self._position = todo[-1].position
         return self._position
 
+    def checksum(self) -> str:
+        raise NotImplementedError
+
+    def checksum_at(self) -> tuple[int, str]:
+        """(position, checksum): nothing else writes to a store in memory meanwhile."""
+        return self._position, self.checksum()
+
     def _clear(self) -> None:
         raise NotImplementedError
 

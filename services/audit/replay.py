@@ -9,7 +9,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
-import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,10 @@ class Checksummed(ProjectionStore, Protocol):
     """A projection store with a deterministic checksum (every store in `projection_stores` has one)."""
 
     def checksum(self) -> str: ...
+
+    def checksum_at(self) -> tuple[int, str]:
+        """(position, checksum) read together, while a projector may be writing."""
+        ...
 
 
 class ReplayError(Exception):
@@ -269,26 +272,9 @@ def compare(
     zero in `place` to exactly those positions (`replay_jobs`; default jobs: `default_jobs`), and pair the
     checksums."""
     ProjectionEngine(store, list(live.values()), batch_size).catch_up()
-    noted = {name: _steady_checksum(projection) for name, projection in live.items()}
+    noted = {name: projection.checksum_at() for name, projection in live.items()}
     names = list(noted)
     rebuilt = replay_jobs(place, names, {n: pos for n, (pos, _) in noted.items()},
                           jobs=jobs or default_jobs(names, max((pos for pos, _ in noted.values()), default=0)),
                           costs=costs_of(live), batch_size=batch_size, progress=progress)
     return Comparison(noted, rebuilt)
-
-
-def _steady_checksum(projection: Checksummed, attempts: int = 5) -> tuple[int, str]:
-    """(position, checksum) of a live projection that a running projector may be advancing: read together in one
-    snapshot where the store can (`checksum_at`: every SQL store), else retried until the position is the same
-    before and after (the checksum hashes the position it read with the rows)."""
-    together = getattr(projection, "checksum_at", None)
-    if callable(together):
-        position, digest = together()
-        return int(position), str(digest)
-    for _ in range(attempts):
-        before = projection.position()
-        digest = projection.checksum()
-        if projection.position() == before:
-            return before, digest
-        time.sleep(0.05)
-    raise ReplayError(f"{projection.name} kept moving; stop the projector and compare again")

@@ -156,7 +156,7 @@ def test_a_checksum_noted_while_the_projector_writes_is_exactly_that_of_its_posi
     projector.start()
     rounds: list[dict[str, tuple[int, str]]] = []
     while projector.is_alive():
-        rounds.append({name: p.checksum_at() for name, p in live.items()})  # type: ignore[attr-defined]
+        rounds.append({name: p.checksum_at() for name, p in live.items()})
     projector.join()
     live_views.dispose()
 
