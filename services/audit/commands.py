@@ -19,6 +19,7 @@ from services.audit.replay import (
     Progress,
     Rebuilt,
     ReplayError,
+    ReplayPlace,
     compare,
     costs_of,
     default_jobs,
@@ -89,14 +90,7 @@ def rebuild_in_place(settings: Settings, store: EventStore, name: str, progress:
                      jobs: int | None = None) -> dict[str, Rebuilt]:
     """Reset `name` (or all) in the live read models and rebuild from zero up to the log head as it is now, in
     `jobs` processes; queries see partial results until it ends (stop the projector first)."""
-    views = open_views(settings)
-    try:
-        costs = costs_of(stores_on(views, name))
-    finally:
-        views.dispose()
-    head, names = store.head(), list(costs)
-    return replay_jobs(LivePlace(settings), names, dict.fromkeys(names, head), jobs=jobs or default_jobs(names, head),
-                       costs=costs, batch_size=_batch(settings), progress=progress)
+    return _rebuild_to_head(settings, store, name, LivePlace(settings), open_views(settings), progress, jobs)
 
 
 def rebuild_into(settings: Settings, store: EventStore, name: str, into: str, schema: str | None,
@@ -104,15 +98,21 @@ def rebuild_into(settings: Settings, store: EventStore, name: str, into: str, sc
     """Rebuild `name` (or all) from zero into a fresh place, up to the log head as it is now, in `jobs` processes
     (default: one per projection and CPU for long logs); the live read models are not touched."""
     refuse_live_target(settings, into, schema)
-    views = rebuild_target(into, schema)
+    return _rebuild_to_head(settings, store, name, RebuildPlace(settings, into, schema), rebuild_target(into, schema),
+                            progress, jobs)
+
+
+def _rebuild_to_head(settings: Settings, store: EventStore, name: str, place: ReplayPlace, views: Engine,
+                     progress: Progress | None, jobs: int | None) -> dict[str, Rebuilt]:
+    """Rebuild `name` (or all) in `place` from zero up to the log head as it is now; `views` (the place's
+    database, disposed here) names the stores and their costs."""
     try:
         costs = costs_of(stores_on(views, name))
     finally:
         views.dispose()
     head, names = store.head(), list(costs)
-    return replay_jobs(RebuildPlace(settings, into, schema), names, dict.fromkeys(names, head),
-                       jobs=jobs or default_jobs(names, head), costs=costs, batch_size=_batch(settings),
-                       progress=progress)
+    return replay_jobs(place, names, dict.fromkeys(names, head), jobs=jobs or default_jobs(names, head), costs=costs,
+                       batch_size=_batch(settings), progress=progress)
 
 
 def compare_live(settings: Settings, store: EventStore, into: str | None, schema: str | None = None,
