@@ -37,6 +37,7 @@ class CaseQuery:
     cursor: str | None = None
     limit: int = 100
     customer_ids: tuple[str, ...] = ()  # any of these stored customer ids (the anchors of a resolved customer)
+    involving: str | None = None  # only cases the department holds or handed or was handed (`involves`)
 
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_LIMIT:
@@ -68,7 +69,7 @@ class CaseQuery:
         """The same filters without cursor (for counting)."""
         return CaseQuery(self.holder, self.statuses, self.customer_id, self.pending_to, self.opened_before,
                          self.opened_after, self.min_returns, self.min_repeat_contacts, self.with_anomalies,
-                         customer_ids=self.customer_ids)
+                         customer_ids=self.customer_ids, involving=self.involving)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,13 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     """The (opened_us, case_id) a cursor points after; InvalidCursor if it is not one of ours."""
     match = unpack(cursor, _CURSOR, "case")
     return int(match[1]), match[2]
+
+
+def involves(state: CaseState, department: str) -> bool:
+    """The department holds the case, or handed it off, or was handed it (pending, accepted or not): what a
+    department token may read of cases. An opener that no longer holds the case handed it off."""
+    return state.holder == department or any(
+        department in (h.from_department, h.to_department) for h in state.handoffs)
 
 
 def anomaly_counts(rows: list[AnomalyRow]) -> dict[str, int]:

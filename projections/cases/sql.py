@@ -258,10 +258,19 @@ def _case_conditions(query: CaseQuery) -> list[ColumnElement[bool]]:
         conditions.append(c.repeat_contacts >= query.min_repeat_contacts)
     if query.with_anomalies:
         conditions.append(c.anomalies > 0)
+    if query.involving is not None:
+        conditions.append(_involving(query.involving))
     if (after := query.after) is not None:
         at_us, case_id = after
         conditions.append(or_(c.opened_us > at_us, and_(c.opened_us == at_us, c.case_id > case_id)))
     return conditions
+
+
+def _involving(department: str) -> ColumnElement[bool]:
+    """The SQL form of `projections.cases.queries.involves`: the holder, or either end of one of its handoffs."""
+    c, h = case_states.c, case_handoffs.c
+    handed = select(h.case_id).where(or_(h.from_department == department, h.to_department == department))
+    return or_(c.holder == department, c.case_id.in_(handed))
 
 
 def _equal(column: Any, value: str | None) -> list[ColumnElement[bool]]:

@@ -8,9 +8,9 @@ from typing import Protocol, TypeVar
 from domain.cases import CaseState
 from domain.identity.identifiers import customer_key
 from domain.log import RecordedEvent
-from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, page_of
+from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, involves, page_of
 from projections.cases.reducer import KeyFn, fold
-from projections.cases.rows import AnomalyRow, CaseRows, ContactRow, HandoffRow, checksum, rows_of
+from projections.cases.rows import AnomalyRow, CaseRow, CaseRows, ContactRow, HandoffRow, checksum, rows_of
 from projections.cases.sql import SqlCasesStore
 from projections.protocol import MemoryProjection
 
@@ -63,13 +63,16 @@ class MemoryCasesStore(MemoryProjection):
         return self._states.get(case_id)
 
     def cases(self, query: CaseQuery) -> CasePage:
-        rows = sorted((r.case for r in self._rows.values() if query.accepts(r.case)),
+        rows = sorted((r.case for r in self._rows.values() if self._accepts(query, r.case)),
                       key=lambda row: (row.opened_us, row.case_id))
         return page_of([self._states[row.case_id] for row in rows[: query.limit + 1]], query.limit)
 
     def count(self, query: CaseQuery) -> int:
         unpaged = query.unpaged()
-        return sum(1 for r in self._rows.values() if unpaged.accepts(r.case))
+        return sum(1 for r in self._rows.values() if self._accepts(unpaged, r.case))
+
+    def _accepts(self, query: CaseQuery, row: CaseRow) -> bool:
+        return query.accepts(row) and (query.involving is None or involves(self._states[row.case_id], query.involving))
 
     def handoffs(self, query: HandoffQuery) -> list[HandoffRow]:
         return self._collect(lambda rows: rows.handoffs, query.accepts)

@@ -12,6 +12,7 @@ import pytest
 from domain.identity.identifiers import customer_key
 from domain.log import RecordedEvent
 from projections.cases import CaseQuery, ContactQuery, HandoffQuery, InvalidCursor, fold
+from projections.cases.queries import involves
 from projections.cases.store import CasesStore, MemoryCasesStore, SqlCasesStore
 from projections.sqlstore import make_engine, url_with_search_path
 from tests.support.builders import make_event, recorded
@@ -103,6 +104,22 @@ class CasesStoreContract:
             assert store.count(query) == memory.count(query) == len(ids), query
         assert "CASE-R-1" in [s.case_id for s in store.cases(CaseQuery(with_anomalies=True)).cases]
         assert [s.case_id for s in store.cases(CaseQuery(pending_to="card_centre")).cases] != []
+
+    def test_involving_selects_the_cases_a_department_holds_or_handed_or_was_handed(self, store: CasesStore) -> None:
+        events = world()
+        store.apply(events)
+        every = store.cases(CaseQuery(limit=1000)).cases
+        departments = sorted({d for s in every for d in (s.holder, *(h.to_department for h in s.handoffs))})
+        assert len(departments) > 2
+        for department in departments:
+            query = CaseQuery(involving=department, limit=1000)
+            ids = [s.case_id for s in store.cases(query).cases]
+            assert ids == [s.case_id for s in every if involves(s, department)] != [], department
+            assert store.count(query) == len(ids)
+        handed_away = next(s for s in every if s.handoffs and s.holder != s.handoffs[0].from_department)
+        opener = handed_away.handoffs[0].from_department
+        assert handed_away.case_id in [s.case_id for s in store.cases(CaseQuery(involving=opener, limit=1000)).cases]
+        assert store.count(CaseQuery(involving="nobody")) == 0
 
     def test_pages_follow_each_other_without_gaps_across_equal_opening_times(self, store: CasesStore) -> None:
         store.apply(world())
