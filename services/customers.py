@@ -63,6 +63,15 @@ class CustomerViews:
             return self.resolve(now_id)
         return None
 
+    def touched_by(self, resolved: Resolved, department: str) -> bool:
+        """Some timeline entry of the customer (under any of its anchors) comes from `department`: a department
+        token sees the customers it has dealt with."""
+        return bool(self.timeline.page(resolved.anchors, department=department, limit=1).entries)
+
+    def visible_to(self, resolved: Resolved | None, department: str | None) -> bool:
+        """A known customer, and either no department scope or one that touched it."""
+        return resolved is not None and (department is None or self.touched_by(resolved, department))
+
     def card(self, resolved: Resolved, now: datetime) -> Card:
         anchors = list(resolved.anchors)
         open_cases = list(self.cases.cases(CaseQuery(customer_ids=resolved.anchors, statuses=_OPEN, limit=50)).cases)

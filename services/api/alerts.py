@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from projections.sla.queries import AlertQuery
-from projections.sla.reducer import AlertState, Severity
-from services.api.auth import PrincipalDep
+from projections.sla.reducer import Alert, AlertState, Severity
+from services.api.auth import Principal, PrincipalDep
 from services.api.problems import Problem
 from services.api.sla_schemas import AckIn, AckOut, AlertDetail, AlertList, AlertOut, DeliveryOut
 from services.sla.acks import AlertNotFound, AlreadyAcknowledged, NotAllowed, acknowledge_alert
@@ -26,28 +26,37 @@ def sla_views(request: Request) -> SlaViews:
     return views
 
 
+def alert_in_scope(alert: Alert, principal: Principal) -> bool:
+    """Department and manager tokens see their own department's alerts."""
+    return principal.department is None or alert.department == principal.department
+
+
 @router.get("", response_model=AlertList, operation_id="list_alerts")
 async def list_alerts(
     request: Request,
-    _: PrincipalDep,
+    principal: PrincipalDep,
     state: AlertState | None = None,
     department: str | None = None,
     severity: Severity | None = None,
     case_id: Annotated[str | None, Query(alias="case")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AlertList:
-    """SLA warnings and breaches, newest first (filters: state, department, severity, case)."""
-    query = AlertQuery(state=state, department=department, severity=severity, case_id=case_id, limit=limit)
+    """SLA warnings and breaches, newest first (filters: state, department, severity, case). Department tokens
+    list their department's alerts only."""
+    scope = principal.department
+    if scope is not None and department not in (None, scope):
+        return AlertList(alerts=[])
+    query = AlertQuery(state=state, department=scope or department, severity=severity, case_id=case_id, limit=limit)
     alerts = await run_in_threadpool(sla_views(request).store.alerts, query)
     return AlertList(alerts=[AlertOut.of(a) for a in alerts])
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, operation_id="get_alert", responses={404: {}})
-async def get_alert(request: Request, _: PrincipalDep, alert_id: UUID) -> AlertDetail:
+async def get_alert(request: Request, principal: PrincipalDep, alert_id: UUID) -> AlertDetail:
     """One alert, with the log of its webhook deliveries."""
     views = sla_views(request)
     alert = await run_in_threadpool(views.store.alert, str(alert_id))
-    if alert is None:
+    if alert is None or not alert_in_scope(alert, principal):
         raise Problem(404, "Alert not found", f"No alert {alert_id}.")
     deliveries = await run_in_threadpool(views.deliveries.for_alert, str(alert_id))
     return AlertDetail(**AlertOut.of(alert).model_dump(), deliveries=[DeliveryOut.of(d, a) for d, a in deliveries])
@@ -57,9 +66,13 @@ async def get_alert(request: Request, _: PrincipalDep, alert_id: UUID) -> AlertD
              responses={403: {}, 404: {}, 409: {}})
 async def acknowledge(request: Request, principal: PrincipalDep, alert_id: UUID, body: AckIn) -> AckOut:
     """Record that a person took the alert in hand (`sla.alert_acknowledged`; once per alert). Allowed for the
-    alert's department, the manager role it escalated to, and the ops and admin roles."""
+    manager of the alert's department (404 for another department's alert), the role it escalated to, and the
+    ops and admin roles."""
     components: Any = request.app.state.components
     views = sla_views(request)
+    alert = await run_in_threadpool(views.store.alert, str(alert_id))
+    if alert is not None and not alert_in_scope(alert, principal):
+        raise Problem(404, "Alert not found", f"no alert {alert_id}")
     try:
         _, event = await run_in_threadpool(
             lambda: acknowledge_alert(views.event_store, views.store, alert_id, by=body.acknowledged_by,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 
 from services.api import (
     alerts,
@@ -22,12 +23,14 @@ from services.api import (
 )
 from services.api import audit as audit_api
 from services.api import privacy as privacy_api
-from services.api.auth import TokenRegistry
+from services.api.auth import TokenRegistry, authenticate
+from services.api.permissions import check_routes
 
 DESCRIPTION = """touchline records every customer touchpoint (front desk, hotline, web, repair, any department)
 as an immutable event and serves one timeline per customer across channels.
 
-Authenticate with `Authorization: Bearer <token>`; tokens come from `TOUCHLINE_BOOTSTRAP_TOKENS`.
+Authenticate with `Authorization: Bearer <token>`; tokens come from `TOUCHLINE_BOOTSTRAP_TOKENS`. Who may call
+what, and what department tokens see, is in docs/security.md.
 Errors are RFC 9457 problem details (`application/problem+json`) with field paths."""
 
 
@@ -41,4 +44,10 @@ def build_app(components: Any) -> FastAPI:
                audit_replay, privacy_api, health)
     for module in routers:
         app.include_router(module.router)
+    check_routes(api_routes(app), authenticate)
     return app
+
+
+def api_routes(app: FastAPI) -> list[Any]:
+    """Every route the app serves (FastAPI's documentation routes included), in declaration order."""
+    return [context.route for context in iter_route_contexts(app.routes)]

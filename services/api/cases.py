@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, Field
 
-from domain.cases import CaseStatus
+from domain.cases import CaseState, CaseStatus
 from projections.cases import CaseQuery, ContactQuery, InvalidCursor
-from projections.cases.queries import MAX_LIMIT, anomaly_counts
+from projections.cases.queries import MAX_LIMIT, anomaly_counts, involves
+from projections.cases.rows import AnomalyRow
 from projections.cases.stats import repeat_contacts
 from projections.cases.views import case_view
 from services.api.auth import PrincipalDep
@@ -49,7 +50,7 @@ class BoardOut(BaseModel):
 @router.get("/v1/cases", response_model=BoardOut, operation_id="case_board", responses={422: {}})
 async def case_board(
     request: Request,
-    _: PrincipalDep,
+    principal: PrincipalDep,
     views: CaseViewsDep,
     now: NowDep,
     holder: Annotated[str | None, Query(description="Department owning the case.")] = None,
@@ -64,14 +65,14 @@ async def case_board(
     limit: Limit = 50,
 ) -> BoardOut:
     """Every case with its holder, status and age; oldest opened first. `customer` is resolved: the cases of every
-    identifier linked to the customer."""
+    identifier linked to the customer. Department tokens list the cases their department is involved in."""
     anchors = await run_in_threadpool(anchors_for, request.app.state.components, customer) if customer else ()
     try:
         query = CaseQuery(
             holder=holder, statuses=tuple(s.value for s in status or ()), customer_ids=anchors,
             pending_to=pending_to, opened_before=_age_bound(now, older_than),
             opened_after=_age_bound(now, younger_than), min_returns=1 if ping_pong else 0,
-            with_anomalies=with_anomalies, cursor=cursor, limit=limit,
+            with_anomalies=with_anomalies, cursor=cursor, limit=limit, involving=principal.department,
         )
     except InvalidCursor as exc:
         raise Problem(422, "Invalid cursor", str(exc),
@@ -97,7 +98,7 @@ class RepeatContactsOut(BaseModel):
 
 @router.get("/v1/repeat-contacts", response_model=RepeatContactsOut, operation_id="repeat_contacts")
 async def repeat_contacts_view(
-    _: PrincipalDep,
+    principal: PrincipalDep,
     views: CaseViewsDep,
     department: Annotated[str | None, Query(description="Department the customer reached.")] = None,
     channel: str | None = None,
@@ -107,7 +108,10 @@ async def repeat_contacts_view(
 ) -> RepeatContactsOut:
     """Customers contacting again about a case still open: counts per case, department, channel and holder."""
     query = ContactQuery(department=department, channel=channel, since=since, until=until)
-    summary = repeat_contacts(await run_in_threadpool(views.store.contacts, query))
+    rows = await run_in_threadpool(views.store.contacts, query)
+    if (scope := principal.department) is not None:
+        rows = [r for r in rows if scope in (r.department, r.holder)]
+    summary = repeat_contacts(rows)
     most = sorted(summary.by_case.items(), key=lambda item: (-item[1], item[0]))[:limit]
     return RepeatContactsOut(total=summary.total, cases=len(summary.by_case), by_department=summary.by_department,
                              by_channel=summary.by_channel, by_holder=summary.by_holder, by_case=dict(most))
@@ -125,19 +129,32 @@ class AnomaliesOut(BaseModel):
 
 @router.get("/v1/case-anomalies", response_model=AnomaliesOut, operation_id="case_anomalies")
 async def case_anomalies(
-    _: PrincipalDep, views: CaseViewsDep, kind: str | None = None, limit: Limit = 100
+    principal: PrincipalDep, views: CaseViewsDep, kind: str | None = None, limit: Limit = 100
 ) -> AnomaliesOut:
     """Facts that broke a case rule (recorded, never refused), counted per kind."""
     rows = await run_in_threadpool(views.store.anomalies, kind)
+    if (scope := principal.department) is not None:
+        rows = await run_in_threadpool(_of_cases_involving, views, rows, scope)
     items = [CaseAnomalyOut(case_id=r.case_id, position=r.position, event_id=r.event_id, event_type=r.event_type,
                             kind=r.kind, detail=r.detail) for r in rows[:limit]]
     return AnomaliesOut(total=len(rows), by_kind=anomaly_counts(rows), items=items)
 
 
+def _of_cases_involving(views: CaseViews, rows: list[AnomalyRow], department: str) -> list[AnomalyRow]:
+    """The anomalies of cases the department is involved in (anomalies are few: one case read per case)."""
+    kept = {case_id for case_id in {r.case_id for r in rows} if case_in_scope(views.store.case(case_id), department)}
+    return [r for r in rows if r.case_id in kept]
+
+
+def case_in_scope(state: CaseState | None, department: str | None) -> bool:
+    """A known case, and either no department scope or a department involved in it."""
+    return state is not None and (department is None or involves(state, department))
+
+
 @router.get("/v1/cases/{case_id}", response_model=CaseOut, operation_id="case_view", responses={404: {}})
-async def case_detail(case_id: str, _: PrincipalDep, views: CaseViewsDep, now: NowDep) -> CaseOut:
+async def case_detail(case_id: str, principal: PrincipalDep, views: CaseViewsDep, now: NowDep) -> CaseOut:
     """One case: handoff chain, time per department (wall and business), context, repeat contacts, anomalies."""
     state = await run_in_threadpool(views.store.case, case_id)
-    if state is None:
+    if state is None or not case_in_scope(state, principal.department):
         raise Problem(404, "Case not found", f"No event has been recorded for case {case_id}.")
     return CaseOut.of_view(case_view(state, now, views.calendar_for, views.handoff_target))

@@ -11,7 +11,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.identity.identifiers import IdentifierKind, InvalidIdentifier, normalise
 from projections.timeline.store import InvalidCursor
-from services.api.auth import PrincipalDep
+from services.api.auth import Principal, PrincipalDep
+from services.api.permissions import shown
 from services.api.problems import Problem
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -55,21 +56,21 @@ class LookupIn(BaseModel):
 @router.get("", response_model=CustomerLookup, operation_id="find_customer", responses={404: {}, 422: {}})
 async def find_customer(
     request: Request,
-    _: PrincipalDep,
+    principal: PrincipalDep,
     identifier: Annotated[str, Query(description="KIND:VALUE, e.g. phone:13800138000 or email:li@example.cn")],
 ) -> CustomerLookup:
     """The customer known by an identifier (phone, e-mail, customer number, national ID, ...), resolved across
     every identifier linked to it. National IDs in a URL end up in access logs: prefer `POST /v1/customers/lookup`."""
-    return await _lookup(request, identifier, "query.identifier")
+    return await _lookup(request, principal, identifier, "query.identifier")
 
 
 @router.post("/lookup", response_model=CustomerLookup, operation_id="lookup_customer", responses={404: {}, 422: {}})
-async def lookup_customer(request: Request, _: PrincipalDep, body: LookupIn) -> CustomerLookup:
+async def lookup_customer(request: Request, principal: PrincipalDep, body: LookupIn) -> CustomerLookup:
     """The same lookup with the identifier in the body, so a national ID never appears in a URL or a log."""
-    return await _lookup(request, body.identifier, "body.identifier")
+    return await _lookup(request, principal, body.identifier, "body.identifier")
 
 
-async def _lookup(request: Request, identifier: str, loc: str) -> CustomerLookup:
+async def _lookup(request: Request, principal: Principal, identifier: str, loc: str) -> CustomerLookup:
     components = request.app.state.components
     kind_text, sep, value = identifier.partition(":")
     try:
@@ -82,11 +83,13 @@ async def _lookup(request: Request, identifier: str, loc: str) -> CustomerLookup
                    "type": "identifier_invalid"}]
         raise Problem(422, "Invalid identifier", f"kinds: {', '.join(k.value for k in IdentifierKind)}",
                       errors=errors) from exc
-    resolved = await run_in_threadpool(components.customers.resolve_identifier, normalised)
-    if resolved is None:
+    views = components.customers
+    resolved = await run_in_threadpool(views.resolve_identifier, normalised)
+    if not await run_in_threadpool(views.visible_to, resolved, principal.department):
         raise Problem(404, "Customer not found", "No event has been recorded with this identifier.")
     national = kind is IdentifierKind.NATIONAL_ID
     shown = f"{kind.value}:{components.protector.mask(value)}" if national else str(normalised)
+    assert resolved is not None  # visible_to
     match = CustomerMatchOut(customer_id=resolved.customer_id, identifiers=len(resolved.anchors),
                              shared=resolved.shared)
     return CustomerLookup(identifier=shown, customer_id=resolved.customer_id, customers=[match])
@@ -96,7 +99,7 @@ async def _lookup(request: Request, identifier: str, loc: str) -> CustomerLookup
             responses={404: {}, 422: {}})
 async def customer_timeline(
     request: Request,
-    _: PrincipalDep,
+    principal: PrincipalDep,
     customer_id: str,
     channel: str | None = None,
     department: str | None = None,
@@ -107,10 +110,14 @@ async def customer_timeline(
 ) -> TimelinePageOut:
     """Every event about the customer across channels and departments, oldest first (ties by log position).
 
-    A customer id merged into another since it was handed out is followed to the customer it belongs to now."""
+    A customer id merged into another since it was handed out is followed to the customer it belongs to now.
+    Department tokens: 404 for a customer their department never dealt with; other departments' summaries masked."""
     components = request.app.state.components
     store = components.timeline
     resolved = await run_in_threadpool(components.customers.resolve, customer_id)
+    scope = principal.department
+    if scope is not None and not await run_in_threadpool(components.customers.visible_to, resolved, scope):
+        raise Problem(404, "Customer not found", f"No timeline for customer {customer_id}.")
     anchors = resolved.anchors if resolved is not None else ()
     try:
         page = await run_in_threadpool(
@@ -123,6 +130,7 @@ async def customer_timeline(
     unfiltered = not (channel or department or since or until or cursor)
     if unfiltered and not page.entries:
         raise Problem(404, "Customer not found", f"No timeline for customer {customer_id}.")
-    entries = [TimelineEntryOut(**{f: getattr(e, f) for f in TimelineEntryOut.model_fields}) for e in page.entries]
-    shown = resolved.customer_id if resolved is not None else customer_id
-    return TimelinePageOut(customer_id=shown, entries=entries, next_cursor=page.next_cursor)
+    entries = [TimelineEntryOut(**{f: getattr(e, f) for f in TimelineEntryOut.model_fields}
+                                | {"summary": shown(scope, e.department, e.summary)}) for e in page.entries]
+    now_id = resolved.customer_id if resolved is not None else customer_id
+    return TimelinePageOut(customer_id=now_id, entries=entries, next_cursor=page.next_cursor)

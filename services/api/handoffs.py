@@ -11,8 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, Field
 
 from projections.cases import HandoffQuery
+from projections.cases.rows import HandoffRow
 from projections.cases.stats import PairStats, dropped, matrix, ping_pong
-from services.api.auth import PrincipalDep
+from services.api.auth import Principal, PrincipalDep
 from services.api.cases import CaseViewsDep, Limit, NowDep
 
 router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
@@ -47,12 +48,18 @@ class MatrixOut(BaseModel):
 
 
 @router.get("/matrix", response_model=MatrixOut, operation_id="handoff_matrix")
-async def handoff_matrix(_: PrincipalDep, views: CaseViewsDep, now: NowDep, source: FromDep = None,
+async def handoff_matrix(principal: PrincipalDep, views: CaseViewsDep, now: NowDep, source: FromDep = None,
                          to: ToDep = None, since: SinceDep = None, until: UntilDep = None) -> MatrixOut:
     """Per department pair: handoffs, acceptance latency (median, p90; wall and business), drops, bounce rate."""
-    rows = await run_in_threadpool(views.store.handoffs, HandoffQuery(source, to, since, until))
+    rows = _scoped(principal, await run_in_threadpool(views.store.handoffs, HandoffQuery(source, to, since, until)))
     pairs = matrix(rows, now, views.calendar_for, views.handoff_target)
     return MatrixOut(as_of=now, pairs=[PairOut.of(pair) for pair in pairs])
+
+
+def _scoped(principal: Principal, rows: list[HandoffRow]) -> list[HandoffRow]:
+    """Department tokens see the handoffs their department made or received."""
+    scope = principal.department
+    return rows if scope is None else [r for r in rows if scope in (r.from_department, r.to_department)]
 
 
 class DroppedOut(BaseModel):
@@ -75,12 +82,13 @@ class DroppedListOut(BaseModel):
 
 
 @router.get("/dropped", response_model=DroppedListOut, operation_id="dropped_handoffs")
-async def dropped_handoffs(_: PrincipalDep, views: CaseViewsDep, now: NowDep, source: FromDep = None,
+async def dropped_handoffs(principal: PrincipalDep, views: CaseViewsDep, now: NowDep, source: FromDep = None,
                            to: ToDep = None, since: SinceDep = None, until: UntilDep = None,
                            pending: Annotated[bool, Query(description="Only those still unaccepted.")] = False,
                            limit: Limit = 100) -> DroppedListOut:
     """Handoffs still waiting for acceptance when their acceptance target ran out (receiver's business time)."""
-    rows = await run_in_threadpool(views.store.handoffs, HandoffQuery(source, to, since, until, pending))
+    rows = _scoped(principal, await run_in_threadpool(views.store.handoffs,
+                                                      HandoffQuery(source, to, since, until, pending)))
     found = dropped(rows, now, views.calendar_for, views.handoff_target)
     items = [DroppedOut(case_id=d.row.case_id, seq=d.row.seq, from_department=d.row.from_department,
                         to_department=d.row.to_department, handed_at=d.row.handed_at, deadline=d.deadline,
@@ -111,12 +119,15 @@ class PingPongOut(BaseModel):
 
 @router.get("/ping-pong", response_model=PingPongOut, operation_id="ping_pong")
 async def ping_pong_cases(
-    _: PrincipalDep, views: CaseViewsDep,
+    principal: PrincipalDep, views: CaseViewsDep,
     department: Annotated[str | None, Query(description="Only cases that came back to this department.")] = None,
     limit: Limit = 100,
 ) -> PingPongOut:
     """Cases that returned to a department they already left, with counts."""
     rows = await run_in_threadpool(views.store.handoffs, HandoffQuery())
+    if principal.department is not None:  # whole paths of the cases the department took part in
+        involved = {r.case_id for r in _scoped(principal, rows)}
+        rows = [r for r in rows if r.case_id in involved]
     found = ping_pong(rows, department)
     return PingPongOut(
         cases=len(found.cases), returns=found.returns, returns_by_department=found.returns_by_department,

@@ -10,10 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from domain.identity.graph import Node
+from projections.cases.queries import involves
 from projections.customers.card import Card
 from projections.customers.store import DecisionRow
 from services.api.auth import PrincipalDep
 from services.api.cases import NowDep
+from services.api.permissions import masked, shown
 from services.api.problems import Problem
 from services.customers import CustomerViews, Resolved
 
@@ -127,18 +129,19 @@ class SharedOut(BaseModel):
 
 @router.get("/v1/customers/{customer_id}/card", response_model=CardOut, operation_id="customer_card",
             responses={404: {}})
-async def customer_card(_: PrincipalDep, views: ViewsDep, now: NowDep, customer_id: str) -> CardOut:
-    """The front-desk context card: who this is, how often they came lately, what is open and promised."""
-    resolved = await _resolved(views, customer_id)
+async def customer_card(principal: PrincipalDep, views: ViewsDep, now: NowDep, customer_id: str) -> CardOut:
+    """The front-desk context card: who this is, how often they came lately, what is open and promised.
+    Department tokens: other departments' free text is masked (docs/security.md)."""
+    resolved = await _resolved(views, customer_id, principal.department)
     card = await run_in_threadpool(views.card, resolved, now)
-    return _card_out(card)
+    return _card_out(card, principal.department)
 
 
 @router.get("/v1/customers/{customer_id}/identity", response_model=IdentityOut, operation_id="customer_identity",
             responses={404: {}})
-async def customer_identity(_: PrincipalDep, views: ViewsDep, customer_id: str) -> IdentityOut:
+async def customer_identity(principal: PrincipalDep, views: ViewsDep, customer_id: str) -> IdentityOut:
     """The customer's identifiers (masked) and every merge, split and refused link that shaped it."""
-    resolved = await _resolved(views, customer_id)
+    resolved = await _resolved(views, customer_id, principal.department)
     members = await run_in_threadpool(views.directory.members, resolved.customer_id)
     lineage = await run_in_threadpool(views.directory.decisions, resolved.customer_id, 500)
     kinds = {n.node_id: n.kind.value for n in members}
@@ -156,9 +159,10 @@ async def shared_identifiers(
             for s in found]
 
 
-async def _resolved(views: CustomerViews, customer_id: str) -> Resolved:
+async def _resolved(views: CustomerViews, customer_id: str, scope: str | None) -> Resolved:
+    """The customer, if known and within the caller's department scope (404 alike otherwise: no existence leak)."""
     resolved = await run_in_threadpool(views.resolve, customer_id)
-    if resolved is None:
+    if resolved is None or not await run_in_threadpool(views.visible_to, resolved, scope):
         raise Problem(404, "Customer not found", f"No customer {customer_id}.")
     return resolved
 
@@ -173,7 +177,8 @@ def _decision(row: DecisionRow, kinds: dict[str, str]) -> DecisionOut:
                        others=list(row.others), identifier_kind=kinds.get(row.node_id or ""), reason=row.reason)
 
 
-def _card_out(card: Card) -> CardOut:
+def _card_out(card: Card, scope: str | None) -> CardOut:
+    """The card as `scope` (a department, or None for role tokens) may read it."""
     r = card.recognition
     return CardOut(
         customer_id=card.customer_id,
@@ -185,13 +190,16 @@ def _card_out(card: Card) -> CardOut:
         recognition=RecognitionOut(text=r.text, visits=r.visits, contacts=r.contacts, by_channel=r.by_channel,
                                    window_days=r.window_days),
         recent_interactions=[InteractionOut(occurred_at=e.occurred_at, channel=e.channel, department=e.department,
-                                            event_type=e.event_type, summary=e.summary, case_id=e.case_id)
+                                            event_type=e.event_type, summary=shown(scope, e.department, e.summary),
+                                            case_id=e.case_id)
                              for e in card.recent],
         open_cases=[OpenCaseOut(case_id=c.case_id, status=str(c.status), holder=c.holder,
                                 pending_to=c.pending.to_department if c.pending else None,
-                                subject=c.subject, opened_at=c.opened_at) for c in card.open_cases],
+                                subject=c.subject if scope is None or involves(c, scope) else masked(c.holder),
+                                opened_at=c.opened_at) for c in card.open_cases],
         outstanding_promises=[PromiseOut(promise_id=p.promise_id, status=str(status), due_at=p.due_at,
-                                         department=p.department, agent=p.agent, reason=p.reason, case_id=p.case_id)
+                                         department=p.department, agent=p.agent,
+                                         reason=shown(scope, p.department, p.reason), case_id=p.case_id)
                               for p, status in card.promises],
         open_alerts=[AlertOut(alert_id=a.alert_id, kind=a.kind, metric=a.metric, case_id=a.case_id,
                               department=a.department, deadline_at=a.deadline_at) for a in card.open_alerts],

@@ -10,17 +10,29 @@ from fastapi.concurrency import run_in_threadpool
 from domain.sla.ledger import PromiseStatus
 from projections.sla.queries import PromiseQuery
 from services.api.alerts import sla_views
-from services.api.auth import PrincipalDep
+from services.api.auth import Principal, PrincipalDep
 from services.api.sla_schemas import Ledger, LedgerLineOut, PromiseList, PromiseOut
 from services.customers import anchors_for
 
 router = APIRouter(prefix="/v1/promises", tags=["promises"])
 
 
+NOBODY = "-"  # not a department slug (they start with a letter)
+"""A department filter no promise matches (a department token asking for another department's promises)."""
+
+
+def _scoped(principal: Principal, department: str | None) -> str | None:
+    """The department filter a caller gets: its own department for department tokens."""
+    scope = principal.department
+    if scope is None:
+        return department
+    return scope if department in (None, scope) else NOBODY
+
+
 @router.get("", response_model=PromiseList, operation_id="list_promises")
 async def list_promises(
     request: Request,
-    _: PrincipalDep,
+    principal: PrincipalDep,
     agent: str | None = None,
     department: str | None = None,
     customer_id: str | None = None,
@@ -28,8 +40,10 @@ async def list_promises(
     status: PromiseStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> PromiseList:
-    """Promises (latest due first) and their counts per status; statuses are computed for now."""
+    """Promises (latest due first) and their counts per status; statuses are computed for now. Department
+    tokens read their department's promises."""
     components: Any = request.app.state.components
+    department = _scoped(principal, department)
     store, now = sla_views(request).store, components.clock()
     anchors = await run_in_threadpool(anchors_for, components, customer_id) if customer_id else ()
     query = PromiseQuery(agent, department, None, case_id, status, limit, customer_ids=anchors)
@@ -43,12 +57,14 @@ async def list_promises(
 @router.get("/ledger", response_model=Ledger, operation_id="promise_ledger")
 async def promise_ledger(
     request: Request,
-    _: PrincipalDep,
+    principal: PrincipalDep,
     by: Literal["agent", "department", "customer"] = "agent",
     department: str | None = None,
 ) -> Ledger:
-    """Kept on time / kept late / broken / pending / released per agent, department or customer."""
+    """Kept on time / kept late / broken / pending / released per agent, department or customer (department
+    tokens: their department's promises)."""
     components: Any = request.app.state.components
+    department = _scoped(principal, department)
     store, now = sla_views(request).store, components.clock()
     lines = await run_in_threadpool(store.promise_summary, by, PromiseQuery(department=department), now)
     return Ledger(now=now, by=by, lines=[LedgerLineOut.of(line) for line in lines])

@@ -27,8 +27,9 @@ class AlreadyAcknowledged(Exception):
 
 
 def may_acknowledge(principal: str, alert: Alert) -> bool:
-    """The alert's department, the role it escalated to, and the ops/admin roles may acknowledge it."""
-    return principal in SUPERVISING_ROLES or principal in (alert.department, alert.escalated_to)
+    """The manager of the alert's department (`<department>-manager`), the role it escalated to, and the ops/admin
+    roles may acknowledge it; the department's staff may not."""
+    return principal in SUPERVISING_ROLES or principal in (f"{alert.department}-manager", alert.escalated_to)
 
 
 def acknowledge_alert(store: EventStore, view: SlaStore, alert_id: UUID, *, by: str, note: str | None,
