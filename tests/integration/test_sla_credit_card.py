@@ -73,7 +73,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
 
 
 def alerts_of(client: TestClient, **query: str) -> list[dict[str, Any]]:
-    response = client.get("/v1/alerts", params={"case": CASE, "limit": "500", **query}, headers=BEARER["loan"])
+    response = client.get("/v1/alerts", params={"case": CASE, "limit": "500", **query}, headers=BEARER["ops"])
     assert response.status_code == 200
     return list(response.json()["alerts"])
 
@@ -115,7 +115,7 @@ def test_every_breach_is_escalated_to_the_manager_of_the_department_holding_the_
 
 def test_the_inquiry_escalates_to_a_complaint_with_its_own_resolution_clock(story: Story) -> None:
     client = story.client
-    explained = client.get(f"/v1/cases/{CASE}/sla", headers=BEARER["loan"]).json()
+    explained = client.get(f"/v1/cases/{CASE}/sla", headers=BEARER["ops"]).json()
     assert (explained["case_type"], explained["status"], explained["department"]) == (
         "complaint", "resolved", "approval_office")
     resolution = [c for c in explained["clocks"] if c["metric"] == "resolution"]
@@ -129,41 +129,42 @@ def test_the_inquiry_escalates_to_a_complaint_with_its_own_resolution_clock(stor
 
 def test_the_promise_ledger_shows_the_broken_promises(story: Story) -> None:
     client = story.client
-    listed = client.get("/v1/promises", params={"case": CASE}, headers=BEARER["loan"]).json()
+    listed = client.get("/v1/promises", params={"case": CASE}, headers=BEARER["ops"]).json()
     assert [(p["promise_id"], p["status"], p["agent"]) for p in listed["promises"]] == [
         ("P-003-2", "broken", "card-0342"), ("P-003-1", "broken", "card-0117")]
     assert listed["counts"]["broken"] == 2 and sum(listed["counts"].values()) == 2
-    ledger = client.get("/v1/promises/ledger", params={"by": "agent"}, headers=BEARER["loan"]).json()
+    ledger = client.get("/v1/promises/ledger", params={"by": "agent"}, headers=BEARER["ops"]).json()
     assert {(line["key"], line["counts"]["broken"], line["total"]) for line in ledger["lines"]} == {
         ("card-0117", 1, 1), ("card-0342", 1, 1)}
     broken = client.get("/v1/promises", params={"status": "broken", "department": "card_centre"},
-                        headers=BEARER["loan"]).json()
+                        headers=BEARER["ops"]).json()
     assert len(broken["promises"]) == 2
 
 
 def test_explain_computes_elapsed_percent_for_now(story: Story) -> None:
     client = story.client
-    clocks = client.get(f"/v1/cases/{CASE}/sla", headers=BEARER["loan"]).json()["clocks"]
+    clocks = client.get(f"/v1/cases/{CASE}/sla", headers=BEARER["ops"]).json()["clocks"]
     callback = next(c for c in clocks if c["promise_id"] == "P-003-2")
     assert callback["state"] == "missed" and callback["stop_reason"] == "case resolved"
     assert callback["deadline_at"] == "2026-11-11T17:30:00+08:00"
     assert callback["elapsed_percent"] > 100  # stopped at resolution, long after the due time
     assert [t["raised"] for t in callback["thresholds"]] == [True, True, True]
-    assert client.get("/v1/cases/CASE-NOPE/sla", headers=BEARER["loan"]).status_code == 404
+    assert client.get("/v1/cases/CASE-NOPE/sla", headers=BEARER["ops"]).status_code == 404
 
 
-def test_a_breach_is_acknowledged_once_by_its_department_or_manager(story: Story) -> None:
+def test_a_breach_is_acknowledged_once_by_its_departments_manager(story: Story) -> None:
     client = story.client
     breach = next(a for a in alerts_of(client, severity="critical") if a["promise_id"] == "P-003-1")
     url = f"/v1/alerts/{breach['alert_id']}/ack"
     body = {"acknowledged_by": "王经理", "note": "今天亲自回电客户"}
     assert client.post(url, json=body, headers=BEARER["loan"]).status_code == 403
+    assert client.post(url, json=body, headers=BEARER["card_centre"]).status_code == 403  # staff: managers ack
     acked = client.post(url, json=body, headers=BEARER["card_centre-manager"])
     assert acked.status_code == 201 and acked.json()["acknowledged_by"] == "王经理"
     assert client.post(url, json=body, headers=BEARER["ops"]).status_code == 409
     assert client.post("/v1/alerts/00000000-0000-0000-0000-000000000000/ack", json=body,
                        headers=BEARER["ops"]).status_code == 404
-    detail = client.get(f"/v1/alerts/{breach['alert_id']}", headers=BEARER["loan"]).json()
+    detail = client.get(f"/v1/alerts/{breach['alert_id']}", headers=BEARER["ops"]).json()
     assert detail["escalated_to"] == "card_centre-manager" and detail["deliveries"] == []
 
 
