@@ -16,11 +16,13 @@ $(STAMP): pyproject.toml requirements/dev.txt
 
 venv: $(STAMP)
 
-# Development tokens for `make run` only (department or role = token); set TOUCHLINE_BOOTSTRAP_TOKENS to override.
-# TOUCHLINE_ENV=production refuses them.
+# Development tokens for `make run` only (department, `<department>-manager` or role = token; docs/security.md);
+# set TOUCHLINE_BOOTSTRAP_TOKENS to override. TOUCHLINE_ENV=production refuses them.
 DEV_TOKENS := frontdesk=dev-frontdesk-token,hotline=dev-hotline-token,web=dev-web-token,repair=dev-repair-token,$\
 sales=dev-sales-token,loan=dev-loan-token,card_centre=dev-card_centre-token,$\
-approval_office=dev-approval_office-token,ops=dev-ops-token,auditor=dev-auditor-token,admin=dev-admin-token
+approval_office=dev-approval_office-token,hotline-manager=dev-hotline-manager-token,$\
+card_centre-manager=dev-card_centre-manager-token,approval_office-manager=dev-approval_office-manager-token,$\
+ops=dev-ops-token,auditor=dev-auditor-token,admin=dev-admin-token
 
 ## Start the whole backbone on the embedded default (SQLite + local broker); DEMO=1 loads the seed stories.
 run: $(STAMP)
@@ -41,9 +43,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.rebuild
 
-## Regenerate the event catalogue and JSON Schemas from the contracts.
+## Regenerate the event catalogue and JSON Schemas from the contracts, and the permission matrix in docs/security.md.
 docs: $(STAMP)
 	$(BIN)/touchline contracts catalogue docs/events.md
+	$(BIN)/python -m services.api.permissions docs/security.md
 
 clean:
 	rm -rf $(VENV) .touchline .pytest_cache

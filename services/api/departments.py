@@ -28,7 +28,7 @@ async def read_inbox(
 ) -> InboxOut:
     """Each item carries the case's context (what the customer said and gave, promises) so nobody asks again.
 
-    A department token reads its own inbox; role tokens (ops, auditor, admin) read any. Each section lists up
+    A department or manager token reads its own inbox; role tokens (ops, auditor, admin) read any. Each section lists up
     to `limit` cases (the oldest opened), longest waiting first; `total` counts them all; `overdue` lists the
     listed items past their acceptance target or with a broken promise.
     """

@@ -8,9 +8,11 @@ are applied where the data is read (see `Scope`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 
@@ -27,7 +29,7 @@ class Kind(StrEnum):
 class Scope(StrEnum):
     """How a route limits department and manager tokens (ops, auditor and admin are never limited)."""
 
-    NONE = "none"
+    NONE = "not limited"
     OWN_DEPARTMENT = "own department"
     CUSTOMERS_TOUCHED = "customers touched"
     CASES_INVOLVED = "cases involved"
@@ -160,6 +162,11 @@ def shown(viewer: str | None, department: str, text: str) -> str:
     return text if viewer is None or viewer == department else masked(department)
 
 
+def render_scopes() -> str:
+    """What each department scope means, as a Markdown list."""
+    return "".join(f"- **{scope.value}**: {SCOPE_MEANING[scope]}\n" for scope in Scope)
+
+
 COLUMNS = (Kind.DEPARTMENT, Kind.MANAGER, Kind.OPS, Kind.AUDITOR, Kind.ADMIN)
 
 
@@ -174,3 +181,27 @@ def render_markdown(routes: Iterable[Any]) -> str:
         scope = rule.scope.value if rule.kinds is not None and rule.kinds & STAFF else "—"
         lines.append(f"| {methods} | `{route.path}` | `{route_key(route)}` | " + " | ".join(cells) + f" | {scope} |")
     return "\n".join(lines) + "\n"
+
+
+BEGIN, END = "<!-- matrix:begin -->\n", "<!-- matrix:end -->"
+
+
+def with_table(document: str, table: str) -> str:
+    """`document` with the text between its matrix markers replaced by `table`."""
+    head, _, rest = document.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return f"{head}{BEGIN}{table}{END}{tail}"
+
+
+def _write_doc(path: Path) -> None:
+    from types import SimpleNamespace
+
+    from services.api.app import api_routes, build_app
+    from services.settings import Settings
+
+    app = build_app(SimpleNamespace(settings=Settings(env="test", bootstrap_tokens="")))
+    path.write_text(with_table(path.read_text(encoding="utf-8"), render_markdown(api_routes(app))), encoding="utf-8")
+
+
+if __name__ == "__main__":  # python -m services.api.permissions docs/security.md
+    _write_doc(Path(sys.argv[1]))

@@ -88,8 +88,9 @@ def hotline_case() -> Envelope:
 
 def caught_up(stack: Backbone) -> Callable[[], bool]:
     api = stack.api
-    return lambda: all(s.position() >= api.event_store.head() for s in (api.timeline, api.cases.store,
-                                                                         api.customers.directory, api.sla.store))
+    assert api.sla is not None
+    stores = (api.timeline, api.cases.store, api.customers.directory, api.sla.store)
+    return lambda: all(s.position() >= api.event_store.head() for s in stores)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +113,7 @@ def checkpoint(stack: Backbone) -> None:
 def build_world(stack: Backbone) -> World:
     api = stack.api
     assert api.sla is not None
-    api.clock = lambda: NOW  # type: ignore[method-assign]
+    api.clock = lambda: NOW
     ensure_default_policy(api.event_store, api.sla.config, PolicyBook(), NOW - timedelta(days=90))
     events = [*demo_events(NOW), hotline_case()]
     api.publisher.publish(events)
