@@ -35,6 +35,7 @@ from services.kafka.records import EventPublisher
 from services.privacy.erasure import ErasureService, single_anchor
 from services.privacy.wiring import build_erasure_service, sealer_for
 from services.projector.engine import ProjectionEngine
+from services.projector.watch import ProjectionWatch
 from services.recorder.recorder import AfterCommit, Recorder, RecorderLoop
 from services.settings import Settings
 from services.sla.wiring import SlaViews, build_sla_views
@@ -139,6 +140,7 @@ class ApiComponents:
     position_at: PositionAt | None = None  # instant → last log position recorded by then (as-of by instant)
     erasure: ErasureService | None = None  # erasing a customer's personal data (services.api.privacy)
     replays: ReplayJobs | None = None  # rebuild-and-compare runs asked for by auditors (services.api.audit_replay)
+    projections: ProjectionWatch | None = None  # parked events and stuck projections (services.api.projections)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
 
     def readiness(self) -> dict[str, str]:
@@ -150,6 +152,7 @@ class ApiComponents:
             "broker": "ok" if broker_reachable(self.settings.kafka_bootstrap_servers, 2.0) else "unreachable",
             "event_store": _check(self.event_store.ping),
             "read_models": _check(lambda: _ping_engine(self.views)),
+            **({"projections": _watch(self.projections)} if self.projections is not None else {}),
         }
         self._ready_cache = (time.monotonic(), checks)
         return checks
@@ -189,6 +192,7 @@ def build_api_components(settings: Settings) -> ApiComponents:
         position_at=chain_index(audit_engine),
         erasure=erasure,
         replays=ReplayJobs(replay_runner(settings, event_store)),
+        projections=ProjectionWatch(views, event_store.head, list(stores), settings.projector_stuck_seconds),
         closers=[event_store.close, views.dispose, sender.close, audit.close, erasure.close],
     )
 
@@ -211,7 +215,7 @@ def build_recorder_loop(
 
 def build_projection_engine(settings: Settings, event_store: EventStore, views: Engine) -> ProjectionEngine:
     stores = projection_stores(views, load_identity_config(settings.config_dir))
-    return ProjectionEngine(event_store, list(stores.values()), settings.projector_batch_size)
+    return ProjectionEngine(event_store, list(stores.values()), settings.projector_batch_size, views=views)
 
 
 def start_pipeline(
@@ -236,6 +240,13 @@ def _check(probe: Any) -> str:
     try:
         probe()
         return "ok"
+    except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+        return f"error: {type(exc).__name__}"
+
+
+def _watch(watch: ProjectionWatch) -> str:
+    try:
+        return watch.check()
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure
         return f"error: {type(exc).__name__}"
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     recorder_max_poll_records: int = Field(2000, ge=1, validation_alias=_alias("TOUCHLINE_RECORDER_MAX_POLL_RECORDS"))
     projector_batch_size: int = Field(2000, ge=1, validation_alias=_alias("TOUCHLINE_PROJECTOR_BATCH_SIZE"))
     projector_idle_seconds: float = Field(0.05, gt=0, validation_alias=_alias("TOUCHLINE_PROJECTOR_IDLE_SECONDS"))
+    projector_stuck_seconds: float = Field(120.0, gt=0,
+                                           validation_alias=_alias("TOUCHLINE_PROJECTOR_STUCK_SECONDS"))
     bootstrap_tokens: SecretStr = Field(SecretStr(""), validation_alias=_alias("TOUCHLINE_BOOTSTRAP_TOKENS"))
     id_hash_key: SecretStr = Field(SecretStr(DEV_ID_HASH_KEY), validation_alias=_alias("TOUCHLINE_ID_HASH_KEY"))
     host: str = Field("127.0.0.1", validation_alias=_alias("TOUCHLINE_HOST"))
