@@ -30,7 +30,7 @@ from projections.protocol import ProjectionStore
 from projections.sqlstore import DirectRebuild, Rebuild
 from services.clock import Clock, utc_now
 from services.metrics import LOG_HEAD, PROJECTION_FAILURES, PROJECTION_POSITION
-from services.projector.isolation import Isolation, not_the_events
+from services.projector.isolation import Isolation, Unreadable, not_the_events, read_events
 from services.store.eventstore import EventStore
 
 log = logging.getLogger(__name__)
@@ -70,8 +70,9 @@ class ProjectionEngine:
         self._do_retries()
         positions = {p.name: p.position() for p in self._projections}
         lowest = min(positions.values(), default=0)
-        events = self._store.read(lowest, self._batch_size)
-        if not events:
+        read = read_events(self._store, lowest, self._batch_size)
+        events = read.events
+        if not events and read.unreadable is None:
             self._count_failures()
             return 0
         erased, failing = False, dict[str, Exception]()
@@ -84,14 +85,18 @@ class ProjectionEngine:
                     failing[projection.name] = error
                     continue
                 erased = erased or _has_erasure(behind)
-        LOG_HEAD.set(events[-1].position)
+        if read.unreadable is not None:
+            for projection in self._projections:
+                if projection.name not in failing:
+                    self._isolation.park_unreadable(projection, read.unreadable)
+        LOG_HEAD.set(read.last(lowest))
         self._count_failures()
         if failing:
             raise ProjectionsFailing(f"batch after {lowest} failed for {', '.join(failing)}") from next(
                 iter(failing.values()))
         if erased and self._rebuild_after_erasure:
             self.rebuild_all()
-        return len(events)
+        return len(events) + (read.unreadable is not None)
 
     def rebuild_all(self, progress: Progress | None = None) -> int:
         """Rebuild every projection from zero in place up to the log head, reading each batch once for all (held
@@ -176,14 +181,18 @@ def rebuild_together(store: EventStore, projections: Mapping[str, ProjectionStor
     counts = dict.fromkeys(projections, 0)
     after, last, unflushed = 0, max(stops.values(), default=0), 0
     with fewer_collections():
-        while after < last and (events := store.read(after, batch_size, stop=last)):
+        while after < last and ((read := read_events(store, after, batch_size, stop=last)).events
+                                or read.unreadable is not None):
+            events = read.events
             for name, target in rebuilds.items():
-                mine = events if events[-1].position <= stops[name] else [
+                mine = events if not events or events[-1].position <= stops[name] else [
                     e for e in events if e.position <= stops[name]]
                 if mine:
                     target.apply(mine)
                     counts[name] += len(mine)
-            after, unflushed = events[-1].position, unflushed + len(events)
+                if read.unreadable is not None and read.unreadable.row.position <= stops[name]:
+                    target.park(read.unreadable)
+            after, unflushed = read.last(after), unflushed + len(events)
             if unflushed >= flush_every:
                 for target in rebuilds.values():
                     target.flush()
@@ -276,14 +285,25 @@ class GuardedRebuild:
                 raise
             return self._batch_by_batch(error)
 
+    def park(self, unreadable: Unreadable) -> int:
+        """Park a row that does not decode: a held rebuild writes what it holds first and goes on batch by batch
+        (its stored position moves past the row)."""
+        if self._held is not None:
+            self.flush()
+            self._held = None
+        return self._isolation.park_unreadable(self._projection, unreadable)
+
     def _batch_by_batch(self, error: Exception) -> int:
         log.warning("rebuild of %s cannot hold an event (%s: %s); going on batch by batch from position %d",
                     self._projection.name, type(error).__name__, error, self._projection.position())
         self._held = None
         after = self._projection.position()
-        while after < self._given and (events := self._store.read(after, self._batch_size, stop=self._given)):
-            self._isolation.apply(self._projection, events)
-            after = events[-1].position
+        while after < self._given and ((read := read_events(self._store, after, self._batch_size,
+                                                             stop=self._given)).events or read.unreadable):
+            self._isolation.apply(self._projection, read.events)
+            if read.unreadable is not None:
+                self._isolation.park_unreadable(self._projection, read.unreadable)
+            after = read.last(after)
         return self._projection.position()
 
 

@@ -10,13 +10,20 @@ event and parks it too) ends where the live projector does.
 Errors that say nothing about the events are not parked but raised, for the caller to retry: a lost connection,
 a timeout, a serialisation failure or deadlock (OperationalError and kin), and errors of the schema itself
 (ProgrammingError: a missing table would otherwise park every event).
+
+A stored event that no longer decodes (its contract was tightened after it was recorded, or its topic names a
+version this code does not know) cannot be given to any projection: `read_events` returns the events before it and
+the row itself, which every projection then parks (`error_type` says why; `event_type` is the row's topic).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import orjson
+from pydantic import ValidationError
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -29,15 +36,56 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from domain.log import RecordedEvent
-from projections.protocol import Failure, ProjectionStore, unapplied
+from projections.protocol import MESSAGE_LIMIT, Failure, ProjectionStore, unapplied
 from projections.sqlstore import RebuildChanged
 from services.clock import Clock, utc_now
 from services.metrics import PROJECTION_PARKED
+from services.store.eventstore import EventStore, StoredLogEntry
 
 log = logging.getLogger(__name__)
 
 _NOT_THE_EVENTS = (OperationalError, InterfaceError, InternalError, ProgrammingError, NotSupportedError,
                    DisconnectionError, PoolTimeout, RebuildChanged, ConnectionError, TimeoutError, MemoryError)
+
+
+_UNDECODABLE = (ValidationError, orjson.JSONDecodeError, KeyError)  # a row's bytes or topic, not the database
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A stored row that does not decode into an event, and why."""
+
+    row: StoredLogEntry
+    error: Exception
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """Decoded events in log order and, when one stopped the read, the row after them that did not decode."""
+
+    events: list[RecordedEvent]
+    unreadable: Unreadable | None = None
+
+    def last(self, otherwise: int) -> int:
+        """The position the read reached (its last event or unreadable row)."""
+        if self.unreadable is not None:
+            return self.unreadable.row.position
+        return self.events[-1].position if self.events else otherwise
+
+
+def read_events(store: EventStore, after: int, limit: int, stop: int | None = None) -> Read:
+    """Up to `limit` events past `after` (and up to `stop`); stops before a row that does not decode."""
+    try:
+        return Read(store.read(after, limit, stop))
+    except _UNDECODABLE:
+        log.warning("a stored event past position %d does not decode; reading row by row to find it", after)
+    events: list[RecordedEvent] = []
+    for row in store.read_raw(after, limit, stop):
+        try:
+            events.extend(RecordedEvent(row.position, event) for event in store.open([row]))
+        except _UNDECODABLE as error:
+            return Read(events, Unreadable(row, error))
+    return Read(events)
 
 
 def not_the_events(error: BaseException) -> bool:
@@ -72,14 +120,24 @@ class Isolation:
         self.apply(projection, events[:middle])
         return self.apply(projection, events[middle:])
 
+    def park_unreadable(self, projection: ProjectionStore, unreadable: Unreadable) -> int:
+        """Park a row that does not decode (the projection has applied everything before it)."""
+        row, error = unreadable.row, unreadable.error
+        kind = type(error)
+        failure = Failure(projection.name, row.position, str(row.event_id), row.topic,
+                          f"{kind.__module__}.{kind.__qualname__}", str(error)[:MESSAGE_LIMIT], self._clock())
+        return self._parked(projection, failure, error)
+
     def _park(self, projection: ProjectionStore, recorded: RecordedEvent, error: Exception) -> int:
-        failure = Failure.of(projection.name, recorded, error, self._clock())
+        return self._parked(projection, Failure.of(projection.name, recorded, error, self._clock()), error)
+
+    def _parked(self, projection: ProjectionStore, failure: Failure, error: Exception) -> int:
         position = projection.park(failure)
         self.parked.append(failure)
         PROJECTION_PARKED.labels(projection.name).inc()
         log.error("projection %s parked the event at position %d (%s %s): %s: %s; it goes on without it "
                   "(GET /v1/projections/failures, `touchline projections retry` after a fix)", projection.name,
-                  recorded.position, recorded.event.event_type, recorded.event.event_id, failure.error_type,
+                  failure.position, failure.event_type, failure.event_id, failure.error_type,
                   failure.error_message, exc_info=error)
         return position
 

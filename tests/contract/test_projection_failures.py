@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from psycopg import sql
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from contracts import CustomerRef, Envelope
@@ -61,7 +62,19 @@ class Place:
     store: EventStore
     views: Engine
     fresh: Any
+    events_sql: Engine  # the event store's database, to alter a stored row
     engines: list[Engine] = field(default_factory=list)
+
+    def alter(self, position: int, state: bytes) -> None:
+        column = "rowid" if self.events_sql.dialect.name == "sqlite" else "notification_id"
+        with self.events_sql.begin() as conn:
+            conn.execute(text(f"update stored_events set state = :s where {column} = :p"), {"s": state, "p": position})
+
+    def state(self, position: int) -> bytes:
+        column = "rowid" if self.events_sql.dialect.name == "sqlite" else "notification_id"
+        with self.events_sql.begin() as conn:
+            found = conn.execute(text(f"select state from stored_events where {column} = :p"), {"p": position})
+            return bytes(found.scalar_one())
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -70,7 +83,8 @@ def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
         def fresh_sqlite() -> Engine:
             return make_engine(f"sqlite:///{tmp_path / f'views-{uuid.uuid4().hex[:6]}.db'}")
 
-        found = Place(EventStore(f"sqlite:///{tmp_path / 'events.db'}"), fresh_sqlite(), fresh_sqlite)
+        found = Place(EventStore(f"sqlite:///{tmp_path / 'events.db'}"), fresh_sqlite(), fresh_sqlite,
+                      make_engine(f"sqlite:///{tmp_path / 'events.db'}"))
     else:
         url, schema = request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
         extra: list[str] = []
@@ -82,13 +96,14 @@ def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
             extra.append(name)
             return make_engine(url_with_search_path(url, name))
 
-        found = Place(EventStore(url, schema=schema), make_engine(url_with_search_path(url, schema)), fresh_schema)
+        found = Place(EventStore(url, schema=schema), make_engine(url_with_search_path(url, schema)), fresh_schema,
+                      make_engine(url_with_search_path(url, schema)))
     BROKEN.clear()
     BROKEN.add(MARKER)
     yield found
     BROKEN.clear()
     found.store.close()
-    for engine in [found.views, *found.engines]:
+    for engine in [found.views, found.events_sql, *found.engines]:
         engine.dispose()
     if request.param == "postgres":
         with psycopg.connect(url, autocommit=True) as conn:
@@ -303,3 +318,28 @@ def test_an_error_that_is_not_the_events_parks_nothing_and_holds_up_only_its_pro
     assert isinstance(failing.value.__cause__, OperationalError)
     assert (timeline.position(), sla.position()) == (0, 10)  # the other projection went on with the batch
     assert failures(place.views, resolved=True) == ([], None)
+
+
+def test_a_stored_event_that_no_longer_decodes_is_parked_by_every_projection(place: Place) -> None:
+    BROKEN.clear()
+    place.store.append(story())
+    document = orjson.loads(place.state(6))
+    document["occurred_at"] = "9999-99-99T99:99:99Z"  # as if its contract had been tightened since it was recorded
+    place.alter(6, orjson.dumps(document))
+    stores = stores_on(place.views)
+
+    ProjectionEngine(place.store, list(stores.values()), batch_size=4, views=place.views).catch_up()
+
+    head = place.store.head()
+    assert {store.position() for store in stores.values()} == {head}
+    listed, _ = failures(place.views)
+    assert sorted((f.projection, f.position) for f in listed) == sorted((name, 6) for name in stores)
+    assert {f.error_type for f in listed} == {"pydantic_core._pydantic_core.ValidationError"}
+    assert {f.event_type for f in listed} == {f"touchline:{story()[5].event_type}@v1"}  # the row's topic
+    fresh = place.fresh()
+    place.engines.append(fresh)
+    rebuilt = stores_on(fresh)
+    rebuild_together(place.store, rebuilt, dict.fromkeys(rebuilt, head), batch_size=5, flush_every=9)
+    for name, store in rebuilt.items():
+        assert store.checksum_at() == stores[name].checksum_at(), name  # type: ignore[attr-defined]
+    assert sorted((f.projection, f.position) for f in failures(fresh)[0]) == sorted((n, 6) for n in stores)
