@@ -67,7 +67,7 @@ class ProjectionEngine:
     def run_once(self) -> int:
         """Do the retries asked for, then apply one batch to the projections that are furthest behind; return
         how many events were read."""
-        self._do_retries()
+        self.do_retries()
         positions = {p.name: p.position() for p in self._projections}
         lowest = min(positions.values(), default=0)
         read = read_events(self._store, lowest, self._batch_size)
@@ -126,13 +126,13 @@ class ProjectionEngine:
         self._count_failures()
         return max(counts.values(), default=0), resolved
 
-    def _do_retries(self) -> None:
+    def do_retries(self) -> dict[str, set[int]]:
+        """Do the retries operators asked for (`projection_failures.retry_requested_us`); the positions resolved
+        per projection retried."""
         if self._views is None:
-            return
+            return {}
         known = {p.name for p in self._projections}
-        for name in retry_requests(self._views):
-            if name in known:
-                self.retry(name)
+        return {name: self.retry(name) for name in retry_requests(self._views) if name in known}
 
     def _count_failures(self) -> None:
         """Set the parked-events gauge from the read-model database when something may have changed."""
