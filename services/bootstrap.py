@@ -32,6 +32,7 @@ from services.kafka.admin import broker_reachable, ensure_topics, existing_topic
 from services.kafka.consumer import KafkaRecordSource
 from services.kafka.producer import KafkaDeadLetterSink, KafkaEventPublisher, KafkaSender, make_producer
 from services.kafka.records import EventPublisher
+from services.migrations import prepare_schema
 from services.privacy.erasure import ErasureService, single_anchor
 from services.privacy.wiring import build_erasure_service, sealer_for
 from services.projector.engine import ProjectionEngine
@@ -47,9 +48,11 @@ def protector_for(settings: Settings) -> IdentifierProtector:
 
 
 def open_event_store(settings: Settings) -> EventStore:
-    """The event store, sealing personal values per customer key (docs/audit.md, "Erasure")."""
+    """The event store, sealing personal values per customer key (docs/audit.md, "Erasure"); the schema migrated
+    (outside production) or checked at head, once per process (services.migrations)."""
     if settings.store_url.startswith("sqlite:///"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_schema(settings)
     return EventStore(settings.store_url, schema=settings.db_schema or None, sealer=sealer_for(settings))
 
 

@@ -533,6 +533,32 @@ def contracts_publish(
     console.print(f"published {len(paths)} new schema snapshot(s)")
 
 
+@app.command()
+def migrate(
+    check: Annotated[bool, typer.Option("--check", help="Only check that both databases are at head (exit 1 if "
+                                        "not), changing nothing.")] = False,
+) -> None:
+    """Create or upgrade the schema of the event store's database and of the read models' (Alembic revisions,
+    in TOUCHLINE_DB_SCHEMA when set). Safe to run concurrently: one runs, the others wait and find it done.
+    Run it before starting the processes in production (they only check); elsewhere they run it themselves."""
+    from services.migrations import SchemaNotReady
+    from services.migrations import check as check_schema
+    from services.migrations import migrate as run_migrations
+
+    _logging("WARNING")
+    settings = Settings()
+    if check:
+        try:
+            check_schema(settings)
+        except SchemaNotReady as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
+            raise typer.Exit(1) from exc
+        console.print("both databases are at head")
+        return
+    for name, revision in run_migrations(settings).items():
+        typer.echo(f"{name}\t{revision}")
+
+
 @projections_app.command("failures")
 def projections_failures(
     projection: Annotated[str | None, typer.Option(help="Only this projection's.")] = None,
