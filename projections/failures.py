@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, Row, and_, func, or_, select, update
 
-from projections.cursor import pack, unpack
+from projections.cursor import InvalidCursor, pack, unpack
 from projections.protocol import Failure
 from projections.sqlstore import epoch_us, projection_failures, write_transaction
 
@@ -26,6 +26,8 @@ def failures(engine: Engine, *, projection: str | None = None, resolved: bool = 
     if cursor is not None:
         match = unpack(cursor, _CURSOR, "failure")
         after, at = match[1], int(match[2])
+        if at >= 2**63:
+            raise InvalidCursor("malformed failure cursor")
         conditions.append(or_(_T.projection > after, and_(_T.projection == after, _T.position > at)))
     statement = (select(projection_failures).where(*conditions).order_by(_T.projection, _T.position)
                  .limit(limit + 1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -16,6 +16,7 @@ from services.api.auth import Principal, PrincipalDep
 from services.api.problems import Problem
 from services.clock import utc_now
 
+MAX_POSITION = 2**63 - 1  # log positions are 64-bit
 router = APIRouter(prefix="/v1/projections", tags=["projections"])
 
 
@@ -70,7 +71,7 @@ class RetryOut(BaseModel):
 async def list_failures(
     request: Request,
     _: Annotated[Principal, Depends(require_operator)],
-    projection: str | None = None,
+    projection: Annotated[str | None, Query(max_length=100)] = None,
     resolved: Annotated[bool, Query(description="Include the resolved ones.")] = False,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -89,7 +90,8 @@ async def list_failures(
 
 @router.post("/failures/{projection}/{position}/retry", response_model=RetryOut, status_code=202,
              operation_id="retry_projection_failure", responses={403: {}, 404: {}})
-async def retry_failure(request: Request, projection: str, position: int,
+async def retry_failure(request: Request, projection: Annotated[str, Path(max_length=100)],
+                        position: Annotated[int, Path(ge=1, le=MAX_POSITION)],
                         _: Annotated[Principal, Depends(require_ops)]) -> RetryOut:
     """Ask the projector to retry a parked event (after a fix is deployed): it rebuilds the projection from zero
     in place, which applies every parked event of it again; those that now apply are resolved, the others stay

@@ -5,6 +5,7 @@ retry after a fix applies it."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -211,6 +212,11 @@ def test_a_poison_event_is_parked_listed_and_retried_without_stopping_the_world(
     assert second.json()["next_cursor"] is None
     assert client.get("/v1/projections/failures", headers=bearer("hotline-token-0001")).status_code == 403
     assert client.get("/v1/projections/failures?cursor=bad", headers=bearer("ops-token-0000001")).status_code == 422
+    too_far = base64.urlsafe_b64encode(b"timeline:9999999999999999999").decode()
+    assert client.get(f"/v1/projections/failures?cursor={too_far}", headers=bearer("ops-token-0000001")
+                      ).status_code == 422
+    assert client.post(f"/v1/projections/failures/timeline/{2**63}/retry", headers=bearer("ops-token-0000001")
+                       ).status_code == 422
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["projections"] == "degraded: 4 parked failures (timeline, cases)"
 
