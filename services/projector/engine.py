@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (position reached, head)
 REBUILD_FLUSH = 100_000  # events a rebuild holding its state folds between two writes
 REBUILD_BATCH = 10_000  # events read (and decoded) at a time by a rebuild
+RETRY_CHECK_S = 1.0  # seconds between two looks for the retries operators asked for
 
 
 class ProjectionsFailing(RuntimeError):
@@ -50,7 +52,8 @@ class ProjectionEngine:
     (stores in memory) there are no retries."""
 
     def __init__(self, store: EventStore, projections: Sequence[ProjectionStore], batch_size: int = 2000, *,
-                 rebuild_after_erasure: bool = True, views: Engine | None = None, clock: Clock = utc_now) -> None:
+                 rebuild_after_erasure: bool = True, views: Engine | None = None, clock: Clock = utc_now,
+                 retry_check_s: float = RETRY_CHECK_S) -> None:
         self._store = store
         self._projections = list(projections)
         self._batch_size = batch_size
@@ -59,6 +62,8 @@ class ProjectionEngine:
         self._clock = clock
         self._isolation = Isolation(clock)
         self._counted = -1  # parked events when the gauge was last set (-1: never)
+        self._retry_check_s = retry_check_s
+        self._retries_seen: float | None = None  # monotonic time retry requests were last looked for
 
     @property
     def projections(self) -> list[ProjectionStore]:
@@ -67,7 +72,10 @@ class ProjectionEngine:
     def run_once(self) -> int:
         """Do the retries asked for, then apply one batch to the projections that are furthest behind; return
         how many events were read."""
-        self.do_retries()
+        if self._views is not None and (self._retries_seen is None
+                                        or time.monotonic() - self._retries_seen >= self._retry_check_s):
+            self._retries_seen = time.monotonic()
+            self.do_retries()
         positions = {p.name: p.position() for p in self._projections}
         lowest = min(positions.values(), default=0)
         read = read_events(self._store, lowest, self._batch_size)
@@ -87,7 +95,7 @@ class ProjectionEngine:
                 erased = erased or _has_erasure(behind)
         if read.unreadable is not None:
             for projection in self._projections:
-                if projection.name not in failing:
+                if projection.name not in failing and positions[projection.name] < read.unreadable.row.position:
                     self._isolation.park_unreadable(projection, read.unreadable)
         LOG_HEAD.set(read.last(lowest))
         self._count_failures()
@@ -127,8 +135,8 @@ class ProjectionEngine:
         return max(counts.values(), default=0), resolved
 
     def do_retries(self) -> dict[str, set[int]]:
-        """Do the retries operators asked for (`projection_failures.retry_requested_us`); the positions resolved
-        per projection retried."""
+        """Do the retries operators asked for (`projection_failures.retry_requested_us`; `run_once` looks for them
+        every `retry_check_s`); the positions resolved per projection retried."""
         if self._views is None:
             return {}
         known = {p.name for p in self._projections}

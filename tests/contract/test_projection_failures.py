@@ -166,7 +166,7 @@ def test_a_poison_event_is_parked_listed_and_retried_without_stopping_the_world(
     stores = stores_on(place.views)
     parked_before = REGISTRY.get_sample_value("touchline_projection_parked_total", {"projection": "timeline"}) or 0
     engine = ProjectionEngine(place.store, list(stores.values()), batch_size=7, views=place.views,
-                              clock=lambda: NOW)
+                              clock=lambda: NOW, retry_check_s=0)
 
     engine.catch_up()  # used to raise (and `run` to retry the batch forever)
 
