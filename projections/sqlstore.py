@@ -1,10 +1,12 @@
-"""Shared SQLAlchemy plumbing for projection stores: engines, write transactions and tracked positions."""
+"""Shared SQLAlchemy plumbing for projection stores: engines, write transactions, tracked positions and the
+events a projection parked (`projection_failures`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -12,9 +14,11 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Integer,
     MetaData,
     String,
     Table,
+    Text,
     create_engine,
     delete,
     event,
@@ -24,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from domain.log import RecordedEvent
-from projections.protocol import ProjectionStore, unapplied
+from projections.protocol import Failure, ProjectionStore, unapplied
 
 metadata = MetaData()
 
@@ -35,9 +39,28 @@ projection_positions = Table(
     Column("position", BigInteger, nullable=False),
 )
 
+# One row per (projection, log position) a projection could not apply and skipped; written in the transaction that
+# moves the projection's position past the event, so the skip happens once and survives restarts.
+projection_failures = Table(
+    "projection_failures",
+    metadata,
+    Column("projection", String(100), primary_key=True),
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("error_type", String(200), nullable=False),
+    Column("error_message", Text, nullable=False),
+    Column("first_failed_us", BigInteger, nullable=False),
+    Column("last_failed_us", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("resolved_us", BigInteger),  # set once a rebuild (an operator's retry) applied the event
+    Column("retry_requested_us", BigInteger),  # an operator asked the projector to retry (rebuild from zero)
+)
+
 _POSTGRES_SCHEMES = {"postgresql", "postgres"}
 _WRITE_OPTION = "touchline_write"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -124,6 +147,23 @@ def ensure_position(conn: Connection, name: str) -> None:
     conn.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
 
 
+def record_failure(conn: Connection, failure: Failure) -> None:
+    """Insert a parked event's failure, or count one more attempt (unresolving it) if it was parked before."""
+    at = epoch_us(failure.failed_at)
+    insert = dialect_insert(conn, projection_failures).values(
+        projection=failure.projection, position=failure.position, event_id=failure.event_id,
+        event_type=failure.event_type, error_type=failure.error_type, error_message=failure.error_message,
+        first_failed_us=at, last_failed_us=at, attempts=1, resolved_us=None)
+    again = {"error_type": insert.excluded.error_type, "error_message": insert.excluded.error_message,
+             "last_failed_us": at, "attempts": projection_failures.c.attempts + 1, "resolved_us": None}
+    conn.execute(insert.on_conflict_do_update(index_elements=["projection", "position"], set_=again))
+
+
+def epoch_us(at: datetime) -> int:
+    """Microseconds since the epoch of an aware instant."""
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
 def in_chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
     """`items` in slices of at most `size`: bound parameters per IN (...) list."""
     return (items[start : start + size] for start in range(0, len(items), size))
@@ -159,7 +199,7 @@ class SqlProjection:
 
     def create(self) -> None:
         with write_transaction(self._engine) as conn:
-            metadata.create_all(conn, tables=[projection_positions, *self.tables])
+            metadata.create_all(conn, tables=[projection_positions, projection_failures, *self.tables])
             ensure_position(conn, self.name)
 
     def position(self) -> int:
@@ -182,6 +222,16 @@ class SqlProjection:
             self._apply_batch(conn, todo)
             write_position(conn, self.name, todo[-1].position)
             return todo[-1].position
+
+    def park(self, failure: Failure) -> int:
+        """Skip the event at `failure.position`: record why and move the position to it, in one transaction."""
+        with write_transaction(self._engine) as conn:
+            after = read_position(conn, self.name)
+            if after >= failure.position:
+                return after
+            record_failure(conn, failure)
+            write_position(conn, self.name, failure.position)
+            return failure.position
 
     def rebuilding(self) -> Rebuild:
         """How to rebuild this store from zero (after `reset`): batch by batch unless a store holds its state."""

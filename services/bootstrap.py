@@ -32,9 +32,11 @@ from services.kafka.admin import broker_reachable, ensure_topics, existing_topic
 from services.kafka.consumer import KafkaRecordSource
 from services.kafka.producer import KafkaDeadLetterSink, KafkaEventPublisher, KafkaSender, make_producer
 from services.kafka.records import EventPublisher
+from services.migrations import prepare_schema
 from services.privacy.erasure import ErasureService, single_anchor
 from services.privacy.wiring import build_erasure_service, sealer_for
 from services.projector.engine import ProjectionEngine
+from services.projector.watch import ProjectionWatch
 from services.recorder.recorder import AfterCommit, Recorder, RecorderLoop
 from services.settings import Settings
 from services.sla.wiring import SlaViews, build_sla_views
@@ -46,9 +48,11 @@ def protector_for(settings: Settings) -> IdentifierProtector:
 
 
 def open_event_store(settings: Settings) -> EventStore:
-    """The event store, sealing personal values per customer key (docs/audit.md, "Erasure")."""
+    """The event store, sealing personal values per customer key (docs/audit.md, "Erasure"); the schema migrated
+    (outside production) or checked at head, once per process (services.migrations)."""
     if settings.store_url.startswith("sqlite:///"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_schema(settings)
     return EventStore(settings.store_url, schema=settings.db_schema or None, sealer=sealer_for(settings))
 
 
@@ -139,6 +143,7 @@ class ApiComponents:
     position_at: PositionAt | None = None  # instant → last log position recorded by then (as-of by instant)
     erasure: ErasureService | None = None  # erasing a customer's personal data (services.api.privacy)
     replays: ReplayJobs | None = None  # rebuild-and-compare runs asked for by auditors (services.api.audit_replay)
+    projections: ProjectionWatch | None = None  # parked events and stuck projections (services.api.projections)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
 
     def readiness(self) -> dict[str, str]:
@@ -150,6 +155,7 @@ class ApiComponents:
             "broker": "ok" if broker_reachable(self.settings.kafka_bootstrap_servers, 2.0) else "unreachable",
             "event_store": _check(self.event_store.ping),
             "read_models": _check(lambda: _ping_engine(self.views)),
+            **({"projections": _watch(self.projections)} if self.projections is not None else {}),
         }
         self._ready_cache = (time.monotonic(), checks)
         return checks
@@ -189,6 +195,7 @@ def build_api_components(settings: Settings) -> ApiComponents:
         position_at=chain_index(audit_engine),
         erasure=erasure,
         replays=ReplayJobs(replay_runner(settings, event_store)),
+        projections=ProjectionWatch(views, event_store.head, list(stores), settings.projector_stuck_seconds),
         closers=[event_store.close, views.dispose, sender.close, audit.close, erasure.close],
     )
 
@@ -211,7 +218,7 @@ def build_recorder_loop(
 
 def build_projection_engine(settings: Settings, event_store: EventStore, views: Engine) -> ProjectionEngine:
     stores = projection_stores(views, load_identity_config(settings.config_dir))
-    return ProjectionEngine(event_store, list(stores.values()), settings.projector_batch_size)
+    return ProjectionEngine(event_store, list(stores.values()), settings.projector_batch_size, views=views)
 
 
 def start_pipeline(
@@ -236,6 +243,13 @@ def _check(probe: Any) -> str:
     try:
         probe()
         return "ok"
+    except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+        return f"error: {type(exc).__name__}"
+
+
+def _watch(watch: ProjectionWatch) -> str:
+    try:
+        return watch.check()
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure
         return f"error: {type(exc).__name__}"
 

@@ -32,6 +32,8 @@ app.add_typer(audit_app, name="audit")
 privacy_app = typer.Typer(help="Personal data: erase a customer (their data keys destroyed; the audit chain still "
                           "verifies). See docs/audit.md, \"Erasure\".")
 app.add_typer(privacy_app, name="privacy")
+projections_app = typer.Typer(help="Projections: the events they parked (could not apply) and retries after a fix.")
+app.add_typer(projections_app, name="projections")
 console = Console(stderr=True)
 
 
@@ -529,6 +531,94 @@ def contracts_publish(
 
     paths = publish_snapshots(directory)
     console.print(f"published {len(paths)} new schema snapshot(s)")
+
+
+@app.command()
+def migrate(
+    check: Annotated[bool, typer.Option("--check", help="Only check that both databases are at head (exit 1 if "
+                                        "not), changing nothing.")] = False,
+) -> None:
+    """Create or upgrade the schema of the event store's database and of the read models' (Alembic revisions,
+    in TOUCHLINE_DB_SCHEMA when set). Safe to run concurrently: one runs, the others wait and find it done.
+    Run it before starting the processes in production (they only check); elsewhere they run it themselves."""
+    from services.migrations import SchemaNotReady
+    from services.migrations import check as check_schema
+    from services.migrations import migrate as run_migrations
+
+    _logging("WARNING")
+    settings = Settings()
+    if check:
+        try:
+            check_schema(settings)
+        except SchemaNotReady as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
+            raise typer.Exit(1) from exc
+        console.print("both databases are at head")
+        return
+    for name, revision in run_migrations(settings).items():
+        typer.echo(f"{name}\t{revision}")
+
+
+@projections_app.command("failures")
+def projections_failures(
+    projection: Annotated[str | None, typer.Option(help="Only this projection's.")] = None,
+    resolved: Annotated[bool, typer.Option("--resolved", help="Include the resolved ones.")] = False,
+) -> None:
+    """List (tab-separated) the events projections parked: projection, position, event type, event id, attempts,
+    first failed, resolved, error. Exit 1 when an unresolved one is listed."""
+    from projections.failures import failures
+    from services.bootstrap import open_views
+
+    views = open_views(Settings())
+    try:
+        found, cursor, unresolved = [], None, 0
+        while True:
+            page, cursor = failures(views, projection=projection, resolved=resolved, cursor=cursor, limit=500)
+            found += page
+            if cursor is None:
+                break
+    finally:
+        views.dispose()
+    for f in found:
+        unresolved += f.resolved_at is None
+        typer.echo(f"{f.projection}\t{f.position}\t{f.event_type}\t{f.event_id}\t{f.attempts}\t"
+                   f"{f.first_failed_at}\t{f.resolved_at or '-'}\t{f.error_type}: {f.error_message}")
+    raise typer.Exit(1 if unresolved else 0)
+
+
+@projections_app.command("retry")
+def projections_retry(
+    projection: Annotated[str | None, typer.Option(help="Only this projection's parked events.")] = None,
+    position: Annotated[int | None, typer.Option(min=1, help="Only the parked event at this log position.")] = None,
+    here: Annotated[bool, typer.Option("--here", help="Retry in this process now (no projector running) instead "
+                                       "of asking the running projector to.")] = False,
+) -> None:
+    """Retry parked events after a fix: the projection is rebuilt from zero in place (by the running projector,
+    or here with --here), which applies each of its parked events again; those that apply are resolved, the
+    others stay parked. Exit 1 when nothing unresolved matches."""
+    from projections.failures import request_retry
+    from services.bootstrap import build_projection_engine, open_event_store, open_views
+    from services.clock import utc_now
+
+    settings = Settings()
+    views = open_views(settings)
+    try:
+        asked = request_retry(views, utc_now(), projection, position)
+        if asked == 0:
+            console.print("[red]no unresolved parked event matches[/red]")
+            raise typer.Exit(1)
+        if not here:
+            console.print(f"asked the projector to retry {asked} parked event(s)")
+            return
+        store = open_event_store(settings)
+        try:
+            done = build_projection_engine(settings, store, views).do_retries()
+        finally:
+            store.close()
+        for name, positions in sorted(done.items()):
+            typer.echo(f"{name}\tresolved {len(positions)}\t{' '.join(map(str, sorted(positions)))}")
+    finally:
+        views.dispose()
 
 
 def _count_lines(file: Path) -> int:

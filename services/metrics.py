@@ -10,3 +10,8 @@ RECORDER_RECORDS = Counter("touchline_recorder_records", "Kafka records handled 
 PROJECTION_POSITION = Gauge("touchline_projection_position", "Last log position applied, per projection.",
                             ["projection"])
 LOG_HEAD = Gauge("touchline_log_head", "Newest position of the event store's global log, as last read.")
+PROJECTION_FAILURES = Gauge("touchline_projection_failures",
+                            "Events a projection parked (could not apply, skipped) and not yet resolved.",
+                            ["projection"])
+PROJECTION_PARKED = Counter("touchline_projection_parked", "Events parked by a projection (each time met).",
+                            ["projection"])

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     recorder_max_poll_records: int = Field(2000, ge=1, validation_alias=_alias("TOUCHLINE_RECORDER_MAX_POLL_RECORDS"))
     projector_batch_size: int = Field(2000, ge=1, validation_alias=_alias("TOUCHLINE_PROJECTOR_BATCH_SIZE"))
     projector_idle_seconds: float = Field(0.05, gt=0, validation_alias=_alias("TOUCHLINE_PROJECTOR_IDLE_SECONDS"))
+    migrate_on_start: bool | None = Field(None, validation_alias=_alias("TOUCHLINE_MIGRATE_ON_START"))
+    projector_stuck_seconds: float = Field(120.0, gt=0,
+                                           validation_alias=_alias("TOUCHLINE_PROJECTOR_STUCK_SECONDS"))
     bootstrap_tokens: SecretStr = Field(SecretStr(""), validation_alias=_alias("TOUCHLINE_BOOTSTRAP_TOKENS"))
     id_hash_key: SecretStr = Field(SecretStr(DEV_ID_HASH_KEY), validation_alias=_alias("TOUCHLINE_ID_HASH_KEY"))
     host: str = Field("127.0.0.1", validation_alias=_alias("TOUCHLINE_HOST"))
@@ -98,6 +101,12 @@ class Settings(BaseSettings):
         if _placeholder_kek(self.privacy_kek.get_secret_value()):
             raise ValueError("TOUCHLINE_PRIVACY_KEK is required in production (base64 of 32 random bytes)")
         return self
+
+    @property
+    def migrate_at_start(self) -> bool:
+        """Whether processes migrate the schema at start (default: outside production; in production they check
+        it is at head and `touchline migrate` runs first, e.g. as a Kubernetes Job)."""
+        return self.migrate_on_start if self.migrate_on_start is not None else self.env != "production"
 
     @cached_property
     def store_url(self) -> str:

@@ -23,6 +23,7 @@ from services.api import (
 )
 from services.api import audit as audit_api
 from services.api import privacy as privacy_api
+from services.api import projections as projections_api
 from services.api.auth import TokenRegistry, authenticate
 from services.api.permissions import check_routes
 
@@ -41,7 +42,7 @@ def build_app(components: Any) -> FastAPI:
     app.state.tokens = TokenRegistry.from_setting(components.settings.bootstrap_tokens.get_secret_value())
     problems.install(app)
     routers = (ingest, customers, identity, cases, departments, handoffs, sla, alerts, promises, audit_api,
-               audit_replay, privacy_api, health)
+               audit_replay, privacy_api, projections_api, health)
     for module in routers:
         app.include_router(module.router)
     check_routes(api_routes(app), authenticate)

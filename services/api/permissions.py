@@ -112,6 +112,9 @@ MATRIX: dict[str, Rule] = {
     "list_audit_replays": Rule(AUDIT),
     "get_audit_replay": Rule(AUDIT),
     "erase_customer": Rule(frozenset({Kind.ADMIN})),
+    # parked projection failures
+    "list_projection_failures": Rule(ROLES_READING),
+    "retry_projection_failure": Rule(SUPERVISORS),
     # operations and the API's own documentation
     "healthz": PUBLIC,
     "readyz": PUBLIC,

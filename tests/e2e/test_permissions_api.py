@@ -208,6 +208,9 @@ TABLE: dict[str, tuple[Request, tuple[int | tuple[int, ...], ...]]] = {
     "get_audit_replay": (_get("/v1/audit/replays/no-such-replay"), (401, 403, 403, 403, 403, 403, 404, 404)),
     "erase_customer": (_post("/v1/privacy/erasures", lambda w: {"customer_id": "nobody", "reason": "T-1"}),
                        (401, 403, 403, 403, 403, 403, 403, 404)),  # 404: allowed, nothing held for nobody
+    "list_projection_failures": (_get("/v1/projections/failures"), ROLES_ONLY),
+    "retry_projection_failure": (_post("/v1/projections/failures/timeline/1/retry", lambda w: None),
+                                 (401, 403, 403, 403, 403, 404, 403, 404)),  # 404: allowed, nothing parked there
     "healthz": (_get("/healthz"), OK),
     "readyz": (_get("/readyz"), OK),
     "metrics": (_get("/metrics"), OK),
