@@ -153,6 +153,8 @@ class SlaPolicyPublished(Envelope):
     schema_version: Literal[1] = 1
     payload: SlaPolicyPublishedPayload
 
+    RECORDED_BY_TOUCHLINE: ClassVar[bool] = True
+
     CONCERNS_A_CUSTOMER: ClassVar[bool] = False
 
     EXAMPLE: ClassVar[dict[str, Any]] = {
@@ -234,6 +236,8 @@ class SlaWarningRaised(Envelope):
     schema_version: Literal[1] = 1
     payload: SlaWarningRaisedPayload
 
+    RECORDED_BY_TOUCHLINE: ClassVar[bool] = True
+
     EXAMPLE: ClassVar[dict[str, Any]] = {
         "occurred_at": "2026-11-06T18:00:00+08:00",
         "source": _SYSTEM,
@@ -250,6 +254,8 @@ class SlaBreached(Envelope):
     event_type: Literal["sla.breached"] = "sla.breached"
     schema_version: Literal[1] = 1
     payload: SlaBreachedPayload
+
+    RECORDED_BY_TOUCHLINE: ClassVar[bool] = True
 
     EXAMPLE: ClassVar[dict[str, Any]] = {
         "occurred_at": "2026-11-08T18:00:00+08:00",
@@ -278,6 +284,8 @@ class SlaAlertAcknowledged(Envelope):
     event_type: Literal["sla.alert_acknowledged"] = "sla.alert_acknowledged"
     schema_version: Literal[1] = 1
     payload: SlaAlertAcknowledgedPayload
+
+    RECORDED_BY_TOUCHLINE: ClassVar[bool] = True
 
     EXAMPLE: ClassVar[dict[str, Any]] = {
         "occurred_at": "2026-11-08T18:05:00+08:00",

@@ -136,6 +136,17 @@ class EventStore:
         """The subset of `event_ids` already in the store."""
         return {eid for eid in event_ids if self._recorder.select_events(eid, limit=1)}
 
+    def recorded(self, event_ids: Iterable[UUID]) -> dict[UUID, Envelope]:
+        """The events already stored under any of `event_ids`, opened as `read` gives them (to compare content).
+
+        One lookup per id on the store's unique key; callers ask only about the ids of one request or of one
+        refused append. An erased customer's event opens with pseudonyms, so a resend of it compares unequal."""
+        rows = []
+        for event_id in dict.fromkeys(event_ids):
+            for stored in self._recorder.select_events(event_id, limit=1):
+                rows.append(StoredLogEntry(0, _as_uuid(stored.originator_id), stored.topic, stored.state))
+        return {row.event_id: event for row, event in zip(rows, self.open(rows), strict=True)}
+
     def tracked(self, name: str) -> int | None:
         """The last input position recorded under `name`, e.g. "<topic>:<partition>" → offset."""
         return self._recorder.max_tracking_id(name)
