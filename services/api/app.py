@@ -25,6 +25,7 @@ from services.api import audit as audit_api
 from services.api import privacy as privacy_api
 from services.api.auth import TokenRegistry, authenticate
 from services.api.jsonbody import JsonBodyMiddleware
+from services.api.params import RefuseNulMiddleware
 from services.api.permissions import check_routes
 from services.api.ratelimit import RateLimiter, RateLimitMiddleware
 
@@ -50,7 +51,9 @@ def build_app(components: Any) -> FastAPI:
     check_routes(api_routes(app), authenticate)
     problems.document_problems(app)
     # Added last = runs first: a caller over its limit is refused before its body is even read.
-    app.add_middleware(JsonBodyMiddleware, max_bytes=components.settings.max_body_bytes)
+    app.add_middleware(JsonBodyMiddleware, max_bytes=components.settings.max_body_bytes,
+                       per_item_paths=frozenset({"/v1/events"}))
+    app.add_middleware(RefuseNulMiddleware)
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(components.settings.rate_limit))
     return app
 
