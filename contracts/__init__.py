@@ -50,7 +50,7 @@ from contracts.identity import (
     IdentityIdentifiersUnlinkedPayload,
 )
 from contracts.privacy import PrivacySubjectErased, PrivacySubjectErasedPayload
-from contracts.registry import EVENT_CLASSES, EVENT_TYPES
+from contracts.registry import EVENT_CLASSES, EVENT_TYPES, INTERNAL_EVENT_TYPES
 from contracts.repairs import (
     RepairOrderOpened,
     RepairOrderOpenedPayload,
@@ -127,6 +127,7 @@ __all__ = [
     "SlaAlertPayload",
     "EVENT_TYPES",
     "EVENT_CLASSES",
+    "INTERNAL_EVENT_TYPES",
     # codec and errors
     "parse",
     "to_canonical_json",

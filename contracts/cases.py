@@ -10,7 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from contracts.envelope import CaseEnvelope, Payload
-from contracts.fields import Department, Label, Text
+from contracts.fields import Department, Label, Positive64, Text
 
 _CASE = "CASE-2026-00417"
 
@@ -208,7 +208,7 @@ class CaseEscalatedPayload(Payload):
         description="Case type after it (may equal `from_type` when only the level rises)."
     )
     reason: Text = Field(description="Why the case was escalated.")
-    level: int | None = Field(default=None, ge=1, description="Escalation level reached (1 = first line).")
+    level: Positive64 | None = Field(default=None, description="Escalation level reached (1 = first line).")
 
     def summary(self) -> str:
         level = f", level {self.level}" if self.level else ""

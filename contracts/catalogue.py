@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from contracts.envelope import CustomerRef, Envelope, Source
+from contracts.fields import INT64_MAX
 from contracts.registry import EVENT_CLASSES
 from contracts.schemas import json_schema
 
@@ -37,9 +38,25 @@ _KAFKA = """\
 | Dead letters | `touchline.events.dlq.v1`, headers `dlq-reason`, `dlq-errors` (JSON list of FieldError), \
 `source-topic`, `source-partition`, `source-offset` |
 
+Producers may send every event type below except touchline's own (`sla.*`, `privacy.*`), which only
+touchline's processes record: `POST /v1/events` answers 403 and the recorder dead-letters them
+(`dlq-reason: internal event type`). An `event_id` names one fact: an identical resend is stored once, a
+different event under a used id is refused (409; dead letter `event_id conflict`).
+
 A rejected event is described by a list of `FieldError {loc, message, type}`; `loc` is a dotted path such as
 `payload.items[2].perception` or `source.department` (empty for the document as a whole). Messages never
 echo the input value.
+"""
+
+
+_BOUNDS = """\
+## Bounds
+
+Every value is bounded so that no accepted event can break a reader: text by length (as listed); integers to
+the signed 64-bit range (listed as *64-bit*); instants (date-time) from `1970-01-01T00:00Z` and before
+`2200-01-01T00:00Z`, with a UTC offset that is a whole number of minutes within `-14:00`..`+14:00`; dates
+within the years 1970-2199. Anything outside is refused with the field's path (`datetime_range`,
+`timezone_offset_range`, `date_range`, `less_than_equal`).
 """
 
 
@@ -52,7 +69,7 @@ _ENVELOPE_TYPES = {
 
 def render_catalogue() -> str:
     """The Markdown catalogue: envelope, Kafka conventions, then every event type with fields and example."""
-    sections = [_HEADER, _envelope_section(), _KAFKA, _index()]
+    sections = [_HEADER, _envelope_section(), _BOUNDS, _KAFKA, _index()]
     sections += [_event_section(model) for model in EVENT_CLASSES]
     return "\n".join(sections)
 
@@ -129,12 +146,14 @@ def _type_of(node: Schema, defs: Schema) -> str:
     if kind == "string":
         return _string_type(node)
     if kind == "integer":
-        return "integer" + _range(node, "minimum", "maximum", "")
+        limits = {k: v for k, v in node.items() if k in ("minimum", "maximum")}
+        bounds = {k: v for k, v in limits.items() if abs(v) < INT64_MAX}
+        return "integer" + _range(bounds, "minimum", "maximum", "") + (" (64-bit)" if bounds != limits else "")
     return str(kind)
 
 
 def _string_type(node: Schema) -> str:
-    formats = {"date-time": "date-time with UTC offset", "uuid": "UUID"}
+    formats = {"date-time": "date-time with UTC offset (see Bounds)", "uuid": "UUID"}
     if "format" in node:
         return formats.get(node["format"], f"string ({node['format']})")
     if "pattern" in node:

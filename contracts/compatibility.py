@@ -6,6 +6,12 @@ fine (an optional property added, a limit raised, an enum value added) and tight
 removed, a type changed, a property newly required, an enum value removed, a limit lowered, a pattern or
 format changed). Anything this checker does not understand is reported too, so that an unknown change is
 looked at rather than waved through.
+
+One tightening is accepted deliberately: bounding an unbounded integer to the signed 64-bit range
+(`minimum` -2^63, `maximum` 2^63-1). No plausible event holds a larger integer, and none larger could ever be
+processed: the read models keep integers in 64-bit columns, so such an event stopped the projector rather than
+being recorded as history. Instants are bounded the same way (1970..2200, offsets within ±14:00) by a validator
+that leaves the schema's `format: date-time` unchanged; see contracts.fields.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ _UPPER_BOUNDS = ("maxLength", "maxItems", "maxProperties", "maximum", "exclusive
 _LOWER_BOUNDS = ("minLength", "minItems", "minProperties", "minimum", "exclusiveMinimum")
 _EXACT = ("pattern", "format", "multipleOf", "uniqueItems", "contentEncoding")
 _NULL: Schema = {"type": "null"}
+_INT64_BOUNDS = {"minimum": -(2**63), "maximum": 2**63 - 1}
 
 
 def check_compatibility(published: Schema, current: Schema) -> list[str]:
@@ -142,14 +149,19 @@ def _compare_values(where: str, old: Schema, new: Schema, problems: list[str]) -
 
 def _compare_bounds(where: str, old: Schema, new: Schema, problems: list[str]) -> None:
     for key in _UPPER_BOUNDS:
-        if key in new and (key not in old or new[key] < old[key]):
+        if key in new and (key not in old or new[key] < old[key]) and not _int64_bound(key, old, new):
             problems.append(f"{where}: {key} tightened from {_show(old.get(key))} to {_show(new[key])}")
     for key in _LOWER_BOUNDS:
-        if key in new and (key not in old or new[key] > old[key]):
+        if key in new and (key not in old or new[key] > old[key]) and not _int64_bound(key, old, new):
             problems.append(f"{where}: {key} tightened from {_show(old.get(key))} to {_show(new[key])}")
     for key in _EXACT:
         if key in new and old.get(key) != new[key]:
             problems.append(f"{where}: {key} changed from {_show(old.get(key))} to {_show(new[key])}")
+
+
+def _int64_bound(key: str, old: Schema, new: Schema) -> bool:
+    """An unbounded integer newly bounded to the signed 64-bit range (accepted; see the module docstring)."""
+    return key not in old and old.get("type") == "integer" and _INT64_BOUNDS.get(key) == new[key]
 
 
 def _compare_objects(path: str, old: Schema, new: Schema, roots: _Roots, problems: list[str]) -> None:

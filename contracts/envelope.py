@@ -116,6 +116,11 @@ class Envelope(ContractModel):
     CONCERNS_A_CUSTOMER: ClassVar[bool] = True
     """False for organisational facts (e.g. a policy published) that belong on no customer's timeline."""
 
+    RECORDED_BY_TOUCHLINE: ClassVar[bool] = False
+    """True for the facts touchline's own processes record straight into the event store (SLA policies, alerts
+    and acknowledgements, erasures). Producers may never send them: HTTP refuses them (403) and the recorder
+    dead-letters them, so that no token can forge an acknowledgement, a policy or an erasure."""
+
     @classmethod
     def type_key(cls) -> tuple[str, int]:
         """`(event_type, schema_version)` of this event class."""

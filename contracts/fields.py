@@ -1,17 +1,30 @@
-"""Building blocks of every contract model: the frozen base model, bounded text types, summary helpers."""
+"""Building blocks of every contract model: the frozen base model, bounded text, instant and integer types,
+summary helpers.
+
+Every value a contract accepts is bounded, so that no accepted event can break a reader downstream: text by
+length, integers to the signed 64-bit range (what SQL `bigint`, Kafka and most JSON readers hold), instants to
+the plausibility window 1970-01-01T00:00Z .. 2200-01-01T00:00Z with UTC offsets within ±14:00 (the widest in
+use), dates to the same years. Outside them arithmetic such as "deadline + 1 day" or "convert to UTC" overflows.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 LABEL_MAX = 200
 TEXT_MAX = 4000
 SUMMARY_MAX = 160
 DEPARTMENT_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+"""First instant a contract accepts (inclusive)."""
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""First instant a contract refuses: instants are before 2200-01-01T00:00Z."""
+MAX_OFFSET = timedelta(hours=14)
 
 
 class ContractModel(BaseModel):
@@ -42,6 +55,24 @@ def _whole_minute_offset(value: datetime) -> datetime:
     return value
 
 
+def _plausible_instant(value: datetime) -> datetime:
+    offset = value.utcoffset() or timedelta(0)
+    if abs(offset) > MAX_OFFSET:
+        raise PydanticCustomError("timezone_offset_range", "UTC offset must be within -14:00 and +14:00")
+    # Look at the year first: converting 9999-12-31T23:59-12:00 to UTC would itself overflow.
+    if not EARLIEST.year - 1 <= value.year <= LATEST.year or not EARLIEST <= value.astimezone(UTC) < LATEST:
+        raise PydanticCustomError(
+            "datetime_range", "Instant must be from 1970-01-01T00:00Z and before 2200-01-01T00:00Z"
+        )
+    return value
+
+
+def _plausible_day(value: date) -> date:
+    if not EARLIEST.year <= value.year < LATEST.year:
+        raise PydanticCustomError("date_range", "Date must be within the years 1970 to 2199")
+    return value
+
+
 Label = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_MAX),
@@ -59,8 +90,21 @@ Text = Annotated[
 Department = Annotated[str, StringConstraints(strip_whitespace=True, pattern=DEPARTMENT_PATTERN)]
 """A department slug such as `customer-service` or `field_repair`."""
 
-Timestamp = Annotated[AwareDatetime, AfterValidator(_whole_minute_offset)]
-"""A timezone-aware instant; naive datetimes are refused."""
+Timestamp = Annotated[AwareDatetime, AfterValidator(_whole_minute_offset), AfterValidator(_plausible_instant)]
+"""An instant with its UTC offset (naive datetimes are refused): from 1970-01-01T00:00Z and before
+2200-01-01T00:00Z, the offset a whole number of minutes within ±14:00. Every instant of every contract is one."""
+
+Day = Annotated[date, AfterValidator(_plausible_day)]
+"""A calendar date in the years 1970-2199."""
+
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+"""An integer a signed 64-bit column holds."""
+
+Count64 = Annotated[int, Field(ge=0, le=INT64_MAX)]
+"""A non-negative integer (seconds, counts) a signed 64-bit column holds."""
+
+Positive64 = Annotated[int, Field(ge=1, le=INT64_MAX)]
+"""A positive integer (versions, levels) a signed 64-bit column holds."""
 
 
 def one_line(text: str, limit: int = SUMMARY_MAX) -> str:

@@ -42,6 +42,8 @@ class PrivacySubjectErased(Envelope):
     schema_version: Literal[1] = 1
     payload: PrivacySubjectErasedPayload
 
+    RECORDED_BY_TOUCHLINE: ClassVar[bool] = True
+
     CONCERNS_A_CUSTOMER: ClassVar[bool] = False
 
     EXAMPLE: ClassVar[dict[str, Any]] = {

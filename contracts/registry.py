@@ -73,3 +73,8 @@ EVENT_TYPES: Mapping[tuple[str, int], type[Envelope]] = MappingProxyType(
 
 if len(EVENT_TYPES) != len(EVENT_CLASSES):  # pragma: no cover - a programming error caught at import
     raise RuntimeError("two event classes share an (event_type, schema_version)")
+
+INTERNAL_EVENT_TYPES: frozenset[str] = frozenset(
+    cls.type_key()[0] for cls in EVENT_CLASSES if cls.RECORDED_BY_TOUCHLINE
+)
+"""Event types only touchline's own processes record (`Envelope.RECORDED_BY_TOUCHLINE`); refused from producers."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
@@ -11,7 +10,18 @@ from pydantic import Field, StringConstraints
 
 from contracts.cases import CaseType, Priority
 from contracts.envelope import Envelope, Payload
-from contracts.fields import ContractModel, Department, Label, Text, Timestamp, format_duration, format_time
+from contracts.fields import (
+    ContractModel,
+    Count64,
+    Day,
+    Department,
+    Label,
+    Positive64,
+    Text,
+    Timestamp,
+    format_duration,
+    format_time,
+)
 
 HourMinute = Annotated[str, StringConstraints(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
 """Local wall-clock time `HH:MM`; `24:00` ends a day."""
@@ -108,8 +118,8 @@ class SlaCalendar(ContractModel):
     makeup_hours: tuple[SlaTimeRange, ...] | None = Field(
         default=None, description="Hours of make-up working days (default: Monday's)."
     )
-    holidays: tuple[date, ...] = Field(default=(), description="Public holidays (no working time).")
-    makeup_workdays: tuple[date, ...] = Field(default=(), description="Weekend days worked in exchange for holidays.")
+    holidays: tuple[Day, ...] = Field(default=(), description="Public holidays (no working time).")
+    makeup_workdays: tuple[Day, ...] = Field(default=(), description="Weekend days worked in exchange for holidays.")
 
 
 class SlaDepartment(ContractModel):
@@ -130,7 +140,7 @@ class SlaSite(ContractModel):
 class SlaPolicyPublishedPayload(Payload):
     """A version of the SLA policy, complete with the calendars and departments it uses."""
 
-    version: int = Field(ge=1, description="Policy version; each version is published once.")
+    version: Positive64 = Field(description="Policy version; each version is published once.")
     effective_at: Timestamp = Field(description="Clocks started at or after this instant use this version.")
     description: Text | None = Field(default=None, description="What changed in this version.")
     warning_percentages: tuple[Percent, ...] = Field(
@@ -152,6 +162,8 @@ class SlaPolicyPublished(Envelope):
     event_type: Literal["sla.policy_published"] = "sla.policy_published"
     schema_version: Literal[1] = 1
     payload: SlaPolicyPublishedPayload
+
+    RECORDED_BY_TOUCHLINE: ClassVar[bool] = True
 
     CONCERNS_A_CUSTOMER: ClassVar[bool] = False
 
@@ -178,11 +190,11 @@ class SlaAlertPayload(Payload):
     threshold_percent: int = Field(ge=1, le=100, description="Elapsed percentage reached (100 = breach).")
     department: Department = Field(description="Department responsible for the clock.")
     agent: Label | None = Field(default=None, description="Staff member responsible (e.g. who promised).")
-    policy_version: int = Field(ge=1, description="Policy version the clock runs under.")
+    policy_version: Positive64 = Field(description="Policy version the clock runs under.")
     rule: Label = Field(description="Rule of that policy that set the target.")
     calendar: Label = Field(description="Calendar the clock counts in.")
     basis: SlaBasis = Field(description="Business or calendar time.")
-    target_seconds: int = Field(ge=0, description="Target of the clock in seconds of its basis.")
+    target_seconds: Count64 = Field(description="Target of the clock in seconds of its basis.")
     clock_started_at: Timestamp = Field(description="When the clock started.")
     deadline_at: Timestamp = Field(description="When the target is (or was) reached if the clock keeps running.")
     promise_id: Label | None = Field(default=None, description="Promise of a callback-promise clock.")
@@ -234,6 +246,8 @@ class SlaWarningRaised(Envelope):
     schema_version: Literal[1] = 1
     payload: SlaWarningRaisedPayload
 
+    RECORDED_BY_TOUCHLINE: ClassVar[bool] = True
+
     EXAMPLE: ClassVar[dict[str, Any]] = {
         "occurred_at": "2026-11-06T18:00:00+08:00",
         "source": _SYSTEM,
@@ -250,6 +264,8 @@ class SlaBreached(Envelope):
     event_type: Literal["sla.breached"] = "sla.breached"
     schema_version: Literal[1] = 1
     payload: SlaBreachedPayload
+
+    RECORDED_BY_TOUCHLINE: ClassVar[bool] = True
 
     EXAMPLE: ClassVar[dict[str, Any]] = {
         "occurred_at": "2026-11-08T18:00:00+08:00",
@@ -278,6 +294,8 @@ class SlaAlertAcknowledged(Envelope):
     event_type: Literal["sla.alert_acknowledged"] = "sla.alert_acknowledged"
     schema_version: Literal[1] = 1
     payload: SlaAlertAcknowledgedPayload
+
+    RECORDED_BY_TOUCHLINE: ClassVar[bool] = True
 
     EXAMPLE: ClassVar[dict[str, Any]] = {
         "occurred_at": "2026-11-08T18:05:00+08:00",

@@ -8,7 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from contracts.envelope import Envelope, Payload
-from contracts.fields import Department, Label, Text, format_duration
+from contracts.fields import Count64, Department, Label, Text, format_duration
 
 
 class FrontdeskVisitCheckedInPayload(Payload):
@@ -91,8 +91,8 @@ class CallReceivedPayload(Payload):
     ivr_path: Label | None = Field(
         default=None, description="Menu path taken in the IVR, e.g. `main>cards>2`."
     )
-    wait_seconds: int | None = Field(
-        default=None, ge=0, description="Seconds the caller waited before an answer."
+    wait_seconds: Count64 | None = Field(
+        default=None, description="Seconds the caller waited before an answer."
     )
     answered_by: Literal["ivr", "agent"] = Field(description="Who picked up first: the IVR or a human agent.")
 
@@ -137,12 +137,12 @@ class CallEndedPayload(Payload):
     """A call finished; how long it took and how it ended."""
 
     call_id: Label = Field(description="Id of the call (as in `call.received`).")
-    duration_seconds: int = Field(ge=0, description="Total length of the call in seconds, IVR time included.")
+    duration_seconds: Count64 = Field(description="Total length of the call in seconds, IVR time included.")
     outcome: Literal["resolved", "follow_up", "transferred", "abandoned"] = Field(
         description="How the call ended; `transferred` means handed to another department "
         "(`transferred_to_department` is then required)."
     )
-    ivr_seconds: int | None = Field(default=None, ge=0, description="Seconds spent in the IVR, if any.")
+    ivr_seconds: Count64 | None = Field(default=None, description="Seconds spent in the IVR, if any.")
     transferred_from_ivr_to_agent: bool = Field(
         description="True when the caller started in the IVR and was then connected to a human agent."
     )

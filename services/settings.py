@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, validation_alias=_alias("PORT"))
     max_batch: int = Field(1000, ge=1, validation_alias=_alias("TOUCHLINE_MAX_BATCH"))
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, validation_alias=_alias("TOUCHLINE_MAX_BODY_BYTES"))
+    # Per-token request limit, in the `limits` notation ("100/second", "6000/minute"); beyond it 429 + Retry-After.
+    rate_limit: str = Field("100/second", validation_alias=_alias("TOUCHLINE_RATE_LIMIT"))
     publish_timeout_s: float = Field(30.0, gt=0, validation_alias=_alias("TOUCHLINE_PUBLISH_TIMEOUT_S"))
     # Business hours a department has to accept a handoff, until SLA policies name a handoff-acceptance target.
     handoff_target_hours: float = Field(4.0, ge=0, validation_alias=_alias("TOUCHLINE_HANDOFF_TARGET_HOURS"))
@@ -71,6 +73,17 @@ class Settings(BaseSettings):
     # Erasure (docs/audit.md): the key-encryption key wrapping every customer's data key, base64 of 32 bytes.
     # Required in production; elsewhere, when unset, a fixed development key (not a secret) is used.
     privacy_kek: SecretStr = Field(SecretStr(""), validation_alias=_alias("TOUCHLINE_PRIVACY_KEK"))
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        from limits import parse  # kept local: only this validator and the API need the library
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError('must look like "100/second" or "6000/minute"') from exc
+        return value
 
     @field_validator("database_url", "views_database_url")
     @classmethod

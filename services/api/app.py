@@ -25,14 +25,18 @@ from services.api import audit as audit_api
 from services.api import privacy as privacy_api
 from services.api import projections as projections_api
 from services.api.auth import TokenRegistry, authenticate
+from services.api.jsonbody import JsonBodyMiddleware
+from services.api.params import RefuseNulMiddleware
 from services.api.permissions import check_routes
+from services.api.ratelimit import RateLimiter, RateLimitMiddleware
 
 DESCRIPTION = """touchline records every customer touchpoint (front desk, hotline, web, repair, any department)
 as an immutable event and serves one timeline per customer across channels.
 
 Authenticate with `Authorization: Bearer <token>`; tokens come from `TOUCHLINE_BOOTSTRAP_TOKENS`. Who may call
 what, and what department tokens see, is in docs/security.md.
-Errors are RFC 9457 problem details (`application/problem+json`) with field paths."""
+Errors are RFC 9457 problem details (`application/problem+json`) with field paths. Each token may make
+`TOUCHLINE_RATE_LIMIT` requests (default 100 per second); beyond that the answer is 429 with `Retry-After`."""
 
 
 def build_app(components: Any) -> FastAPI:
@@ -46,6 +50,12 @@ def build_app(components: Any) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     check_routes(api_routes(app), authenticate)
+    problems.document_problems(app)
+    # Added last = runs first: a caller over its limit is refused before its body is even read.
+    app.add_middleware(JsonBodyMiddleware, max_bytes=components.settings.max_body_bytes,
+                       per_item_paths=frozenset({"/v1/events"}))
+    app.add_middleware(RefuseNulMiddleware)
+    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(components.settings.rate_limit))
     return app
 
 

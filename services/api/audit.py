@@ -11,11 +11,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from services.api.auth import AuditorDep
+from services.api.params import Ordinal, Position
 from services.api.problems import Problem
 from services.audit.export import CustomerExporter
 from services.audit.service import AuditService, BadRequest, Inconsistent, NotCovered, NotFound, checkpoint_json
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
+AUDIT_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The parameters contradict each other (e.g. `from` after `to`)"},
+    404: {"description": "No such event or checkpoint (yet)"},
+    503: {"description": "This process runs without the audit service"},
+}
 
 
 def audit_service(request: Request) -> AuditService:
@@ -34,38 +40,38 @@ async def _call(request: Request, method: str, *args: Any) -> Any:
         raise Problem(400, "Bad Request", str(exc)) from exc
 
 
-@router.get("/public-key", operation_id="audit_public_key")
+@router.get("/public-key", operation_id="audit_public_key", responses={503: {}})
 async def public_key(request: Request) -> dict[str, Any]:
     """The Ed25519 key checkpoints are signed with (base64 raw 32 bytes) and the key ids still trusted.
     Public: anyone holding a published checkpoint may verify it."""
     return await _call(request, "public_key")
 
 
-@router.get("/checkpoints", operation_id="list_audit_checkpoints")
-async def checkpoints(request: Request, _: AuditorDep, after: Annotated[int, Query(ge=0)] = 0,
+@router.get("/checkpoints", operation_id="list_audit_checkpoints", responses=AUDIT_ERRORS)
+async def checkpoints(request: Request, _: AuditorDep, after: Annotated[Position, Query()] = 0,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """Signed checkpoints with seq > `after`, oldest first."""
     found = await _call(request, "checkpoints", after, limit)
     return {"checkpoints": [checkpoint_json(c) for c in found]}
 
 
-@router.get("/proofs/inclusion", operation_id="audit_inclusion_proof")
+@router.get("/proofs/inclusion", operation_id="audit_inclusion_proof", responses=AUDIT_ERRORS)
 async def inclusion(request: Request, _: AuditorDep, event_id: UUID,
-                    checkpoint: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+                    checkpoint: Annotated[Ordinal | None, Query()] = None) -> dict[str, Any]:
     """The stored record of an event and a Merkle proof of its inclusion in a checkpoint (default: the latest)."""
     result: dict[str, Any] = await _call(request, "inclusion", event_id, checkpoint)
     return result
 
 
-@router.get("/proofs/consistency", operation_id="audit_consistency_proof")
-async def consistency(request: Request, _: AuditorDep, from_seq: Annotated[int, Query(alias="from", ge=1)],
-                      to_seq: Annotated[int, Query(alias="to", ge=1)]) -> dict[str, Any]:
+@router.get("/proofs/consistency", operation_id="audit_consistency_proof", responses=AUDIT_ERRORS)
+async def consistency(request: Request, _: AuditorDep, from_seq: Annotated[Ordinal, Query(alias="from")],
+                      to_seq: Annotated[Ordinal, Query(alias="to")]) -> dict[str, Any]:
     """A Merkle proof that checkpoint `to`'s tree extends checkpoint `from`'s (append-only history)."""
     result: dict[str, Any] = await _call(request, "consistency", from_seq, to_seq)
     return result
 
 
-@router.get("/verify", operation_id="audit_verify")
+@router.get("/verify", operation_id="audit_verify", responses=AUDIT_ERRORS)
 async def verify(request: Request, _: AuditorDep,
                  limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> dict[str, Any]:
     """Recompute the log's hashes from its start (up to `limit` events) against the chain and signed checkpoints;

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from domain.sla.handoffs import policy_handoff_target
 from projections.cases.views import case_view
@@ -16,6 +16,7 @@ from projections.customers.store import anchors_of
 from services.api.auth import AuditorDep
 from services.api.case_schemas import CaseOut
 from services.api.customers import TimelineEntryOut, TimelinePageOut
+from services.api.params import Instant, Position
 from services.api.problems import Problem
 from services.api.sla_schemas import CaseSlaOut
 from services.audit.asof import AsOfReplayer, NoTimeIndex, ReplayTooLong
@@ -63,9 +64,9 @@ async def audit_as_of(
     _: AuditorDep,
     customer_id: str | None = None,
     case_id: str | None = None,
-    position: Annotated[int | None, Query(ge=0, description="Fold events 1..position.")] = None,
-    at: Annotated[AwareDatetime | None, Query(description="What had been recorded by this instant.")] = None,
-    now: Annotated[AwareDatetime | None, Query(description="Instant for SLA and ages (default: `at`, or "
+    position: Annotated[Position | None, Query(description="Fold events 1..position.")] = None,
+    at: Annotated[Instant | None, Query(description="What had been recorded by this instant.")] = None,
+    now: Annotated[Instant | None, Query(description="Instant for SLA and ages (default: `at`, or "
                                                 "the latest occurred_at up to the position).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AsOfOut:

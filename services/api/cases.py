@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from domain.cases import CaseState, CaseStatus
 from projections.cases import CaseQuery, ContactQuery, InvalidCursor
@@ -17,6 +17,7 @@ from projections.cases.stats import repeat_contacts
 from projections.cases.views import case_view
 from services.api.auth import PrincipalDep
 from services.api.case_schemas import AnomalyOut, CaseOut, CaseSummaryOut
+from services.api.params import Age, Instant
 from services.api.problems import Problem
 from services.cases import CaseViews
 from services.customers import anchors_for
@@ -57,8 +58,8 @@ async def case_board(
     status: Annotated[list[CaseStatus] | None, Query(description="One or more statuses.")] = None,
     customer: Annotated[str | None, Query(description="Customer id (as in /v1/customers).")] = None,
     pending_to: Annotated[str | None, Query(description="Department a handoff waits for.")] = None,
-    older_than: Annotated[timedelta | None, Query(description="Minimum age, e.g. PT4H or P2D.")] = None,
-    younger_than: Annotated[timedelta | None, Query(description="Maximum age (exclusive).")] = None,
+    older_than: Annotated[Age | None, Query(description="Minimum age, e.g. PT4H or P2D.")] = None,
+    younger_than: Annotated[Age | None, Query(description="Maximum age (exclusive).")] = None,
     ping_pong: Annotated[bool, Query(description="Only cases that came back to a department.")] = False,
     with_anomalies: bool = False,
     cursor: str | None = None,
@@ -102,8 +103,8 @@ async def repeat_contacts_view(
     views: CaseViewsDep,
     department: Annotated[str | None, Query(description="Department the customer reached.")] = None,
     channel: str | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Limit = 100,
 ) -> RepeatContactsOut:
     """Customers contacting again about a case still open: counts per case, department, channel and holder."""

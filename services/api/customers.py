@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from domain.identity.identifiers import IdentifierKind, InvalidIdentifier, normalise
 from projections.timeline.store import InvalidCursor
 from services.api.auth import Principal, PrincipalDep
+from services.api.params import Instant
 from services.api.permissions import shown
 from services.api.problems import Problem
 
@@ -103,8 +104,8 @@ async def customer_timeline(
     customer_id: str,
     channel: str | None = None,
     department: str | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TimelinePageOut:

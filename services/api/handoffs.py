@@ -8,20 +8,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from projections.cases import HandoffQuery
 from projections.cases.rows import HandoffRow
 from projections.cases.stats import PairStats, dropped, matrix, ping_pong
 from services.api.auth import Principal, PrincipalDep
 from services.api.cases import CaseViewsDep, Limit, NowDep
+from services.api.params import Instant
 
 router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])
 
 FromDep = Annotated[str | None, Query(alias="from", description="Department handing off.")]
 ToDep = Annotated[str | None, Query(alias="to", description="Department receiving.")]
-SinceDep = Annotated[AwareDatetime | None, Query(description="Handed off at or after (inclusive).")]
-UntilDep = Annotated[AwareDatetime | None, Query(description="Handed off before (exclusive).")]
+SinceDep = Annotated[Instant | None, Query(description="Handed off at or after (inclusive).")]
+UntilDep = Annotated[Instant | None, Query(description="Handed off before (exclusive).")]
 
 
 class PairOut(BaseModel):

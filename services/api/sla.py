@@ -12,6 +12,7 @@ from domain.sla.policy import PolicyError
 from services.api.alerts import sla_views
 from services.api.auth import PrincipalDep
 from services.api.cases import case_in_scope
+from services.api.params import Ordinal
 from services.api.problems import Problem
 from services.api.sla_schemas import CaseSlaOut, PolicyDraft
 from services.sla.policies import PolicyVersionTaken, publish_policy
@@ -47,7 +48,7 @@ async def list_policies(request: Request, _: PrincipalDep) -> list[SlaPolicyPubl
 
 @router.get("/v1/sla/policies/{version}", response_model=SlaPolicyPublishedPayload, operation_id="get_sla_policy",
             responses={404: {}})
-async def get_policy(request: Request, _: PrincipalDep, version: int) -> SlaPolicyPublishedPayload:
+async def get_policy(request: Request, _: PrincipalDep, version: Ordinal) -> SlaPolicyPublishedPayload:
     book = await run_in_threadpool(sla_views(request).store.policies)
     policy = book.version(version)
     if policy is None:

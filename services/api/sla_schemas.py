@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from contracts import SlaCalendar, SlaDepartment, SlaRule, SlaSite
+from contracts.fields import Positive64, Timestamp
+from contracts.sla import Percent
 from domain.sla.alerts import alert_id_for
 from domain.sla.case import CaseSla
 from domain.sla.clock import Clock
@@ -215,10 +217,10 @@ class Ledger(BaseModel):
 class PolicyDraft(BaseModel):
     """A new policy version; calendars, departments and sites default to the configuration in force."""
 
-    version: int | None = Field(default=None, ge=1, description="Defaults to the latest recorded + 1.")
-    effective_at: AwareDatetime | None = Field(default=None, description="Not in the past; defaults to now.")
+    version: Positive64 | None = Field(default=None, description="Defaults to the latest recorded + 1.")
+    effective_at: Timestamp | None = Field(default=None, description="Not in the past; defaults to now.")
     description: str | None = Field(default=None, max_length=4000)
-    warning_percentages: list[int] | None = None
+    warning_percentages: list[Percent] | None = Field(default=None, max_length=10)
     rules: list[SlaRule] = Field(min_length=1)
     calendars: list[SlaCalendar] | None = None
     default_calendar: str | None = None

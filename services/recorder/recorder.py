@@ -1,14 +1,20 @@
 """Recording consumed records into the event store with exactly-once effect.
 
 Per poll, for each partition's run of records, in this order:
-  1. validate every record against the contracts and protect identifiers (invalid → dead letter);
+  1. validate every record against the contracts and protect identifiers (invalid, or one of touchline's own
+     event types → dead letter); a later record repeating an event id of the run is skipped when identical and
+     dead-lettered (`event_id conflict`) when its content differs;
   2. publish that run's dead letters and wait for the broker's acknowledgement;
   3. in ONE database transaction: append the new valid events and the partition's tracking record
-     ("<topic>:<partition>" → last offset). Records at or below the tracked offset are skipped (redelivery),
-     event ids already in the store or repeated in the batch are skipped (resubmission);
+     ("<topic>:<partition>" → last offset). Records at or below the tracked offset are skipped (redelivery).
+     When the store refuses the append because an event id is already recorded, the recorded events are
+     compared with the new ones: identical ones are skipped (resubmission), different ones are dead-lettered
+     as an `event_id conflict` (acknowledged before the retried append), and the append is retried;
   4. only then commit the Kafka offsets, which serve lag monitoring alone.
 A crash after 3 and before 4 redelivers records the store already tracks: step 3 skips them. A crash between
 2 and 3 may publish a dead letter twice; its source-topic/partition/offset headers identify the copy.
+The recorder is where every conflict is finally caught: the API compares an event with the store before
+publishing, but two copies of an id in flight at once both pass that check and only meet here.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from eventsourcing.persistence import Tracking
 
 from contracts import Envelope
 from domain.identity.identifiers import IdentifierProtector
-from domain.intake import Rejected, admit
+from domain.intake import Rejected, admit, conflict_error, same_content, split_resends
 from services.kafka.records import DeadLetter, DeadLetterSink, RecordSource, SourceRecord
 from services.metrics import RECORDER_RECORDS
 from services.store.eventstore import EventStore, StoreConflict
@@ -73,52 +79,53 @@ class Recorder:
         result.redelivered = len(run) - len(fresh)
         if not fresh:
             return result
-        events, letters = self._admit(fresh)
+        admitted, letters = self._admit(fresh)
+        resends = split_resends(list(enumerate(event for _, event in admitted)))
+        letters += [_conflict_letter(admitted[i][0], event) for i, event in resends.conflicting.items()]
         if letters:
             self._dead_letters.send(letters)
-            result.dead_lettered = len(letters)
-        recorded, duplicates = self._append(events, Tracking(last.tracking_name, last.offset))
-        result.recorded, result.duplicates = recorded, duplicates
+        unique = [(admitted[i][0], event) for i, event in resends.first.items()]
+        recorded, duplicates, conflicts = self._append(unique, Tracking(last.tracking_name, last.offset))
+        result.recorded, result.duplicates = recorded, duplicates + len(resends.identical)
+        result.dead_lettered = len(letters) + conflicts
         return result
 
-    def _admit(self, records: list[SourceRecord]) -> tuple[list[Envelope], list[DeadLetter]]:
-        events: list[Envelope] = []
+    def _admit(self, records: list[SourceRecord]) -> tuple[list[tuple[SourceRecord, Envelope]], list[DeadLetter]]:
+        admitted: list[tuple[SourceRecord, Envelope]] = []
         letters: list[DeadLetter] = []
         for record in records:
             outcome = admit(record.value or b"", self._protector)
             if isinstance(outcome, Rejected):
                 letters.append(_dead_letter(record, outcome))
             else:
-                events.append(outcome)
-        return events, letters
+                admitted.append((record, outcome))
+        return admitted, letters
 
-    def _append(self, events: list[Envelope], tracking: Tracking) -> tuple[int, int]:
-        """Append with tracking; on a conflict drop what is already recorded and try again."""
-        unique = _first_of_each_id(events)
-        duplicates = len(events) - len(unique)
+    def _append(self, unique: list[tuple[SourceRecord, Envelope]], tracking: Tracking) -> tuple[int, int, int]:
+        """Append with tracking; on a refusal drop what is already recorded (dead-lettering conflicting
+        content) and try again. Returns (recorded, duplicates, conflicts)."""
+        duplicates = conflicts = 0
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
-                self._store.append(unique, tracking)
-                return len(unique), duplicates
+                self._store.append([event for _, event in unique], tracking)
+                return len(unique), duplicates, conflicts
             except StoreConflict:
                 done = self._store.tracked(tracking.application_name)
                 if done is not None and done >= tracking.notification_id:
                     log.info("%s up to %s already recorded elsewhere", tracking.application_name, done)
-                    return 0, duplicates + len(unique)
-                known = self._store.recorded_ids(e.event_id for e in unique)
-                duplicates += len(known)
-                unique = [e for e in unique if e.event_id not in known]
+                    return 0, duplicates + len(unique), conflicts
+                known = self._store.recorded(event.event_id for _, event in unique)
+                clashing = [(r, e) for r, e in unique if e.event_id in known and not same_content(known[e.event_id], e)]
+                if clashing:
+                    self._dead_letters.send([_conflict_letter(record, event) for record, event in clashing])
+                duplicates += len(known) - len(clashing)
+                conflicts += len(clashing)
+                unique = [(r, e) for r, e in unique if e.event_id not in known]
         raise RuntimeError(f"could not record {tracking.application_name}@{tracking.notification_id}")
 
 
-def _first_of_each_id(events: list[Envelope]) -> list[Envelope]:
-    seen: set[object] = set()
-    unique = []
-    for event in events:
-        if event.event_id not in seen:
-            seen.add(event.event_id)
-            unique.append(event)
-    return unique
+def _conflict_letter(record: SourceRecord, event: Envelope) -> DeadLetter:
+    return _dead_letter(record, Rejected((conflict_error(event.event_id),)))
 
 
 def _runs_by_partition(records: Sequence[SourceRecord]) -> list[list[SourceRecord]]:

@@ -50,6 +50,14 @@ def test_an_event_id_is_recorded_once(store: EventStore) -> None:
     assert store.recorded_ids([first[0].event_id, uuid.uuid4()]) == {first[0].event_id}
 
 
+def test_recorded_gives_stored_events_by_id_for_content_comparison(store: EventStore) -> None:
+    first = events(3)
+    store.append(first)
+    found = store.recorded([first[2].event_id, uuid.uuid4(), first[0].event_id, first[0].event_id])
+    assert found == {first[0].event_id: first[0], first[2].event_id: first[2]}
+    assert store.recorded([]) == {}
+
+
 def test_tracking_is_written_with_the_events_and_only_moves_forward(store: EventStore) -> None:
     store.append(events(2), Tracking("topic:0", 41))
     assert store.tracked("topic:0") == 41

@@ -75,7 +75,9 @@ def test_invalid_items_get_field_paths(backbone: httpx.Client) -> None:
     all_bad = backbone.post("/v1/events", json=[bad], headers=BEARER["web"])
     assert all_bad.status_code == 422
     assert all_bad.json()["results"][0]["status"] == "rejected"
-    assert backbone.post("/v1/events", content=b"{oops", headers=BEARER["web"]).status_code == 400
+    json_type = {"Content-Type": "application/json"}
+    malformed = backbone.post("/v1/events", content=b"{oops", headers=BEARER["web"] | json_type)
+    assert malformed.status_code == 400
     too_many = [touchpoint(i, "web") for i in range(1001)]
     assert backbone.post("/v1/events", json=too_many, headers=BEARER["web"]).status_code == 413
 

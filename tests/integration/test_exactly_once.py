@@ -118,7 +118,9 @@ def test_nothing_lost_nothing_duplicated(kafka_bootstrap: str, postgres_url: str
         assert response.status_code == 202 and response.json()["accepted"] == 500
         with TouchlinePublisher(kafka_bootstrap, kafka_topic) as publisher:
             publisher.publish(kafka_events[-500:])
-        wait_for(lambda: loop.totals.duplicates >= 1000 and len(stored_ids(store)) >= 2 * N,
+        # The API accepts a resend of an already stored event without publishing it again, so at least the 500
+        # republished onto Kafka reach the recorder as duplicates (plus any HTTP resend not yet stored then).
+        wait_for(lambda: loop.totals.duplicates >= 500 and len(stored_ids(store)) >= 2 * N,
                  180, "recorder did not catch up")
         stop.set()
         thread.join(timeout=30)

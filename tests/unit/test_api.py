@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,6 +24,7 @@ from services.settings import Settings
 from tests.support.pipeline import BEARER, TOKENS, touchpoint
 
 pytestmark = pytest.mark.unit
+JSON = {"Content-Type": "application/json"}
 
 
 @dataclass
@@ -39,12 +41,24 @@ class FakePublisher:
 
 
 @dataclass
+class FakeEventStore:
+    """The event store's lookup by id, over the events a test says are recorded."""
+
+    events: list[Envelope] = field(default_factory=list)
+
+    def recorded(self, event_ids: Iterable[UUID]) -> dict[UUID, Envelope]:
+        wanted = set(event_ids)
+        return {e.event_id: e for e in self.events if e.event_id in wanted}
+
+
+@dataclass
 class FakeComponents:
     publisher: FakePublisher
     timeline: MemoryTimelineStore
     settings: Settings = field(default_factory=lambda: Settings(env="test", bootstrap_tokens=TOKENS, max_batch=10))
     protector: IdentifierProtector = field(default_factory=lambda: IdentifierProtector(b"unit-key"))
     directory: MemoryCustomerStore = field(default_factory=MemoryCustomerStore)
+    event_store: FakeEventStore = field(default_factory=FakeEventStore)
 
     @property
     def customers(self) -> CustomerViews:
@@ -104,7 +118,7 @@ def test_publishing_for_another_department_publishes_nothing(client: TestClient,
     [(b"[]", 422, "Empty batch"), (b"{", 400, "Malformed JSON"), (b"[" + b"{}," * 10 + b"{}]", 413, "Batch too large")],
 )
 def test_malformed_requests_are_problem_details(client: TestClient, body: bytes, status: int, title: str) -> None:
-    response = client.post("/v1/events", content=body, headers=BEARER["web"])
+    response = client.post("/v1/events", content=body, headers=BEARER["web"] | JSON)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["title"] == title and response.json()["instance"] == "/v1/events"

@@ -38,6 +38,13 @@ class FakeComponents:
     def publish(self, events: Any) -> None:
         self.published.extend(events)
 
+    @property
+    def event_store(self) -> Any:
+        return self  # an event store holding nothing yet
+
+    def recorded(self, event_ids: Any) -> dict[Any, Any]:
+        return {}
+
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
