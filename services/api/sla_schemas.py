@@ -18,9 +18,10 @@ from services.sla.deliveries import Attempt, Delivery
 
 class AlertOut(BaseModel):
     alert_id: str
-    kind: str = Field(description="`warning` or `breach`.")
-    severity: str = Field(description="`warning` (a warning threshold) or `critical` (a breach).")
-    state: str = Field(description="`open` or `acknowledged`.")
+    kind: str = Field(description="`warning`, `breach` or `calendar_gap`.")
+    severity: str = Field(description="`warning` (a warning threshold) or `critical` (a breach, a calendar gap).")
+    state: str = Field(description="`open`, `acknowledged`, `resolved` (its clock stopped) or `retracted` (a later "
+                                   "fact showed it was wrong).")
     clock_id: str
     metric: str
     threshold_percent: int
@@ -36,6 +37,9 @@ class AlertOut(BaseModel):
     acknowledged_by: str | None
     acknowledged_at: datetime | None
     note: str | None
+    resolved_at: datetime | None = Field(None, description="When its clock stopped (state `resolved`).")
+    retracted_at: datetime | None = Field(None, description="When it was retracted (state `retracted`).")
+    retraction_reason: str | None = Field(None, description="Why it was retracted.")
 
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:

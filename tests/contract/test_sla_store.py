@@ -117,7 +117,10 @@ class SlaStoreContract:
         [acked] = store.alerts(AlertQuery(state=AlertState.ACKNOWLEDGED))
         assert (acked.alert_id, acked.acknowledged_by, acked.note) == (first.alert_id, "王经理", "on it")
         assert store.alert(first.alert_id) == acked
-        assert len(store.alerts(AlertQuery(state=AlertState.OPEN, limit=500))) == len(alerts) - 1
+        resolved = store.alerts(AlertQuery(state=AlertState.RESOLVED, limit=500))  # clocks stopped after alerting
+        assert resolved and all(a.resolved_at is not None and a.resolved_at > a.occurred_at for a in resolved)
+        still_open = store.alerts(AlertQuery(state=AlertState.OPEN, limit=500))
+        assert len(still_open) + len(resolved) == len(alerts) - 1
 
     def test_promise_statuses_and_ledger_are_computed_for_the_given_now(self, store: SlaStore) -> None:
         store.apply(story())
