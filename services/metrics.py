@@ -10,3 +10,7 @@ RECORDER_RECORDS = Counter("touchline_recorder_records", "Kafka records handled 
 PROJECTION_POSITION = Gauge("touchline_projection_position", "Last log position applied, per projection.",
                             ["projection"])
 LOG_HEAD = Gauge("touchline_log_head", "Newest position of the event store's global log, as last read.")
+SLA_EVENTS = Counter("touchline_sla_events", "SLA events recorded by the ticker (warnings, breaches, retractions, "
+                     "calendar gaps), by event type.", ["event_type"])
+SLA_CALENDAR_GAPS = Counter("touchline_sla_calendar_gaps", "Clocks found reaching a year their calendar has no "
+                            "holiday data for (each recorded as sla.calendar_gap), by calendar.", ["calendar"])

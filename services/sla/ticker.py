@@ -23,10 +23,11 @@ from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from contracts import Envelope
+from contracts import Envelope, SlaCalendarGapPayload
 from domain.sla.alerts import Watermark, alert_events
 from projections.sla.queries import SlaStore
 from services.clock import Clock
+from services.metrics import SLA_CALENDAR_GAPS, SLA_EVENTS
 from services.store.eventstore import EventStore, StoreConflict
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,9 @@ class SlaTicker:
         watermark = self._watermark(now, head)
         due = [event for clock in self._view.due_clocks(watermark.at, self._batch)
                for event in alert_events(clock, now, watermark)]
-        return self._record(due)
+        recorded = self._record(due)
+        _count(recorded)
+        return recorded
 
     def _watermark(self, now: datetime, head: int) -> Watermark:
         """Note `head` as seen at `now`; the watermark trusts what was seen at least the allowed lateness ago
@@ -99,3 +102,12 @@ class SlaTicker:
             except StoreConflict:
                 continue  # another ticker recorded some of them meanwhile
         raise StoreConflict("alert events kept conflicting with concurrent appends")
+
+
+def _count(events: Sequence[Envelope]) -> None:
+    """Metrics of what a tick recorded; a calendar gap is also logged as an error (configuration to fix)."""
+    for event in events:
+        SLA_EVENTS.labels(event.event_type).inc()
+        if isinstance(event.payload, SlaCalendarGapPayload):
+            SLA_CALENDAR_GAPS.labels(event.payload.calendar).inc()
+            log.error("SLA calendar gap: %s", event.summary())
