@@ -162,6 +162,38 @@ class SlaStoreContract:
         store.apply(alerted(store, events))
         assert store.checksum() == before
 
+    def test_retractions_and_resolutions_give_the_reference_state_batch_by_batch(self, store: SlaStore) -> None:
+        """Alerts, then a late resolution disproving some of them, then their retractions: the store, fed in
+        small batches, ends with the reference's alert states and checksum (rebuild == live)."""
+        events = story()
+        store.apply(events)
+        log = events + alerted(store, events)
+        store.apply(log[len(events):])
+        late = event("case.resolved", "2026-11-23 09:30", "C-1", {"resolution": "done"})
+        log += recorded_from([late], start=log[-1].position + 1)
+        store.apply(log[-1:])
+        retractions = [e for c in store.due_clocks(NOW) for e in alert_events(c, NOW)]
+        assert retractions and {e.event_type for e in retractions} == {"sla.alert_retracted"}
+        log += recorded_from(retractions, start=log[-1].position + 1)
+        for start in range(len(log) - len(retractions), len(log), 2):
+            store.apply(log[start:start + 2])
+        assert store.due_clocks(NOW) == []
+        reference = MemorySlaStore()
+        reference.apply(log)
+        assert store.checksum() == reference.checksum()
+        states = {a.alert_id: a.state for a in store.alerts(AlertQuery(case_id="C-1", limit=500))}
+        retracted = {str(e.payload.alert_id) for e in retractions}  # type: ignore[attr-defined]
+        assert {k for k, v in states.items() if v is AlertState.RETRACTED} == retracted
+        assert AlertState.OPEN not in set(states.values())  # every other alert of C-1 is resolved
+        if isinstance(store, SqlSlaStore):  # a rebuild holding the state in memory, then going on batch by batch
+            for max_held in (200_000, 1):
+                store.reset()
+                rebuild = store.rebuilding(max_held)
+                for start in range(0, len(log), 7):
+                    rebuild.apply(log[start:start + 7])
+                    rebuild.flush()
+                assert store.checksum() == reference.checksum()
+
     def test_reset_forgets_everything(self, store: SlaStore) -> None:
         store.apply(story())
         store.reset()

@@ -8,21 +8,32 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from contracts import SlaAlertRetracted
+from projections.sla.store import SqlSlaStore
+from projections.sqlstore import make_engine
 from services.api.app import build_app
-from services.bootstrap import build_api_components, ensure_kafka_topics, open_event_store, open_views, run_in_thread
-from services.bootstrap import start_pipeline
+from services.bootstrap import (
+    build_api_components,
+    ensure_kafka_topics,
+    open_event_store,
+    open_views,
+    run_in_thread,
+    start_pipeline,
+)
+from services.projector.engine import ProjectionEngine
 from services.settings import Settings
+from services.sla.ticker import SlaTicker
 from services.sla.wiring import build_sla_services
 from services.store.eventstore import EventStore
 from tests.support.builders import make_event
 from tests.support.pipeline import BEARER, pipeline_settings, serve, wait_for
-from tests.support.sla import at
+from tests.support.sla import at, policy_event
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +139,26 @@ def test_a_breach_that_a_later_fact_disproves_is_retracted(stack: Stack) -> None
     assert {a["state"] for a in listed.values()} == {"retracted"}  # every alert was before the resolution's time
     time.sleep(2)
     assert len(logged(stack.store, "sla.alert_retracted", case_id="CASE-PAST-2")) == len(retractions)  # once
+
+
+def test_the_ticker_trusts_the_log_only_the_allowed_lateness_after_it_saw_it(tmp_path: Path) -> None:
+    """The watermark bookkeeping with a simulated clock, on SQLite: a clock's alerts wait until the log head
+    that holds its last fact was seen `lateness` ago; the tick's instant is also held back by it."""
+    store, views = EventStore(f"sqlite:///{tmp_path / 'events.db'}"), make_engine(f"sqlite:///{tmp_path / 'v.db'}")
+    sla, now = SqlSlaStore(views), [at("2026-11-30", "09:00")]
+    sla.create()
+    engine = ProjectionEngine(store, [sla])
+    ticker = SlaTicker(store, sla, lambda: now[0], catch_up_s=0, allowed_lateness_s=60)
+    store.append([policy_event()])
+    store.append([make_event("case.opened", occurred_at=OPENED, department="web", channel="web", case_id="C-T",
+                             customer={"phone": "13800138000"}, payload={"case_type": "complaint",
+                                                                         "priority": "normal"})])
+    engine.catch_up()
+    assert ticker.tick() == []  # the open was first seen now
+    now[0] += timedelta(seconds=59)
+    assert ticker.tick() == []
+    now[0] += timedelta(seconds=1)
+    raised = ticker.tick()
+    assert raised and {e.event_type for e in raised} == {"sla.warning_raised", "sla.breached"}
+    store.close()
+    views.dispose()
