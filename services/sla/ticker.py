@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 
 class SlaTicker:
-    """Raises due SLA warnings and breaches; never fires twice (alert ids follow from clock and threshold)."""
+    """Raises due SLA warnings, breaches and calendar gaps behind a watermark of `allowed_lateness_s`, and
+    retracts alerts later facts disprove; never records anything twice (ids follow from clock and threshold)."""
 
     def __init__(self, store: EventStore, view: SlaStore, clock: Clock, *, catch_up_s: float = 2.0,
                  batch: int = 500, allowed_lateness_s: float = 0.0) -> None:
