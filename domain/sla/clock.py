@@ -237,9 +237,12 @@ class Clock:
         return replace(self, alerted=self.alerted - {percent}, retractions=(*self.retractions, percent),
                        alerted_at=tuple(pair for pair in self.alerted_at if pair[0] != percent))
 
-    def changed(self, position: int, event_id: str) -> Clock:
-        """Stamped with the fact that last shaped its running time."""
-        return replace(self, changed_at=position, changed_by=event_id)
+    def stamp_new(self, position: int, event_id: str) -> None:
+        """Stamp, in place, a clock the event being applied has just made with that event (the fact that last
+        shaped its running time): no one holds it yet (nor has hashed it), so it is completed rather than
+        copied (a rebuild makes millions of them)."""
+        object.__setattr__(self, "changed_at", position)
+        object.__setattr__(self, "changed_by", event_id)
 
     def timing(self) -> tuple[object, ...]:
         """What decides the clock's threshold instants (a fact changing it is stamped by `changed`)."""

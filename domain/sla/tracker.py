@@ -44,12 +44,17 @@ def track(case: CaseSla, event: Envelope, policies: PolicyBook, position: int = 
 
 def _stamp(before: CaseSla, after: CaseSla, position: int, event_id: str) -> CaseSla:
     """Clocks whose running time the event shaped (started, paused, resumed, stopped) remember it."""
-    if after is before:
+    if after.clocks is before.clocks:
         return after
+    kept = {id(c) for c in before.clocks}  # the very same objects: untouched by the event
     earlier = {c.clock_id: c for c in before.clocks}
-    stamped = tuple(c.changed(position, event_id) if (old := earlier.get(c.clock_id)) is None
-                    or old.timing() != c.timing() else c for c in after.clocks)
-    return replace(after, clocks=stamped) if stamped != after.clocks else after
+    for clock in after.clocks:
+        if id(clock) in kept:
+            continue
+        old = earlier.get(clock.clock_id)
+        if old is None or old.timing() != clock.timing():
+            clock.stamp_new(position, event_id)
+    return after
 
 
 def _learn_customer(case: CaseSla, event: Envelope) -> CaseSla:

@@ -198,7 +198,7 @@ def _settle(case: CaseSla, alerts: dict[str, Alert]) -> set[str]:
     await their retraction); return the ids changed."""
     changed = set()
     for clock in case.clocks:
-        if clock.stopped_at is None:
+        if clock.stopped_at is None or not (clock.alerted_at or clock.gap_alerted):
             continue
         wrong = {p for p, _ in clock.wrong_alerts()}
         ids = [str(alert_id_for(clock.clock_id, p, clock.alert_round(p))) for p, _ in clock.alerted_at
