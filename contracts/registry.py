@@ -22,7 +22,14 @@ from contracts.feedback import ComplaintFiled, ComplimentReceived, ReferralMade
 from contracts.identity import IdentityIdentifiersLinked, IdentityIdentifiersUnlinked
 from contracts.privacy import PrivacySubjectErased
 from contracts.repairs import RepairOrderOpened, RepairVisitCompleted, RepairVisitScheduled
-from contracts.sla import SlaAlertAcknowledged, SlaBreached, SlaPolicyPublished, SlaWarningRaised
+from contracts.sla import (
+    SlaAlertAcknowledged,
+    SlaAlertRetracted,
+    SlaBreached,
+    SlaCalendarGap,
+    SlaPolicyPublished,
+    SlaWarningRaised,
+)
 from contracts.survey import SurveyServqualAnswered
 from contracts.touchpoints import (
     CallEnded,
@@ -63,6 +70,8 @@ EVENT_CLASSES: tuple[type[Envelope], ...] = (
     SlaWarningRaised,
     SlaBreached,
     SlaAlertAcknowledged,
+    SlaAlertRetracted,
+    SlaCalendarGap,
     PrivacySubjectErased,
 )
 

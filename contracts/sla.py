@@ -1,4 +1,5 @@
-"""SLA events recorded by touchline itself: policy versions, warnings, breaches and acknowledgements."""
+"""SLA events recorded by touchline itself: policy versions, warnings, breaches, retractions, calendar gaps and
+acknowledgements."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ HourMinute = Annotated[str, StringConstraints(pattern=r"^(([01][0-9]|2[0-3]):[0-
 """Local wall-clock time `HH:MM`; `24:00` ends a day."""
 
 Percent = Annotated[int, Field(ge=1, le=99)]
+Year = Annotated[int, Field(ge=1970, le=2199)]  # the years of the plausibility window (docs/events.md)
 _MAX_TARGET = 366 * 24 * 3600
 _SYSTEM = {"department": "touchline", "channel": "internal", "system": "sla-ticker"}
 _CASE = "CASE-2026-00417"
@@ -120,6 +122,11 @@ class SlaCalendar(ContractModel):
     )
     holidays: tuple[Day, ...] = Field(default=(), description="Public holidays (no working time).")
     makeup_workdays: tuple[Day, ...] = Field(default=(), description="Weekend days worked in exchange for holidays.")
+    holiday_years: tuple[Year, Year] | None = Field(
+        default=None,
+        description="First and last year the holiday data covers; working time in any other year cannot be "
+        "counted (a clock reaching there raises `sla.calendar_gap`). None: the calendar needs no holiday data.",
+    )
 
 
 class SlaDepartment(ContractModel):
@@ -304,4 +311,87 @@ class SlaAlertAcknowledged(Envelope):
         "case_id": _CASE,
         "payload": {"alert_id": "8c0d6f3a-51a4-5b6e-a0a9-5cf3e0f1d2b4", "acknowledged_by": "王经理",
                     "note": "今天下班前亲自回电客户"},
+    }
+
+
+class SlaAlertRetractedPayload(Payload):
+    """A later fact showed that a recorded warning or breach was wrong."""
+
+    alert_id: UUID = Field(description="`event_id` of the retracted `sla.warning_raised` or `sla.breached`.")
+    clock_id: Label = Field(description="Id of the alert's clock.")
+    metric: SlaMetric = Field(description="What the clock measures.")
+    threshold_percent: int = Field(ge=1, le=100, description="Threshold of the retracted alert (100 = breach).")
+    department: Department = Field(description="Department of the retracted alert.")
+    reason: Text = Field(description="Why the alert was wrong, e.g. the clock stopped before the threshold.")
+    fact_event_id: UUID | None = Field(default=None, description="`event_id` of the fact that showed it.")
+    promise_id: Label | None = Field(default=None, description="Promise of a callback-promise clock.")
+
+    def summary(self) -> str:
+        return (f"SLA {self.metric.value.replace('_', ' ')} alert at {self.threshold_percent}% retracted "
+                f"for {self.department}: {self.reason}")
+
+
+class SlaAlertRetracted(Envelope):
+    """An SLA warning or breach was retracted: a fact recorded after it (a resolution or pause that occurred
+    before the threshold instant) showed the threshold was not reached then. The event id is derived from the
+    alert, so an alert is retracted at most once; `occurred_at` is when the ticker found it out."""
+
+    event_type: Literal["sla.alert_retracted"] = "sla.alert_retracted"
+    schema_version: Literal[1] = 1
+    payload: SlaAlertRetractedPayload
+
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "occurred_at": "2026-11-08T18:10:00+08:00",
+        "source": _SYSTEM,
+        "case_id": _CASE,
+        "correlation_id": _CLOCK,
+        "payload": {"alert_id": "8c0d6f3a-51a4-5b6e-a0a9-5cf3e0f1d2b4", "clock_id": _CLOCK,
+                    "metric": "resolution", "threshold_percent": 100, "department": "card_centre",
+                    "reason": "case resolved at 2026-11-08T17:20:00+08:00, before the threshold",
+                    "fact_event_id": "0b7e4b8e-3c1f-4a53-9d8e-6f1f2f0c9a11"},
+    }
+
+
+class SlaCalendarGapPayload(Payload):
+    """A clock's working time reaches a year its calendar has no holiday data for, so it cannot be counted."""
+
+    clock_id: Label = Field(description="Id of the clock (stable across rebuilds).")
+    metric: SlaMetric = Field(description="What the clock measures.")
+    department: Department = Field(description="Department responsible for the clock.")
+    agent: Label | None = Field(default=None, description="Staff member responsible (e.g. who promised).")
+    policy_version: int = Field(ge=1, description="Policy version the clock runs under.")
+    rule: Label = Field(description="Rule of that policy that set the target.")
+    calendar: Label = Field(description="Calendar lacking holiday data.")
+    year: int = Field(description="The year without holiday data.")
+    covered_from: int = Field(description="First year the calendar's holiday data covers.")
+    covered_to: int = Field(description="Last year the calendar's holiday data covers.")
+    target_seconds: int = Field(ge=0, description="Target of the clock in seconds of business time.")
+    clock_started_at: Timestamp = Field(description="When the clock started.")
+    escalated_to_role: Label = Field(description="Manager role the gap is escalated to.")
+    promise_id: Label | None = Field(default=None, description="Promise of a callback-promise clock.")
+
+    def summary(self) -> str:
+        return (f"SLA calendar gap: {self.calendar} has no holidays for {self.year} "
+                f"(covers {self.covered_from}-{self.covered_to}); {self.metric.value.replace('_', ' ')} clock of "
+                f"{self.department} cannot be counted")
+
+
+class SlaCalendarGap(Envelope):
+    """An SLA clock needs working time in a year its calendar has no holiday data for: its thresholds are not
+    computed (never counting holidays as working days) until a policy with the year's holidays is published.
+    The event id is derived from the clock; `occurred_at` is the clock's start."""
+
+    event_type: Literal["sla.calendar_gap"] = "sla.calendar_gap"
+    schema_version: Literal[1] = 1
+    payload: SlaCalendarGapPayload
+
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "occurred_at": "2026-12-31T17:00:00+08:00",
+        "source": _SYSTEM,
+        "case_id": _CASE,
+        "correlation_id": _CLOCK,
+        "payload": {"clock_id": _CLOCK, "metric": "resolution", "department": "card_centre", "policy_version": 1,
+                    "rule": "default", "calendar": "default", "year": 2027, "covered_from": 2001,
+                    "covered_to": 2026, "target_seconds": 57600, "clock_started_at": "2026-12-31T17:00:00+08:00",
+                    "escalated_to_role": "card_centre-manager"},
     }

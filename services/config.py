@@ -18,6 +18,7 @@ from domain.identity.segments import parse_rules
 from domain.sla.calendar import BusinessCalendar, CalendarError, calendar_from_mapping
 from domain.sla.policy import Policy, PolicyError, calendar_contract, parse_duration
 from projections.customers.card import CardSettings
+from services.holidays import UnknownCountry, public_holidays
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 """The repository's config directory (calendars/, departments.toml, sla/); images set TOUCHLINE_CONFIG_DIR."""
@@ -83,7 +84,7 @@ def load_holiday_sets(directory: Path) -> dict[str, dict[str, list[Any]]]:
 
 def load_calendars(directory: Path | None = None) -> dict[str, BusinessCalendar]:
     """Every `<directory>/<name>.toml` calendar by name (default: `<config dir>/calendars`), with its
-    `holiday_sets` merged in from `holidays/`."""
+    `public_holidays` taken from the holidays library and its `holiday_sets` merged in from `holidays/`."""
     directory = directory or config_dir() / "calendars"
     holiday_sets = load_holiday_sets(directory / HOLIDAYS_SUBDIR)
     return {
@@ -94,12 +95,32 @@ def load_calendars(directory: Path | None = None) -> dict[str, BusinessCalendar]
 
 def _with_holidays(name: str, data: Mapping[str, Any], sets: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, Any]:
     """The calendar data with its named holiday sets appended to its own holidays and make-up days."""
-    merged = {key: value for key, value in data.items() if key != "holiday_sets"}
+    merged = {key: value for key, value in data.items() if key not in ("holiday_sets", "public_holidays")}
+    if "public_holidays" in data:
+        merged = _with_public_holidays(name, str(data["public_holidays"]), merged)
     for set_name in data.get("holiday_sets", []):
         if set_name not in sets:
             raise CalendarError(f"calendar {name!r}: unknown holiday set {set_name!r} (no holidays/{set_name}.toml)")
         for key in ("holidays", "makeup_workdays"):
             merged[key] = [*merged.get(key, []), *sets[set_name][key]]
+    return merged
+
+
+def _with_public_holidays(name: str, country: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The calendar's own days plus the country's from the library, covering the years the library covers
+    (the calendar's own `holiday_years` may narrow them, never widen them)."""
+    try:
+        found = public_holidays(country).as_calendar_data()
+    except UnknownCountry as exc:
+        raise CalendarError(f"calendar {name!r}: {exc}") from None
+    first, last = found["holiday_years"]
+    if "holiday_years" in data:
+        own = data["holiday_years"]
+        first, last = max(first, int(own[0])), min(last, int(own[1]))
+    merged = dict(data)
+    for key in ("holidays", "makeup_workdays"):
+        merged[key] = [*data.get(key, []), *found[key]]
+    merged["holiday_years"] = [first, last]
     return merged
 
 

@@ -15,3 +15,7 @@ PROJECTION_FAILURES = Gauge("touchline_projection_failures",
                             ["projection"])
 PROJECTION_PARKED = Counter("touchline_projection_parked", "Events parked by a projection (each time met).",
                             ["projection"])
+SLA_EVENTS = Counter("touchline_sla_events", "SLA events recorded by the ticker (warnings, breaches, retractions, "
+                     "calendar gaps), by event type.", ["event_type"])
+SLA_CALENDAR_GAPS = Counter("touchline_sla_calendar_gaps", "Clocks found reaching a year their calendar has no "
+                            "holiday data for (each recorded as sla.calendar_gap), by calendar.", ["calendar"])

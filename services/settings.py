@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # ticker period, alerts topic, and webhook retries.
     config_dir: Path | None = Field(None, validation_alias=_alias("TOUCHLINE_CONFIG_DIR"))
     sla_tick_seconds: float = Field(1.0, gt=0, le=5, validation_alias=_alias("TOUCHLINE_SLA_TICK_SECONDS"))
+    # Allowed lateness (docs/sla.md): an alert waits until its threshold instant and the clock's latest fact
+    # are this many seconds old, so that late facts (a past case's resolution posted after its opening) count.
+    sla_allowed_lateness_s: float = Field(60.0, ge=0, le=3600,
+                                          validation_alias=_alias("TOUCHLINE_SLA_ALLOWED_LATENESS_S"))
     alerts_topic: str = Field("touchline.alerts.v1", validation_alias=_alias("TOUCHLINE_ALERTS_TOPIC"))
     webhook_max_attempts: int = Field(8, ge=1, validation_alias=_alias("TOUCHLINE_WEBHOOK_MAX_ATTEMPTS"))
     webhook_backoff_seconds: float = Field(2.0, gt=0, validation_alias=_alias("TOUCHLINE_WEBHOOK_BACKOFF_SECONDS"))

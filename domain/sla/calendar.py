@@ -32,13 +32,24 @@ class CalendarError(ValueError):
     """A calendar definition that cannot be used (bad hours, unknown time zone, unknown keys)."""
 
 
+class CalendarGap(CalendarError):
+    """Working time asked for in a year the calendar has no holiday data for: counting it would silently treat
+    that year's holidays as working days, so it is refused."""
+
+    def __init__(self, calendar: str, year: int, covered: tuple[int, int]) -> None:
+        super().__init__(f"calendar {calendar!r} has no holiday data for {year} (covers {covered[0]}-{covered[1]})")
+        self.calendar, self.year, self.covered = calendar, year, covered
+
+
 @dataclass(frozen=True, slots=True)
 class BusinessCalendar:
     """When the clock of a department or site runs.
 
     `weekly_hours[weekday]` (Monday = 0) lists working intervals in local time. A holiday has no working time;
     a make-up working day (a weekend worked in exchange for a holiday) uses `makeup_hours`, else Monday's hours.
-    `always_open` calendars (24x7 hotlines) count every second.
+    `always_open` calendars (24x7 hotlines) count every second. `holiday_years` (first, last) are the years
+    the holiday data covers: a question whose answer lies in another year raises `CalendarGap` (None: the
+    calendar needs no holiday data).
     """
 
     name: str
@@ -48,6 +59,7 @@ class BusinessCalendar:
     makeup_workdays: frozenset[date] = frozenset()
     always_open: bool = False
     makeup_hours: Hours | None = None
+    holiday_years: tuple[int, int] | None = None
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
     _days: dict[int, Spans] = field(init=False, repr=False, compare=False)  # memo: local day ordinal -> spans
     _index: _SpanIndex | None = field(init=False, repr=False, compare=False)  # prefix sums over a range of days
@@ -64,10 +76,13 @@ class BusinessCalendar:
         clash = self.holidays & self.makeup_workdays
         if clash:
             raise CalendarError(f"calendar {self.name!r}: {min(clash)} is both a holiday and a make-up workday")
+        if self.holiday_years is not None and self.holiday_years[0] > self.holiday_years[1]:
+            raise CalendarError(f"calendar {self.name!r}: holiday_years {self.holiday_years} ends before it starts")
         if not self.always_open and not any(self.weekly_hours):
             raise CalendarError(f"calendar {self.name!r} has no working hours (use always_open for 24x7)")
         object.__setattr__(self, "_hash", hash((self.name, self.timezone, self.weekly_hours, self.holidays,
-                                                self.makeup_workdays, self.always_open, self.makeup_hours)))
+                                                self.makeup_workdays, self.always_open, self.makeup_hours,
+                                                self.holiday_years)))
 
     def __hash__(self) -> int:
         """Hash of the compared fields, computed once (clocks holding a calendar are hashed by memoisation)."""
@@ -77,6 +92,20 @@ class BusinessCalendar:
     def zone(self) -> ZoneInfo:
         """The calendar's time zone."""
         return self._zone
+
+    def covers(self, day: date) -> bool:
+        """Whether the holiday data covers `day`'s year (always, for a calendar without holiday data)."""
+        years = self.holiday_years
+        return years is None or years[0] <= day.year <= years[1]
+
+    def check_covered(self, *instants: datetime) -> None:
+        """Raise CalendarGap unless the local dates of `instants` lie in the years the holidays cover."""
+        if self.holiday_years is None or self.always_open:
+            return
+        for instant in instants:
+            day = instant.astimezone(self._zone).date()
+            if not self.covers(day):
+                raise CalendarGap(self.name, day.year, self.holiday_years)
 
     def hours_on(self, day: date) -> Hours:
         """Working intervals of a local date (holidays and make-up days applied)."""
@@ -95,6 +124,7 @@ class BusinessCalendar:
             return 0.0
         if self.always_open:
             return (end_us - start_us) / _US_PER_SECOND  # in UTC: aware datetimes of one zone subtract naively
+        self.check_covered(start, end - _MICROSECOND)  # [start, end): the last instant counted
         first = start.astimezone(self._zone).toordinal() - 1
         total = self._index_between(first, start_us, end_us, end.astimezone(self._zone).toordinal())
         if total is None:
@@ -113,7 +143,9 @@ class BusinessCalendar:
         reached = self._index_add(first, at, left)
         if reached is None:
             reached = self._walk_add(first, at, left)
-        return (_EPOCH + timedelta(microseconds=reached)).astimezone(self._zone)
+        answer = (_EPOCH + timedelta(microseconds=reached)).astimezone(self._zone)
+        self.check_covered(start, answer - _MICROSECOND)  # the working time counted ends just before `answer`
+        return answer
 
     # Both walks count exact integer microseconds (as timedelta arithmetic would) over the working intervals of
     # the local days from `first` (the day before the start) on, for at most _MAX_DAYS days. The index answers
@@ -235,7 +267,8 @@ class _SpanIndex:
 
 def calendar_from_mapping(name: str, data: Mapping[str, Any]) -> BusinessCalendar:
     """Parse a calendar read from TOML (see config/calendars/default.toml for the keys)."""
-    known = {"description", "timezone", "always_open", "hours", "makeup_hours", "holidays", "makeup_workdays"}
+    known = {"description", "timezone", "always_open", "hours", "makeup_hours", "holidays", "makeup_workdays",
+             "holiday_years"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise CalendarError(f"calendar {name!r}: unknown keys {', '.join(unknown)}")
@@ -252,7 +285,18 @@ def calendar_from_mapping(name: str, data: Mapping[str, Any]) -> BusinessCalenda
         makeup_workdays=frozenset(_parse_dates(name, data.get("makeup_workdays", ()))),
         always_open=bool(data.get("always_open", False)),
         makeup_hours=_parse_hours(name, makeup) if makeup is not None else None,
+        holiday_years=_parse_years(name, data.get("holiday_years")),
     )
+
+
+def _parse_years(name: str, value: Any) -> tuple[int, int] | None:
+    """`holiday_years = [first, last]` (inclusive), or None."""
+    if value is None:
+        return None
+    if (not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2
+            or not all(isinstance(y, int) and not isinstance(y, bool) for y in value)):
+        raise CalendarError(f"calendar {name!r}: holiday_years is [first, last], got {value!r}")
+    return int(value[0]), int(value[1])
 
 
 def _parse_hours(name: str, spans: Sequence[Any]) -> Hours:

@@ -6,7 +6,15 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from contracts import CallbackMadePayload, CallbackPromisedPayload, Envelope, SlaAlertPayload, SlaMetric
+from contracts import (
+    CallbackMadePayload,
+    CallbackPromisedPayload,
+    Envelope,
+    SlaAlertPayload,
+    SlaAlertRetractedPayload,
+    SlaCalendarGapPayload,
+    SlaMetric,
+)
 from domain.sla.clock import Clock
 from domain.sla.ledger import Promise
 
@@ -56,7 +64,8 @@ def case_key(event: Envelope) -> str | None:
     payload = event.payload
     if isinstance(payload, CallbackPromisedPayload | CallbackMadePayload):
         return f"promise:{payload.promise_id}"
-    if isinstance(payload, SlaAlertPayload) and payload.promise_id is not None:
+    if (isinstance(payload, SlaAlertPayload | SlaAlertRetractedPayload | SlaCalendarGapPayload)
+            and payload.promise_id is not None):
         return f"promise:{payload.promise_id}"
     return None
 

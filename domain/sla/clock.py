@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from contracts import SlaBasis, SlaMetric
 from domain.evolve import evolve as replace
-from domain.sla.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar
+from domain.sla.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar, CalendarGap
 
 BREACH = 100
 
@@ -23,6 +23,7 @@ class ClockState(StrEnum):
     BREACHED = "breached"  # past its target and still running (or paused after the breach)
     MET = "met"  # stopped within its target
     MISSED = "missed"  # stopped after its target
+    CALENDAR_GAP = "calendar_gap"  # its working time reaches a year the calendar has no holidays for
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,13 @@ class Clock:
     alerted: frozenset[int] = frozenset()
     handovers: tuple[Handover, ...] = ()
     standard_seconds: float | None = None  # callback promises: how far ahead the policy lets a promise be made
+    # The latest fact that shaped the clock's running time (start, pause, resume, stop): its log position and
+    # event id. Alerts wait until the ticker's watermark has passed it (late facts get their allowed lateness).
+    changed_at: int = 0
+    changed_by: str | None = None
+    alerted_at: tuple[tuple[int, datetime], ...] = ()  # standing alerts: (threshold, instant recorded)
+    retractions: tuple[int, ...] = ()  # thresholds whose alerts were retracted, once per retraction
+    gap_alerted: bool = False  # its `sla.calendar_gap` is recorded
 
     @property
     def owner(self) -> tuple[str, str]:
@@ -124,8 +132,24 @@ class Clock:
         return 100.0 * self.elapsed(at) / self.target_seconds
 
     def instant_of(self, percent: int) -> datetime | None:
-        """When `percent` of the target is reached; None if the clock stops or pauses first."""
-        return _instant_of(self, percent)
+        """When `percent` of the target is reached; None if the clock stops or pauses first, or if the instant
+        lies where the calendar has no holiday data (see `gap`)."""
+        found = _instant_of(self, percent)
+        return None if isinstance(found, CalendarGap) else found
+
+    def gap(self) -> CalendarGap | None:
+        """The calendar gap that keeps a threshold instant from being computed, if any."""
+        for percent in self.thresholds:
+            found = _instant_of(self, percent)
+            if isinstance(found, CalendarGap):
+                return found
+        return None
+
+    def _instant_or_gap(self, percent: int) -> datetime | CalendarGap | None:
+        try:
+            return self._instant_of(percent)
+        except CalendarGap as gap:
+            return gap
 
     def _instant_of(self, percent: int) -> datetime | None:
         need = self.target_seconds * percent / 100
@@ -151,6 +175,8 @@ class Clock:
         return self.meter.add_business_seconds(at, remaining).astimezone(self.calendar.zone)
 
     def state(self, now: datetime) -> ClockState:
+        if self.gap() is not None:
+            return ClockState.CALENDAR_GAP
         breach = self.instant_of(BREACH)
         if self.stopped_at is not None and self.stopped_at <= now:
             return ClockState.MET if breach is None else ClockState.MISSED
@@ -167,9 +193,23 @@ class Clock:
                 due.append((percent, at))
         return due
 
+    def wrong_alerts(self) -> list[tuple[int, datetime]]:
+        """Standing alerts the clock no longer supports: facts recorded since show the threshold was not reached
+        at the recorded instant (the clock stopped or paused before it), with that instant."""
+        return [(percent, at) for percent, at in self.alerted_at
+                if (now := self.instant_of(percent)) is None or now > at]
+
+    def alert_round(self, percent: int) -> int:
+        """How many alerts of `percent` were retracted (a re-raised alert gets a new id)."""
+        return self.retractions.count(percent)
+
     def next_alert_at(self) -> datetime | None:
-        """The earliest instant of a threshold not yet alerted (None if none can be known yet)."""
-        instants = (self.instant_of(p) for p in self.thresholds if p not in self.alerted)
+        """The earliest instant of a threshold not yet alerted, of a wrong alert to retract, or of the start
+        of a clock with an unreported calendar gap (None if nothing can be known yet)."""
+        instants = [self.instant_of(p) for p in self.thresholds if p not in self.alerted]
+        instants += [at for _, at in self.wrong_alerts()]
+        if not self.gap_alerted and self.gap() is not None:
+            instants.append(self.started_at)
         return min((at for at in instants if at is not None), default=None)
 
     def paused(self, at: datetime) -> Clock:
@@ -188,8 +228,25 @@ class Clock:
             return self
         return replace(self, stopped_at=max(at, self._last_change()), stop_reason=reason)
 
-    def alerting(self, percent: int) -> Clock:
-        return replace(self, alerted=self.alerted | {percent})
+    def alerting(self, percent: int, at: datetime | None = None) -> Clock:
+        recorded = self.alerted_at if at is None else (*self.alerted_at, (percent, at))
+        return replace(self, alerted=self.alerted | {percent}, alerted_at=recorded)
+
+    def retracting(self, percent: int) -> Clock:
+        """The clock once the standing alert of `percent` is retracted (it may be raised again, later)."""
+        return replace(self, alerted=self.alerted - {percent}, retractions=(*self.retractions, percent),
+                       alerted_at=tuple(pair for pair in self.alerted_at if pair[0] != percent))
+
+    def stamp_new(self, position: int, event_id: str) -> None:
+        """Stamp, in place, a clock the event being applied has just made with that event (the fact that last
+        shaped its running time): no one holds it yet (nor has hashed it), so it is completed rather than
+        copied (a rebuild makes millions of them)."""
+        object.__setattr__(self, "changed_at", position)
+        object.__setattr__(self, "changed_by", event_id)
+
+    def timing(self) -> tuple[object, ...]:
+        """What decides the clock's threshold instants (a fact changing it is stamped by `changed`)."""
+        return self.started_at, self.pauses, self.stopped_at
 
     def _last_change(self) -> datetime:
         """The latest instant already recorded (start or pause boundary): later changes cannot precede it."""
@@ -208,10 +265,10 @@ class Clock:
 
 
 @functools.lru_cache(maxsize=262_144)
-def _instant_of(clock: Clock, percent: int) -> datetime | None:
+def _instant_of(clock: Clock, percent: int) -> datetime | CalendarGap | None:
     """Memoised: a clock is immutable, and projections re-derive the same instants for unchanged clocks on
     every batch that touches their case (business-calendar walks are the costly part)."""
-    return clock._instant_of(percent)
+    return clock._instant_or_gap(percent)
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -184,6 +184,8 @@ def calendar_mapping(calendar: SlaCalendar) -> dict[str, Any]:
     }
     if calendar.makeup_hours is not None:
         data["makeup_hours"] = spans(calendar.makeup_hours)
+    if calendar.holiday_years is not None:
+        data["holiday_years"] = list(calendar.holiday_years)
     return data
 
 
@@ -199,6 +201,8 @@ def calendar_contract(calendar: BusinessCalendar) -> dict[str, Any]:
     data["makeup_workdays"] = sorted(calendar.makeup_workdays)
     if calendar.makeup_hours is not None:
         data["makeup_hours"] = ranges(calendar.makeup_hours)
+    if calendar.holiday_years is not None:
+        data["holiday_years"] = list(calendar.holiday_years)
     return data
 
 

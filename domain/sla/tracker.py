@@ -17,6 +17,8 @@ from contracts import (
     Channel,
     Envelope,
     SlaAlertPayload,
+    SlaAlertRetractedPayload,
+    SlaCalendarGapPayload,
     SlaMetric,
 )
 from domain.evolve import evolve as replace
@@ -31,11 +33,28 @@ _CASE_METRICS = frozenset({SlaMetric.FIRST_RESPONSE, SlaMetric.NEXT_RESPONSE, Sl
                            SlaMetric.CUSTOMER_UPDATE})
 
 
-def track(case: CaseSla, event: Envelope, policies: PolicyBook) -> CaseSla:
-    """The case after `event` (events of other kinds leave it unchanged)."""
+def track(case: CaseSla, event: Envelope, policies: PolicyBook, position: int = 0) -> CaseSla:
+    """The case after `event`, recorded at log `position` (events of other kinds leave it unchanged)."""
     handler = _HANDLERS.get(event.event_type)
     case = _learn_customer(case, event)
-    return handler(case, event, policies) if handler is not None else case
+    if handler is None:
+        return case
+    return _stamp(case, handler(case, event, policies), position, str(event.event_id))
+
+
+def _stamp(before: CaseSla, after: CaseSla, position: int, event_id: str) -> CaseSla:
+    """Clocks whose running time the event shaped (started, paused, resumed, stopped) remember it."""
+    if after.clocks is before.clocks:
+        return after
+    kept = {id(c) for c in before.clocks}  # the very same objects: untouched by the event
+    earlier = {c.clock_id: c for c in before.clocks}
+    for clock in after.clocks:
+        if id(clock) in kept:
+            continue
+        old = earlier.get(clock.clock_id)
+        if old is None or old.timing() != clock.timing():
+            clock.stamp_new(position, event_id)
+    return after
 
 
 def _learn_customer(case: CaseSla, event: Envelope) -> CaseSla:
@@ -239,7 +258,27 @@ def _alerted(case: CaseSla, event: Envelope, _: PolicyBook) -> CaseSla:
     found = case.clock(payload.clock_id)
     if found is None or payload.threshold_percent in found.alerted:
         return case
-    updated = found.alerting(payload.threshold_percent)
+    updated = found.alerting(payload.threshold_percent, event.occurred_at)
+    return replace(case, clocks=tuple(updated if c is found else c for c in case.clocks))
+
+
+def _retracted(case: CaseSla, event: Envelope, _: PolicyBook) -> CaseSla:
+    payload = event.payload
+    assert isinstance(payload, SlaAlertRetractedPayload)
+    found = case.clock(payload.clock_id)
+    if found is None or payload.threshold_percent not in found.alerted:
+        return case
+    updated = found.retracting(payload.threshold_percent)
+    return replace(case, clocks=tuple(updated if c is found else c for c in case.clocks))
+
+
+def _gap(case: CaseSla, event: Envelope, _: PolicyBook) -> CaseSla:
+    payload = event.payload
+    assert isinstance(payload, SlaCalendarGapPayload)
+    found = case.clock(payload.clock_id)
+    if found is None or found.gap_alerted:
+        return case
+    updated = replace(found, gap_alerted=True)
     return replace(case, clocks=tuple(updated if c is found else c for c in case.clocks))
 
 
@@ -259,4 +298,6 @@ _HANDLERS: dict[str, Callable[[CaseSla, Envelope, PolicyBook], CaseSla]] = {
     "callback.made": _made,
     "sla.warning_raised": _alerted,
     "sla.breached": _alerted,
+    "sla.alert_retracted": _retracted,
+    "sla.calendar_gap": _gap,
 }

@@ -14,7 +14,7 @@ from domain.sla.case import CaseSla, CaseStatus
 from domain.sla.clock import Clock, Handover, Pause
 from domain.sla.ledger import Promise
 from domain.sla.policy import PolicyBook
-from projections.sla.reducer import Alert
+from projections.sla.reducer import Alert, AlertState
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -70,7 +70,9 @@ def _clock_data(clock: Clock) -> dict[str, Any]:
         "pauses": [[_time(p.started_at), _time(p.ended_at)] for p in clock.pauses],
         "stopped_at": _time(clock.stopped_at), "stop_reason": clock.stop_reason, "alerted": sorted(clock.alerted),
         "handovers": [[_time(h.at), h.department, h.escalate_to] for h in clock.handovers],
-        "standard_seconds": clock.standard_seconds,
+        "standard_seconds": clock.standard_seconds, "changed_at": clock.changed_at, "changed_by": clock.changed_by,
+        "alerted_at": [[p, _time(at)] for p, at in clock.alerted_at], "retractions": list(clock.retractions),
+        "gap_alerted": clock.gap_alerted,
     }
 
 
@@ -86,7 +88,10 @@ def _clock(data: dict[str, Any], policies: PolicyBook) -> Clock:
         pauses=tuple(Pause(datetime.fromisoformat(a), _parse(b)) for a, b in data["pauses"]),
         stopped_at=_parse(data["stopped_at"]), stop_reason=data["stop_reason"], alerted=frozenset(data["alerted"]),
         handovers=tuple(Handover(datetime.fromisoformat(at), d, r) for at, d, r in data["handovers"]),
-        standard_seconds=data.get("standard_seconds"),
+        standard_seconds=data.get("standard_seconds"), changed_at=data.get("changed_at", 0),
+        changed_by=data.get("changed_by"),
+        alerted_at=tuple((p, datetime.fromisoformat(at)) for p, at in data.get("alerted_at", ())),
+        retractions=tuple(data.get("retractions", ())), gap_alerted=data.get("gap_alerted", False),
     )
 
 
@@ -115,9 +120,12 @@ def promise_from(data: dict[str, Any]) -> Promise:
     return Promise(**values)
 
 
+_ALERT_TIMES = ("occurred_at", "deadline_at", "acknowledged_at", "resolved_at", "retracted_at")
+
+
 def alert_row(alert: Alert) -> dict[str, Any]:
     row = asdict(alert)
-    for key in ("occurred_at", "deadline_at", "acknowledged_at"):
+    for key in _ALERT_TIMES:
         row[key] = _time(row[key])
     row["occurred_us"] = epoch_us(alert.occurred_at)
     row["severity"] = alert.severity.value
@@ -127,6 +135,7 @@ def alert_row(alert: Alert) -> dict[str, Any]:
 
 def alert_from_row(row: Any) -> Alert:
     values = {name: row[name] for name in Alert.__dataclass_fields__}
-    for key in ("occurred_at", "deadline_at", "acknowledged_at"):
+    for key in _ALERT_TIMES:
         values[key] = _parse(values[key])
+    values["state"] = AlertState(values["state"])
     return Alert(**values)

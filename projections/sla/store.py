@@ -42,7 +42,7 @@ from projections.sla.queries import (
     PromiseQuery,
     latest_due_first,
 )
-from projections.sla.reducer import Alert, SlaChanges, SlaFolder, SlaState, fold, needs
+from projections.sla.reducer import Alert, SlaChanges, SlaFolder, SlaState, fold, needs, standing_alert_ids
 from projections.sla.rows import TABLE_NAMES, clock_row, policy_row, promise_row
 from projections.sla.tables import (
     TABLES,
@@ -60,6 +60,8 @@ from projections.sqlstore import (
     insert_rows,
 )
 
+_ALERT_CHANGES = ("state", "acknowledged_by", "acknowledged_at", "note", "resolved_at", "retracted_at",
+                  "retraction_reason")  # what acknowledgements, resolutions and retractions change on a row
 _IN_CHUNK = 500
 MAX_HELD_CASES = 200_000  # SLA cases a rebuild keeps in memory before it goes on batch by batch
 _REMEMBERED = 20_000  # decoded case documents the live store keeps to skip decoding them again
@@ -164,11 +166,13 @@ class SqlSlaStore(SqlProjection):
     def _load(self, conn: Connection, events: Sequence[RecordedEvent]) -> SlaState:
         wanted = needs(events)
         book = self._book(conn)
+        cases = self._cases(conn, sorted(wanted.case_keys), book, self._decode)
+        standing = {alert_id for case in cases.values() for alert_id in standing_alert_ids(case)}
         alerts: dict[str, Alert] = {}
-        for chunk in _chunks(sorted(wanted.alert_ids)):
+        for chunk in _chunks(sorted(wanted.alert_ids | standing)):
             rows = conn.execute(select(alerts_table).where(alerts_table.c.alert_id.in_(chunk)))
             alerts.update((row.alert_id, alert_from_row(row._mapping)) for row in rows)
-        return SlaState(book, self._cases(conn, sorted(wanted.case_keys), book, self._decode), alerts)
+        return SlaState(book, cases, alerts)
 
     def _decode(self, key: str, data: str, book: PolicyBook) -> CaseSla:
         """The case of a stored document: the one this store last read or wrote when the document is the same
@@ -214,7 +218,7 @@ class SqlSlaStore(SqlProjection):
         alerts = [alert_row(state.alerts[alert_id]) for alert_id in sorted(changes.alerts)]
         if alerts:
             insert = dialect_insert(conn, alerts_table)
-            update = {name: insert.excluded[name] for name in ("state", "acknowledged_by", "acknowledged_at", "note")}
+            update = {name: insert.excluded[name] for name in _ALERT_CHANGES}
             conn.execute(insert.on_conflict_do_update(index_elements=["alert_id"], set_=update), alerts)
 
 

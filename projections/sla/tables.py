@@ -67,6 +67,9 @@ alerts_table = Table(
     Column("acknowledged_by", String(200)),
     Column("acknowledged_at", String(40)),
     Column("note", Text),
+    Column("resolved_at", String(40)),
+    Column("retracted_at", String(40)),
+    Column("retraction_reason", Text),
     Index("ix_sla_alerts_department_time", "department", "occurred_us"),
 )
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -10,6 +13,7 @@ from contracts import SlaCalendar, SlaDepartment, SlaRule, SlaSite
 from contracts.fields import Positive64, Timestamp
 from contracts.sla import Percent
 from domain.sla.alerts import alert_id_for
+from domain.sla.calendar import CalendarGap
 from domain.sla.case import CaseSla
 from domain.sla.clock import Clock
 from domain.sla.ledger import Promise
@@ -17,12 +21,15 @@ from projections.sla.queries import LedgerLine
 from projections.sla.reducer import Alert
 from services.sla.deliveries import Attempt, Delivery
 
+T = TypeVar("T")
+
 
 class AlertOut(BaseModel):
     alert_id: str
-    kind: str = Field(description="`warning` or `breach`.")
-    severity: str = Field(description="`warning` (a warning threshold) or `critical` (a breach).")
-    state: str = Field(description="`open` or `acknowledged`.")
+    kind: str = Field(description="`warning`, `breach` or `calendar_gap`.")
+    severity: str = Field(description="`warning` (a warning threshold) or `critical` (a breach, a calendar gap).")
+    state: str = Field(description="`open`, `acknowledged`, `resolved` (its clock stopped) or `retracted` (a later "
+                                   "fact showed it was wrong).")
     clock_id: str
     metric: str
     threshold_percent: int
@@ -38,6 +45,9 @@ class AlertOut(BaseModel):
     acknowledged_by: str | None
     acknowledged_at: datetime | None
     note: str | None
+    resolved_at: datetime | None = Field(None, description="When its clock stopped (state `resolved`).")
+    retracted_at: datetime | None = Field(None, description="When it was retracted (state `retracted`).")
+    retraction_reason: str | None = Field(None, description="Why it was retracted.")
 
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:
@@ -107,7 +117,9 @@ class ThresholdOut(BaseModel):
 class ClockOut(BaseModel):
     clock_id: str
     metric: str
-    state: str = Field(description="`running`, `paused`, `breached`, `met` or `missed`, as of `now`.")
+    state: str = Field(description="`running`, `paused`, `breached`, `met`, `missed` or `calendar_gap` (its "
+                                   "working time reaches a year its calendar has no holidays for), as of `now`.")
+    calendar_gap_year: int | None = Field(None, description="The year without holiday data (state `calendar_gap`).")
     policy_version: int
     rule: str
     calendar: str
@@ -119,9 +131,10 @@ class ClockOut(BaseModel):
     paused_seconds: float
     stopped_at: datetime | None
     stop_reason: str | None
-    deadline_at: datetime = Field(description="Business-time deadline (if paused: were it resumed now).")
-    elapsed_seconds: float
-    elapsed_percent: float = Field(description="Computed live for `now`.")
+    deadline_at: datetime | None = Field(description="Business-time deadline (if paused: were it resumed now); "
+                                                     "null where the calendar has no holiday data.")
+    elapsed_seconds: float | None
+    elapsed_percent: float | None = Field(description="Computed live for `now` (null: calendar gap).")
     department: str
     escalate_to: str
     agent: str | None
@@ -135,24 +148,39 @@ class ClockOut(BaseModel):
     def of(cls, clock: Clock, now: datetime) -> ClockOut:
         department, role = clock.owner
         end = min(clock.stopped_at, now) if clock.stopped_at else now
-        deadline = clock.deadline() or clock.projected_deadline(end)
+        deadline = clock.deadline() or _counted(lambda: clock.projected_deadline(end))
         pauses = [PauseOut(started_at=p.started_at, ended_at=p.ended_at,
-                           seconds=clock.meter.business_seconds_between(p.started_at, p.ended_at or end))
+                           seconds=_counted(partial(clock.meter.business_seconds_between, p.started_at,
+                                                    p.ended_at or end)) or 0.0)
                   for p in clock.pauses]
+        elapsed = _counted(lambda: clock.elapsed(now))
+        gap = clock.gap()
         beyond = None if clock.standard_seconds is None else clock.target_seconds > clock.standard_seconds
         return cls(
             clock_id=clock.clock_id, metric=clock.metric.value, state=clock.state(now).value,
+            calendar_gap_year=gap.year if gap is not None else None,
             policy_version=clock.policy_version, rule=clock.rule, calendar=clock.calendar.name,
             timezone=clock.calendar.timezone, basis=clock.basis.value, target_seconds=clock.target_seconds,
             started_at=clock.started_at, pauses=pauses, paused_seconds=sum(p.seconds for p in pauses),
             stopped_at=clock.stopped_at, stop_reason=clock.stop_reason, deadline_at=deadline,
-            elapsed_seconds=clock.elapsed(now), elapsed_percent=round(clock.percent(now), 2),
+            elapsed_seconds=elapsed,
+            elapsed_percent=None if elapsed is None else round(100.0 * elapsed / clock.target_seconds, 2)
+            if clock.target_seconds > 0 else 100.0,
             department=department, escalate_to=role, agent=clock.agent, promise_id=clock.promise_id,
             due_at=clock.due_at, beyond_standard=beyond,
-            thresholds=[ThresholdOut(percent=p, at=clock.instant_of(p), alert_id=str(alert_id_for(clock.clock_id, p)),
+            thresholds=[ThresholdOut(percent=p, at=clock.instant_of(p),
+                                     alert_id=str(alert_id_for(clock.clock_id, p, clock.alert_round(p))),
                                      raised=p in clock.alerted) for p in clock.thresholds],
             next_alert_at=clock.next_alert_at(),
         )
+
+
+def _counted(compute: Callable[[], T]) -> T | None:
+    """`compute()`, or None where the clock's calendar has no holiday data (explained as a calendar gap)."""
+    try:
+        return compute()
+    except CalendarGap:
+        return None
 
 
 class CaseSlaOut(BaseModel):

@@ -1,4 +1,5 @@
-"""Alert dispatch: follows the log for alert events, publishes them to the alerts topic, queues webhooks.
+"""Alert dispatch: follows the log for alert events (warnings, breaches, retractions, calendar gaps and
+acknowledgements), publishes them to the alerts topic, queues webhooks (all but acknowledgements).
 
 The dispatcher keeps its own position (not a projection, never rebuilt, so a rebuild delivers nothing
 again). Per batch: read log rows after the position; decode only the alert rows; publish them to the alerts
@@ -13,7 +14,13 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from contracts import Envelope, SlaAlertPayload, to_canonical_json
+from contracts import (
+    Envelope,
+    SlaAlertPayload,
+    SlaAlertRetractedPayload,
+    SlaCalendarGapPayload,
+    to_canonical_json,
+)
 from services.clock import Clock
 from services.config import Webhook
 from services.kafka.records import EventPublisher
@@ -21,7 +28,8 @@ from services.sla.deliveries import Delivery, DeliveryStore, delivery_id_for
 from services.store.eventstore import TOPIC_PREFIX, EventStore
 
 log = logging.getLogger(__name__)
-ALERT_EVENT_TYPES = ("sla.warning_raised", "sla.breached", "sla.alert_acknowledged")
+ALERT_EVENT_TYPES = ("sla.warning_raised", "sla.breached", "sla.alert_acknowledged", "sla.alert_retracted",
+                     "sla.calendar_gap")
 _ALERT_TOPICS = frozenset(f"{TOPIC_PREFIX}{event_type}@v1" for event_type in ALERT_EVENT_TYPES)
 
 
@@ -60,7 +68,7 @@ class AlertDispatcher:
 
     def _jobs(self, alert: Envelope) -> list[Delivery]:
         payload = alert.payload
-        if not isinstance(payload, SlaAlertPayload):
+        if not isinstance(payload, SlaAlertPayload | SlaAlertRetractedPayload | SlaCalendarGapPayload):
             return []  # acknowledgements go to the topic only
         body = to_canonical_json(alert).decode()
         return [Delivery(delivery_id_for(str(alert.event_id), hook.url), str(alert.event_id), alert.event_type,

@@ -1,13 +1,17 @@
-"""The live SLA ticker: finds warnings and breaches that are due and records them as events in the store.
+"""The live SLA ticker: finds warnings, breaches, retractions and calendar gaps that are due and records them
+as events in the store.
 
 Each tick:
 1. note the log head, and wait (briefly) until the SLA projection has applied it, so the clocks it reads
    reflect every event recorded before the tick (a projection being rebuilt is behind: nothing fires);
-2. read `now` from the injected clock and ask the projection for clocks with a threshold due by then;
-3. derive the alert events (pure: deterministic ids and contents, `occurred_at` = the threshold instant);
+2. read `now` from the injected clock and move the watermark: its instant is `now` minus the allowed
+   lateness, its position the log head this ticker saw at least the allowed lateness ago;
+3. ask the projection for clocks with something due by the watermark instant and derive their events
+   (pure: `domain.sla.alerts.alert_events`): retractions of alerts the clock no longer supports at once; a
+   clock shaped by a fact past the watermark position waits (its late facts may still be arriving);
 4. append those not yet recorded, in one batch. A concurrent ticker may win the race: the store refuses the
    batch (StoreConflict), the recorded ids are filtered out, and the rest appended again.
-The projection then applies the alerts, which marks the thresholds as alerted on their clocks.
+The projection then applies the events, which marks the thresholds as alerted (or retracted) on their clocks.
 """
 
 from __future__ import annotations
@@ -15,35 +19,57 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from contracts import Envelope
-from domain.sla.alerts import alert_events
+from contracts import Envelope, SlaCalendarGapPayload
+from domain.sla.alerts import Watermark, alert_events
 from projections.sla.queries import SlaStore
 from services.clock import Clock
+from services.metrics import SLA_CALENDAR_GAPS, SLA_EVENTS
 from services.store.eventstore import EventStore, StoreConflict
 
 log = logging.getLogger(__name__)
 
 
 class SlaTicker:
-    """Raises due SLA warnings and breaches; never fires twice (alert ids follow from clock and threshold)."""
+    """Raises due SLA warnings, breaches and calendar gaps behind a watermark of `allowed_lateness_s`, and
+    retracts alerts later facts disprove; never records anything twice (ids follow from clock and threshold)."""
 
     def __init__(self, store: EventStore, view: SlaStore, clock: Clock, *, catch_up_s: float = 2.0,
-                 batch: int = 500) -> None:
+                 batch: int = 500, allowed_lateness_s: float = 0.0) -> None:
         self._store = store
         self._view = view
         self._clock = clock
         self._catch_up_s = catch_up_s
         self._batch = batch
+        self._lateness = timedelta(seconds=allowed_lateness_s)
+        self._heads: deque[tuple[datetime, int]] = deque()  # (first seen at, log head), oldest first
+        self._settled = 0  # the watermark position: the head seen at least the allowed lateness ago
 
     def tick(self) -> list[Envelope]:
-        """One pass; returns the alert events this tick recorded."""
-        if not self._caught_up(self._store.head()):
+        """One pass; returns the events this tick recorded."""
+        head = self._store.head()
+        if not self._caught_up(head):
             return []
         now = self._clock()
-        due = [event for clock in self._view.due_clocks(now, self._batch) for event in alert_events(clock, now)]
-        return self._record(due)
+        watermark = self._watermark(now, head)
+        due = [event for clock in self._view.due_clocks(watermark.at, self._batch)
+               for event in alert_events(clock, now, watermark)]
+        recorded = self._record(due)
+        _count(recorded)
+        return recorded
+
+    def _watermark(self, now: datetime, head: int) -> Watermark:
+        """Note `head` as seen at `now`; the watermark trusts what was seen at least the allowed lateness ago
+        (after a restart the log is trusted only once that long has passed)."""
+        if not self._heads or self._heads[-1][1] != head:
+            self._heads.append((now, head))
+        cutoff = now - self._lateness
+        while self._heads and self._heads[0][0] <= cutoff:
+            self._settled = max(self._settled, self._heads.popleft()[1])
+        return Watermark(cutoff, self._settled)
 
     def run(self, stop: threading.Event, interval_s: float = 1.0) -> None:
         """Tick every `interval_s` until `stop` is set; a failed tick is logged and retried."""
@@ -77,3 +103,12 @@ class SlaTicker:
             except StoreConflict:
                 continue  # another ticker recorded some of them meanwhile
         raise StoreConflict("alert events kept conflicting with concurrent appends")
+
+
+def _count(events: Sequence[Envelope]) -> None:
+    """Metrics of what a tick recorded; a calendar gap is also logged as an error (configuration to fix)."""
+    for event in events:
+        SLA_EVENTS.labels(event.event_type).inc()
+        if isinstance(event.payload, SlaCalendarGapPayload):
+            SLA_CALENDAR_GAPS.labels(event.payload.calendar).inc()
+            log.error("SLA calendar gap: %s", event.summary())

@@ -83,7 +83,7 @@ def build_sla_services(settings: Settings, event_store: EventStore, views: Engin
     client = httpx.Client(timeout=settings.webhook_timeout_seconds)
     closers.append(client.close)
     return SlaServices(
-        ticker=SlaTicker(event_store, store, clock),
+        ticker=SlaTicker(event_store, store, clock, allowed_lateness_s=settings.sla_allowed_lateness_s),
         dispatcher=AlertDispatcher(event_store, deliveries, config.departments.webhooks, publisher, clock),
         webhooks=WebhookSender(deliveries, client, clock, dict(os.environ), max_attempts=settings.webhook_max_attempts,
                                base_s=settings.webhook_backoff_seconds),

@@ -117,7 +117,10 @@ class SlaStoreContract:
         [acked] = store.alerts(AlertQuery(state=AlertState.ACKNOWLEDGED))
         assert (acked.alert_id, acked.acknowledged_by, acked.note) == (first.alert_id, "王经理", "on it")
         assert store.alert(first.alert_id) == acked
-        assert len(store.alerts(AlertQuery(state=AlertState.OPEN, limit=500))) == len(alerts) - 1
+        resolved = store.alerts(AlertQuery(state=AlertState.RESOLVED, limit=500))  # clocks stopped after alerting
+        assert resolved and all(a.resolved_at is not None and a.resolved_at > a.occurred_at for a in resolved)
+        still_open = store.alerts(AlertQuery(state=AlertState.OPEN, limit=500))
+        assert len(still_open) + len(resolved) == len(alerts) - 1
 
     def test_promise_statuses_and_ledger_are_computed_for_the_given_now(self, store: SlaStore) -> None:
         store.apply(story())
@@ -158,6 +161,38 @@ class SlaStoreContract:
         assert store.checksum() != before
         store.apply(alerted(store, events))
         assert store.checksum() == before
+
+    def test_retractions_and_resolutions_give_the_reference_state_batch_by_batch(self, store: SlaStore) -> None:
+        """Alerts, then a late resolution disproving some of them, then their retractions: the store, fed in
+        small batches, ends with the reference's alert states and checksum (rebuild == live)."""
+        events = story()
+        store.apply(events)
+        log = events + alerted(store, events)
+        store.apply(log[len(events):])
+        late = event("case.resolved", "2026-11-23 09:30", "C-1", {"resolution": "done"})
+        log += recorded_from([late], start=log[-1].position + 1)
+        store.apply(log[-1:])
+        retractions = [e for c in store.due_clocks(NOW) for e in alert_events(c, NOW)]
+        assert retractions and {e.event_type for e in retractions} == {"sla.alert_retracted"}
+        log += recorded_from(retractions, start=log[-1].position + 1)
+        for start in range(len(log) - len(retractions), len(log), 2):
+            store.apply(log[start:start + 2])
+        assert store.due_clocks(NOW) == []
+        reference = MemorySlaStore()
+        reference.apply(log)
+        assert store.checksum() == reference.checksum()
+        states = {a.alert_id: a.state for a in store.alerts(AlertQuery(case_id="C-1", limit=500))}
+        retracted = {str(e.payload.alert_id) for e in retractions}  # type: ignore[attr-defined]
+        assert {k for k, v in states.items() if v is AlertState.RETRACTED} == retracted
+        assert AlertState.OPEN not in set(states.values())  # every other alert of C-1 is resolved
+        if isinstance(store, SqlSlaStore):  # a rebuild holding the state in memory, then going on batch by batch
+            for max_held in (200_000, 1):
+                store.reset()
+                rebuild = store.rebuilding(max_held)
+                for start in range(0, len(log), 7):
+                    rebuild.apply(log[start:start + 7])
+                    rebuild.flush()
+                assert store.checksum() == reference.checksum()
 
     def test_reset_forgets_everything(self, store: SlaStore) -> None:
         store.apply(story())

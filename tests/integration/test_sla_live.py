@@ -50,7 +50,7 @@ class Backbone:
 def backbone(kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str) -> Iterator[Backbone]:
     """Recorder, projector, SLA ticker (1 s period) and alert dispatch, and the API: as `touchline run`."""
     settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic,
-                                 alerts_topic=f"{kafka_topic}-alerts")
+                                 alerts_topic=f"{kafka_topic}-alerts", sla_allowed_lateness_s=1.0)
     ensure_kafka_topics(settings)
     store, views = open_event_store(settings), open_views(settings)
     api = build_api_components(settings)

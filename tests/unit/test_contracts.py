@@ -36,7 +36,8 @@ ISSUE_EVENT_TYPES = {
     "callback.made", "complaint.filed", "compliment.received", "referral.made", "survey.servqual_answered",
     "identity.identifiers_linked", "identity.identifiers_unlinked",
 }  # fmt: skip
-SLA_EVENT_TYPES = {"sla.policy_published", "sla.warning_raised", "sla.breached", "sla.alert_acknowledged"}
+SLA_EVENT_TYPES = {"sla.policy_published", "sla.warning_raised", "sla.breached", "sla.alert_acknowledged",
+                   "sla.alert_retracted", "sla.calendar_gap"}
 PRIVACY_EVENT_TYPES = {"privacy.subject_erased"}
 CASE_CLASSES = [cls for cls in EVENT_CLASSES if cls.type_key()[0].startswith("case.")]
 
