@@ -21,6 +21,7 @@ from projections.protocol import ProjectionStore
 from projections.sqlstore import DirectRebuild, Rebuild
 from services.metrics import LOG_HEAD, PROJECTION_POSITION
 from services.store.eventstore import EventStore
+from services.supervision import Liveness, StepLoop, run_loop
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (position reached, head)
@@ -82,14 +83,9 @@ class ProjectionEngine:
                 break
         return total
 
-    def run(self, stop: threading.Event, idle_s: float = 0.05) -> None:
-        while not stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    stop.wait(idle_s)
-            except Exception:
-                log.exception("projection batch failed; retrying")
-                stop.wait(1.0)
+    def run(self, stop: threading.Event, idle_s: float = 0.05, liveness: Liveness | None = None) -> None:
+        """Batch after batch until `stop` is set, supervised (services.supervision: retried with backoff)."""
+        run_loop("projector", StepLoop(lambda: self.run_once() > 0), stop, liveness or Liveness(), idle_s=idle_s)
 
 
 def rebuild_together(store: EventStore, projections: Mapping[str, ProjectionStore], stops: Mapping[str, int],
