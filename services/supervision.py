@@ -16,14 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_when_event_set,
-    wait_exponential,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from services.metrics import LOOP_FAILURES, LOOP_ITERATIONS, LOOP_LAST_SUCCESS, LOOP_RESTARTS, LOOP_UP
 
@@ -49,11 +42,15 @@ class Supervised(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Retry policy: waits of initial, 2 initial, 4 initial, ... up to cap; dead after max_failures in a row."""
+    """Retry policy: waits of initial, 2 initial, 4 initial, ... up to cap; dead after max_failures in a row.
+
+    "In a row" means without progress: a step that did work ends the row, an idle one (nothing to do, or a
+    consumer still rejoining its group after a reset) ends it only once `quiet_s` passed since the last failure."""
 
     initial_s: float = 0.5
     cap_s: float = 30.0
     max_failures: int = 10
+    quiet_s: float = 60.0
 
 
 @dataclass
@@ -66,6 +63,7 @@ class LoopState:
     dead: str | None = None  # why, once dead
     failures: int = 0  # consecutive
     last_error: str | None = None
+    last_failure: float = 0.0  # monotonic
     last_success: float | None = None  # Unix time
 
     def status(self) -> str:
@@ -121,11 +119,12 @@ def run_loop(name: str, loop: Supervised, stop: threading.Event, liveness: Liven
             except Exception as exc:  # noqa: BLE001 - a dead loop records why and ends
                 if stop.is_set():
                     break
-                LOOP_FAILURES.labels(name).inc()
+                if isinstance(exc, Fatal):
+                    LOOP_FAILURES.labels(name).inc()
                 log.error("loop %s is dead: %s", name, _describe(exc), extra={"loop": name}, exc_info=exc)
                 liveness.mark_dead(state, _describe(exc))
                 return
-            _succeeded(state)
+            _succeeded(state, worked, liveness.backoff if backoff is None else backoff)
             if not worked:
                 stop.wait(idle_s)
         if on_stop is not None:
@@ -137,18 +136,20 @@ def run_loop(name: str, loop: Supervised, stop: threading.Event, liveness: Liven
 
 class _Attempts:
     """Runs `step` under the retry policy; after a failure, the next attempt first recreates the clients (inside
-    the attempt: a reset that fails, with the broker still down, counts as one more failure)."""
+    the attempt: a reset that fails, with the broker still down, counts as one more failure). Failures are
+    counted on the loop's state, across calls, so idle steps between them do not hide a loop that never recovers."""
 
     def __init__(self, name: str, loop: Supervised, state: LoopState, stop: threading.Event,
                  backoff: Backoff) -> None:
-        self._name, self._loop, self._state = name, loop, state
+        self._name, self._loop, self._state, self._backoff = name, loop, state, backoff
         self._needs_reset = False
         self._retrying = Retrying(
             sleep=lambda seconds: _wait(stop, seconds),  # a stop interrupts the backoff
-            stop=stop_after_attempt(backoff.max_failures) | stop_when_event_set(stop),
-            wait=wait_exponential(multiplier=backoff.initial_s, min=backoff.initial_s, max=backoff.cap_s),
+            stop=lambda _: stop.is_set() or state.failures >= backoff.max_failures,
+            wait=lambda _: min(backoff.cap_s, backoff.initial_s * 2 ** max(0, state.failures - 1)),
             retry=retry_if_exception(lambda exc: not isinstance(exc, Fatal)),
-            before_sleep=self._failed,
+            after=self._failed,
+            before_sleep=self._log_retry,
             reraise=True,
         )
 
@@ -166,9 +167,13 @@ class _Attempts:
 
     def _failed(self, retry_state: RetryCallState) -> None:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
-        self._state.failures, self._state.last_error = retry_state.attempt_number, _describe(exc)
+        self._state.failures += 1
+        self._state.last_error, self._state.last_failure = _describe(exc), time.monotonic()
         self._needs_reset = True
         LOOP_FAILURES.labels(self._name).inc()
+
+    def _log_retry(self, retry_state: RetryCallState) -> None:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
         log.warning("loop %s failed (%d in a row), retrying in %.1f s: %s", self._name, self._state.failures,
                     retry_state.upcoming_sleep, self._state.last_error, extra={"loop": self._name}, exc_info=exc)
 
@@ -177,8 +182,9 @@ def _wait(stop: threading.Event, seconds: float) -> None:
     stop.wait(seconds)
 
 
-def _succeeded(state: LoopState) -> None:
-    state.failures, state.last_error = 0, None
+def _succeeded(state: LoopState, worked: bool, backoff: Backoff) -> None:
+    if worked or time.monotonic() - state.last_failure >= backoff.quiet_s:
+        state.failures, state.last_error = 0, None
     state.last_success = time.time()
     LOOP_LAST_SUCCESS.labels(state.name).set(state.last_success)
 
