@@ -105,7 +105,8 @@ class Recorder:
             except StoreConflict:
                 done = self._store.tracked(tracking.application_name)
                 if done is not None and done >= tracking.notification_id:
-                    log.info("%s up to %s already recorded elsewhere", tracking.application_name, done)
+                    log.info("%s up to %s already recorded elsewhere", tracking.application_name, done,
+                             extra={"tracking": tracking.application_name, "offset": tracking.notification_id})
                     return 0, duplicates + len(unique)
                 known = self._store.recorded_ids(e.event_id for e in unique)
                 duplicates += len(known)

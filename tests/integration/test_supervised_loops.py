@@ -111,3 +111,52 @@ def test_a_recorder_that_keeps_failing_is_dead_and_the_api_is_not_ready(
         thread.join(timeout=30)
         api.close()
         store.close()
+
+
+def test_the_chainer_recreates_a_failed_checkpoint_producer(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from services.audit.wiring import build_chainer
+    from services.kafka import producer as kafka_producer
+
+    made: list[Any] = []
+    real = kafka_producer.make_producer
+
+    def first_one_closed(bootstrap_servers: str, **overrides: Any) -> Any:
+        created = real(bootstrap_servers, **overrides)
+        if not made:
+            created.close()
+        made.append(created)
+        return created
+
+    monkeypatch.setattr(kafka_producer, "make_producer", first_one_closed)
+    settings = settings.model_copy(update={"data_dir": tmp_path, "audit_topic": f"{settings.events_topic}-audit",
+                                           "audit_checkpoint_events": 1})
+    store = open_event_store(settings)
+    store.append([bootstrap_event(i) for i in range(3)])
+    process = build_chainer(settings, store)
+    liveness, stop = Liveness(FAST), threading.Event()
+    before = restarts("chainer")
+    thread = threading.Thread(target=process.run, args=(stop, liveness))
+    thread.start()
+    try:
+        wait_for(lambda: published(settings), 60, "a checkpoint published through a new producer")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        process.close()
+        store.close()
+    assert len(made) >= 2 and restarts("chainer") >= before + 1
+    assert not liveness.dead()
+
+
+def bootstrap_event(i: int) -> Any:
+    from contracts import parse
+
+    return parse(orjson.dumps(touchpoint(i, "web")))
+
+
+def published(settings: Settings) -> bool:
+    try:
+        return bool(read_topic(settings.kafka_bootstrap_servers, settings.audit_topic, idle_s=0.5))
+    except ValueError:  # the topic has no partitions yet
+        return False
