@@ -60,6 +60,7 @@ class LoopState:
     name: str
     ready: Callable[[], bool] | None = None  # e.g. the recorder: partitions assigned
     running: bool = False
+    stopped: bool = False  # ended normally, on the stop flag
     dead: str | None = None  # why, once dead
     failures: int = 0  # consecutive
     last_error: str | None = None
@@ -70,7 +71,7 @@ class LoopState:
         if self.dead is not None:
             return f"dead: {self.dead}"
         if not self.running:
-            return "starting"
+            return "stopped" if self.stopped else "starting"
         if self.failures:
             return f"retrying after {self.failures} failure(s): {self.last_error}"
         if self.ready is not None and not _safely(self.ready):
@@ -127,10 +128,12 @@ def run_loop(name: str, loop: Supervised, stop: threading.Event, liveness: Liven
             _succeeded(state, worked, liveness.backoff if backoff is None else backoff)
             if not worked:
                 stop.wait(idle_s)
+        state.stopped = True
         if on_stop is not None:
-            on_stop()
+            _finish(name, on_stop)
     finally:
         state.running = False
+        LOOP_UP.labels(name).set(0)
         _close(name, loop)
 
 
@@ -187,6 +190,13 @@ def _succeeded(state: LoopState, worked: bool, backoff: Backoff) -> None:
         state.failures, state.last_error = 0, None
     state.last_success = time.time()
     LOOP_LAST_SUCCESS.labels(state.name).set(state.last_success)
+
+
+def _finish(name: str, on_stop: Callable[[], None]) -> None:
+    try:
+        on_stop()
+    except Exception:  # noqa: BLE001 - stopping goes on; the log says what was not finished
+        log.error("loop %s failed while stopping", name, exc_info=True, extra={"loop": name})
 
 
 def _close(name: str, loop: Supervised) -> None:

@@ -40,7 +40,7 @@ def test_a_failed_step_recreates_the_clients_and_the_loop_goes_on() -> None:
     loop = Flaky(failures=2, stop=stop)
     run_loop("recorder", loop, stop, liveness)
     assert loop.done == 5 and loop.resets == 2 and loop.closed == 1
-    assert liveness.checks() == {"recorder": "starting"}  # stopped normally: not dead
+    assert liveness.checks() == {"recorder": "stopped"}  # stopped normally: not dead
     assert not liveness.died.is_set()
 
 
