@@ -37,10 +37,11 @@ from services.privacy.erasure import ErasureService, single_anchor
 from services.privacy.wiring import build_erasure_service, sealer_for
 from services.projector.engine import ProjectionEngine
 from services.projector.watch import ProjectionWatch
-from services.recorder.recorder import AfterCommit, Recorder, RecorderLoop
+from services.recorder.recorder import AfterCommit, Recorder, RecorderClients, RecorderLoop
 from services.settings import Settings
 from services.sla.wiring import SlaViews, build_sla_views
 from services.store.eventstore import EventStore
+from services.supervision import Liveness
 
 
 def protector_for(settings: Settings) -> IdentifierProtector:
@@ -144,21 +145,23 @@ class ApiComponents:
     erasure: ErasureService | None = None  # erasing a customer's personal data (services.api.privacy)
     replays: ReplayJobs | None = None  # rebuild-and-compare runs asked for by auditors (services.api.audit_replay)
     projections: ProjectionWatch | None = None  # parked events and stuck projections (services.api.projections)
+    liveness: Liveness | None = None  # the loops running in this process (`touchline run`), each a check
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
 
     def readiness(self) -> dict[str, str]:
-        """Reachability of broker, event store and read models (cached for a second)."""
+        """The API's own dependencies (broker, event store, read models; cached for a second) and, in the
+        embedded run, every loop of the process (the recorder: "waiting" until it has its partitions)."""
         at, cached = self._ready_cache
-        if time.monotonic() - at < 1.0:
-            return cached
-        checks = {
-            "broker": "ok" if broker_reachable(self.settings.kafka_bootstrap_servers, 2.0) else "unreachable",
-            "event_store": _check(self.event_store.ping),
-            "read_models": _check(lambda: _ping_engine(self.views)),
-            **({"projections": _watch(self.projections)} if self.projections is not None else {}),
-        }
-        self._ready_cache = (time.monotonic(), checks)
-        return checks
+        if time.monotonic() - at >= 1.0:
+            cached = {
+                "broker": "ok" if broker_reachable(self.settings.kafka_bootstrap_servers, 2.0) else "unreachable",
+                "event_store": _check(self.event_store.ping),
+                "read_models": _check(lambda: _ping_engine(self.views)),
+                **({"projections": _watch(self.projections)} if self.projections is not None else {}),
+            }
+            self._ready_cache = (time.monotonic(), cached)
+        loops = self.liveness.checks() if self.liveness is not None else {}
+        return cached | loops
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -168,8 +171,8 @@ class ApiComponents:
 def build_api_components(settings: Settings) -> ApiComponents:
     from services.audit.commands import replay_runner  # (it opens stores through this module)
 
-    sender = KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.events_topic,
-                         settings.publish_timeout_s)
+    sender = KafkaSender.connecting(settings.kafka_bootstrap_servers, settings.events_topic,
+                                    settings.publish_timeout_s)
     event_store = open_event_store(settings)
     views = open_views(settings)
     identity = load_identity_config(settings.config_dir)
@@ -203,17 +206,27 @@ def build_api_components(settings: Settings) -> ApiComponents:
 def build_recorder_loop(
     settings: Settings, event_store: EventStore, *, after_db_commit: AfterCommit | None = None
 ) -> RecorderLoop:
-    source = KafkaRecordSource(
-        settings.kafka_bootstrap_servers,
-        settings.events_topic,
-        settings.recorder_group,
-        event_store.tracked,
-        session_timeout_ms=settings.kafka_session_timeout_ms,
-        max_poll_records=settings.recorder_max_poll_records,
-    )
-    dlq = KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.dlq_topic)
-    recorder = Recorder(event_store, KafkaDeadLetterSink(dlq), protector_for(settings))
-    return RecorderLoop(source, recorder, after_db_commit=after_db_commit, on_close=dlq.close)
+    """The recorder over a new consumer and dead-letter producer, recreated by `reset` after a failure."""
+    protector = protector_for(settings)
+
+    def connect() -> RecorderClients:
+        dlq = KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.dlq_topic,
+                          settings.publish_timeout_s)
+        try:
+            source = KafkaRecordSource(
+                settings.kafka_bootstrap_servers,
+                settings.events_topic,
+                settings.recorder_group,
+                event_store.tracked,
+                session_timeout_ms=settings.kafka_session_timeout_ms,
+                max_poll_records=settings.recorder_max_poll_records,
+            )
+        except BaseException:
+            dlq.close()
+            raise
+        return RecorderClients(source, Recorder(event_store, KafkaDeadLetterSink(dlq), protector), dlq.close)
+
+    return RecorderLoop(connect, after_db_commit=after_db_commit)
 
 
 def build_projection_engine(settings: Settings, event_store: EventStore, views: Engine) -> ProjectionEngine:
@@ -222,19 +235,27 @@ def build_projection_engine(settings: Settings, event_store: EventStore, views: 
 
 
 def start_pipeline(
-    settings: Settings, event_store: EventStore, views: Engine, stop: threading.Event
+    settings: Settings, event_store: EventStore, views: Engine, stop: threading.Event,
+    liveness: Liveness | None = None, *, drain: bool = False,
 ) -> tuple[RecorderLoop, list[threading.Thread]]:
-    """Recorder and projector threads over one event store and read-model database, until `stop` is set."""
+    """Recorder and projector threads over one event store and read-model database, until `stop` is set (or a
+    loop dies: see services.supervision); with `drain`, the recorder records what is left on the topic first."""
+    liveness = liveness or Liveness()
     recorder = build_recorder_loop(settings, event_store)
+    liveness.register("recorder", ready=lambda: recorder.assigned)
+    engine = build_projection_engine(settings, event_store, views)
     threads = [
-        run_in_thread("recorder", recorder.run, stop),
-        run_in_thread("projector", build_projection_engine(settings, event_store, views).run, stop),
+        run_in_thread("recorder", lambda stop, live: recorder.run(stop, live, drain=drain), stop, liveness),
+        run_in_thread("projector", lambda stop, live: engine.run(stop, settings.projector_idle_seconds, live),
+                      stop, liveness),
     ]
     return recorder, threads
 
 
-def run_in_thread(name: str, target: Any, stop: threading.Event) -> threading.Thread:
-    thread = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
+def run_in_thread(name: str, target: Any, stop: threading.Event, liveness: Liveness | None = None) -> threading.Thread:
+    """Start `target(stop)` (or `target(stop, liveness)`) in a daemon thread named `name`."""
+    args = (stop,) if liveness is None else (stop, liveness)
+    thread = threading.Thread(target=target, args=args, name=name, daemon=True)
     thread.start()
     return thread
 

@@ -37,9 +37,13 @@ app.add_typer(projections_app, name="projections")
 console = Console(stderr=True)
 
 
-def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)
+def _settings() -> Settings:
+    """Settings from the environment, with logging configured from them (services.logs)."""
+    from services.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings)
+    return settings
 
 
 def _progress() -> Progress:
@@ -58,9 +62,9 @@ def run(
     KAFKA_BOOTSTRAP_SERVERS names one. Serves the API on http://127.0.0.1:PORT."""
     from services.embedded import run_embedded
 
-    _logging()
-    settings = Settings()
-    run_embedded(settings if port is None else settings.model_copy(update={"port": port}), demo=demo)
+    settings = _settings()
+    status = run_embedded(settings if port is None else settings.model_copy(update={"port": port}), demo=demo)
+    raise typer.Exit(status)
 
 
 @app.command()
@@ -71,61 +75,64 @@ def api() -> None:
     from services.api.app import build_app
     from services.bootstrap import build_api_components
 
-    _logging()
-    settings = Settings()
+    settings = _settings()
     components = build_api_components(settings)
     try:
-        uvicorn.run(build_app(components), host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(build_app(components), host=settings.host, port=settings.port, log_level="info", log_config=None)
     finally:
         components.close()
 
 
 @app.command()
 def recorder() -> None:
-    """Consume the events topic as the recorder consumer group and append to the event store."""
+    """Consume the events topic as the recorder consumer group and append to the event store. Serves /metrics,
+    /healthz and /readyz (ready once it has partitions) on TOUCHLINE_METRICS_PORT."""
     from services.bootstrap import build_recorder_loop, ensure_kafka_topics, open_event_store
 
-    _logging()
-    settings = Settings()
+    settings = _settings()
     ensure_kafka_topics(settings)
     store = open_event_store(settings)
-    with _until_interrupted() as stop:
-        build_recorder_loop(settings, store).run(stop)
+    loop = build_recorder_loop(settings, store)
+    status = _supervise(settings, {"recorder": loop.run}, ready={"recorder": lambda: loop.assigned})
     store.close()
+    raise typer.Exit(status)
 
 
 @app.command()
 def projector() -> None:
-    """Follow the event store's log and keep every projection up to date (one active instance)."""
+    """Follow the event store's log and keep every projection up to date (one active instance). Serves /metrics,
+    /healthz and /readyz on TOUCHLINE_METRICS_PORT."""
     from services.bootstrap import build_projection_engine, open_event_store, open_views
+    from services.supervision import Liveness
 
-    _logging()
-    settings = Settings()
+    settings = _settings()
     store, views = open_event_store(settings), open_views(settings)
-    with _until_interrupted() as stop:
-        build_projection_engine(settings, store, views).run(stop, settings.projector_idle_seconds)
+    engine = build_projection_engine(settings, store, views)
+
+    def run_engine(stop: threading.Event, liveness: Liveness) -> None:
+        engine.run(stop, settings.projector_idle_seconds, liveness)
+
+    status = _supervise(settings, {"projector": run_engine})
     store.close()
+    raise typer.Exit(status)
 
 
 @app.command()
 def ticker() -> None:
     """Run the SLA ticker (warnings and breaches within seconds), the alert dispatcher (alerts topic) and the
     webhook sender. Needs the projector running (it reads the SLA projection). Records the default policy
-    version from TOUCHLINE_CONFIG_DIR if the log does not hold it yet."""
-    from services.bootstrap import open_event_store, open_views, run_in_thread
+    version from TOUCHLINE_CONFIG_DIR if the log does not hold it yet. Serves /metrics, /healthz and /readyz on
+    TOUCHLINE_METRICS_PORT."""
+    from services.bootstrap import open_event_store, open_views
     from services.sla.wiring import build_sla_services
 
-    _logging()
-    settings = Settings()
+    settings = _settings()
     store, views = open_event_store(settings), open_views(settings)
     sla = build_sla_services(settings, store, views)
-    with _until_interrupted() as stop:
-        threads = [run_in_thread(name, loop, stop) for name, loop in sla.loops(settings).items()]
-        stop.wait()
-        for thread in threads:
-            thread.join(timeout=15)
+    status = _supervise(settings, sla.loops(settings))
     sla.close()
     store.close()
+    raise typer.Exit(status)
 
 
 @app.command()
@@ -200,15 +207,14 @@ def chainer() -> None:
     from services.audit.wiring import build_chainer
     from services.bootstrap import ensure_kafka_topics, open_event_store
 
-    _logging()
-    settings = Settings()
+    settings = _settings()
     ensure_kafka_topics(settings)
     store = open_event_store(settings)
     process = build_chainer(settings, store)
-    with _until_interrupted() as stop:
-        process.chainer.run(stop)
+    status = _supervise(settings, {"chainer": process.run})
     process.close()
     store.close()
+    raise typer.Exit(status)
 
 
 @audit_app.command("generate-key")
@@ -545,8 +551,7 @@ def migrate(
     from services.migrations import check as check_schema
     from services.migrations import migrate as run_migrations
 
-    _logging("WARNING")
-    settings = Settings()
+    settings = _settings()
     if check:
         try:
             check_schema(settings)
@@ -636,6 +641,35 @@ def _until_interrupted() -> Iterator[threading.Event]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _supervise(settings: Settings, loops: dict[str, Any], ready: dict[str, Any] | None = None) -> int:
+    """Run each `loop(stop, liveness)` in a thread with the probes served on TOUCHLINE_METRICS_PORT, until SIGTERM
+    or SIGINT (exit status 0) or until a loop dies (the others are stopped; exit status 1)."""
+    from services.bootstrap import run_in_thread
+    from services.probes import ProbeServer
+    from services.supervision import Backoff, Liveness
+
+    liveness = Liveness(Backoff(settings.loop_backoff_seconds, settings.loop_backoff_max_seconds,
+                                settings.loop_max_failures))
+    for name in loops:
+        liveness.register(name, (ready or {}).get(name))
+    probes = ProbeServer(liveness, "0.0.0.0", settings.metrics_port).start() if settings.metrics_port else None
+    try:
+        with _until_interrupted() as stop:
+            threads = [run_in_thread(name, loop, stop, liveness) for name, loop in loops.items()]
+            while not stop.is_set() and not liveness.died.is_set():
+                stop.wait(0.5)
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+    finally:
+        if probes is not None:
+            probes.close()
+    if dead := liveness.dead():
+        logging.getLogger(__name__).error("stopped because a loop died: %s", dead)
+        return 1
+    return 0
 
 
 def main() -> None:

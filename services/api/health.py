@@ -1,4 +1,4 @@
-"""Liveness, readiness (broker and store reachable) and Prometheus metrics."""
+"""Liveness, readiness (the API's dependencies and, in `touchline run`, every loop of the process) and metrics."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", operation_id="readyz", responses={503: {}})
 async def readyz(request: Request) -> dict[str, str]:
-    """The broker and the stores answer, and no projection is stuck (parked events leave it ready: "degraded")."""
+    """The broker and the stores answer, no projection is stuck (parked events leave it ready: "degraded"); in
+    `touchline run` also every supervised loop is running, not retrying, and the recorder owns its partitions (so an
+    accepted event can be recorded). 503 names what is not ok."""
     checks: dict[str, str] = await run_in_threadpool(request.app.state.components.readiness)
     if any(state != "ok" and not state.startswith("degraded") for state in checks.values()):
         raise Problem(503, "Not ready", ", ".join(f"{k}: {v}" for k, v in checks.items()), checks=checks)

@@ -26,6 +26,7 @@ from projections.sqlstore import write_transaction
 from services.audit.tables import audit_chain, audit_checkpoints, checkpoint_of, link_of, to_us
 from services.clock import Clock
 from services.store.eventstore import EventStore
+from services.supervision import Liveness, StepLoop, run_loop
 
 log = logging.getLogger(__name__)
 CheckpointSink = Callable[[Sequence[SignedCheckpoint]], None]  # publishes, returns once acknowledged
@@ -57,15 +58,18 @@ class Chainer:
         self.publish_pending()
         return total
 
-    def run(self, stop: threading.Event, idle_s: float = 0.2) -> None:
-        while not stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    stop.wait(idle_s)
-            except Exception:
-                log.exception("chainer pass failed; retrying")
-                self._tree = None  # reload from the table: the failed transaction may have left it ahead
-                stop.wait(1.0)
+    def run(self, stop: threading.Event, idle_s: float = 0.2, *, liveness: Liveness | None = None,
+            reset_clients: Callable[[], None] | None = None) -> None:
+        """Pass after pass until `stop` is set, supervised (services.supervision): a failed pass is retried with
+        backoff after `reset` (the tree reloaded from the table, the checkpoint producer recreated)."""
+
+        def reset() -> None:
+            self._tree = None  # reload from the table: the failed transaction may have left it ahead
+            if reset_clients is not None:
+                reset_clients()
+
+        run_loop("chainer", StepLoop(lambda: self.run_once() > 0, reset), stop, liveness or Liveness(),
+                 idle_s=idle_s)
 
     def checkpoint_if_due(self, *, force: bool = False) -> SignedCheckpoint | None:
         """Sign and store a checkpoint over every chained event if N events or T seconds are due (or `force`)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,9 +16,10 @@ from services.audit.keys import signing_key, verification_keys
 from services.audit.service import AuditService, checkpoint_json
 from services.audit.tables import open_audit_engine
 from services.clock import Clock, utc_now
-from services.kafka.producer import KafkaSender, make_producer
+from services.kafka.producer import KafkaSender
 from services.settings import Settings
 from services.store.eventstore import EventStore
+from services.supervision import Liveness
 
 
 class KafkaCheckpointSink:
@@ -37,6 +39,15 @@ class KafkaCheckpointSink:
 class AuditProcess:
     chainer: Chainer
     closers: list[Any] = field(default_factory=list)
+    resets: list[Any] = field(default_factory=list)  # recreate the checkpoint producer after a failed pass
+
+    def run(self, stop: threading.Event, liveness: Liveness | None = None) -> None:
+        """The chainer, supervised (services.supervision) until `stop` is set or it dies."""
+        self.chainer.run(stop, liveness=liveness, reset_clients=self.reset)
+
+    def reset(self) -> None:
+        for reset in self.resets:
+            reset()
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -47,14 +58,16 @@ def build_chainer(settings: Settings, store: EventStore, *, clock: Clock = utc_n
                   publish: bool = True) -> AuditProcess:
     engine = open_audit_engine(settings)
     closers: list[Any] = [engine.dispose]
+    resets: list[Any] = []
     sink = None
     if publish:
-        sender = KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.audit_topic)
+        sender = KafkaSender.connecting(settings.kafka_bootstrap_servers, settings.audit_topic)
         closers.append(sender.close)
+        resets.append(sender.reset)
         sink = KafkaCheckpointSink(sender)
     chainer = Chainer(store, engine, signing_key(settings), clock, every_events=settings.audit_checkpoint_events,
                       every_seconds=settings.audit_checkpoint_seconds, batch=settings.projector_batch_size, sink=sink)
-    return AuditProcess(chainer, closers)
+    return AuditProcess(chainer, closers, resets)
 
 
 def build_audit_service(settings: Settings, store: EventStore, engine: Engine | None = None) -> AuditService:

@@ -77,5 +77,18 @@ class KafkaRecordSource:
     def assignment(self) -> set[tuple[str, int]]:
         return {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
 
+    def lag(self) -> dict[tuple[str, int], int | None]:
+        # The high watermark the last fetch response reported, not a ListOffsets request (which some brokers
+        # answer inexactly); None until a fetch of that partition came back.
+        lag: dict[tuple[str, int], int | None] = {}
+        for tp in self._consumer.assignment():
+            highwater = self._consumer.highwater(tp)
+            lag[(tp.topic, tp.partition)] = None if highwater is None else max(0, highwater - self._position(tp))
+        return lag
+
+    def _position(self, tp: TopicPartition) -> int:
+        position = self._consumer.position(tp, timeout_ms=1000)
+        return int(position) if position is not None else 0
+
     def close(self) -> None:
         self._consumer.close(autocommit=False)

@@ -61,4 +61,7 @@ class RecordSource(Protocol):
     def assignment(self) -> set[tuple[str, int]]:
         """(topic, partition) pairs currently assigned to this consumer."""
 
+    def lag(self) -> dict[tuple[str, int], int | None]:
+        """Per assigned partition, records on the broker not yet consumed (None until the broker said)."""
+
     def close(self) -> None: ...

@@ -33,6 +33,7 @@ from services.clock import Clock, utc_now
 from services.metrics import LOG_HEAD, PROJECTION_FAILURES, PROJECTION_POSITION
 from services.projector.isolation import Isolation, Unreadable, not_the_events, read_events
 from services.store.eventstore import EventStore
+from services.supervision import Liveness, StepLoop, run_loop
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (position reached, head)
@@ -163,14 +164,9 @@ class ProjectionEngine:
                 break
         return total
 
-    def run(self, stop: threading.Event, idle_s: float = 0.05) -> None:
-        while not stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    stop.wait(idle_s)
-            except Exception:
-                log.exception("projection batch failed; retrying")
-                stop.wait(1.0)
+    def run(self, stop: threading.Event, idle_s: float = 0.05, liveness: Liveness | None = None) -> None:
+        """Batch after batch until `stop` is set, supervised (services.supervision: retried with backoff)."""
+        run_loop("projector", StepLoop(lambda: self.run_once() > 0), stop, liveness or Liveness(), idle_s=idle_s)
 
 
 def rebuild_together(store: EventStore, projections: Mapping[str, ProjectionStore], stops: Mapping[str, int],

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,8 +33,9 @@ from contracts import Envelope
 from domain.identity.identifiers import IdentifierProtector
 from domain.intake import Rejected, admit, conflict_error, same_content, split_resends
 from services.kafka.records import DeadLetter, DeadLetterSink, RecordSource, SourceRecord
-from services.metrics import RECORDER_RECORDS
+from services.metrics import RECORDER_LAG, RECORDER_RECORDS
 from services.store.eventstore import EventStore, StoreConflict
+from services.supervision import Liveness, run_loop
 
 log = logging.getLogger(__name__)
 MAX_CONFLICT_RETRIES = 5
@@ -112,7 +114,8 @@ class Recorder:
             except StoreConflict:
                 done = self._store.tracked(tracking.application_name)
                 if done is not None and done >= tracking.notification_id:
-                    log.info("%s up to %s already recorded elsewhere", tracking.application_name, done)
+                    log.info("%s up to %s already recorded elsewhere", tracking.application_name, done,
+                             extra={"tracking": tracking.application_name, "offset": tracking.notification_id})
                     return 0, duplicates + len(unique), conflicts
                 known = self._store.recorded(event.event_id for _, event in unique)
                 clashing = [(r, e) for r, e in unique if e.event_id in known and not same_content(known[e.event_id], e)]
@@ -143,48 +146,113 @@ def _dead_letter(record: SourceRecord, rejected: Rejected) -> DeadLetter:
 AfterCommit = Callable[[BatchResult], None]
 
 
+@dataclass(frozen=True, slots=True)
+class RecorderClients:
+    """What one incarnation of the recorder's connections holds: the consumer, the recorder with its dead-letter
+    producer, and how to release the producer."""
+
+    source: RecordSource
+    recorder: Recorder
+    close: Callable[[], None] = lambda: None
+
+
 class RecorderLoop:
-    """Poll → record → commit, until stopped. `after_db_commit` runs between the store and Kafka commits."""
+    """Poll → record → commit, one batch per `step`; `reset` recreates the consumer and the dead-letter producer
+    (services.supervision drives it). `after_db_commit` runs between the store and Kafka commits."""
 
     def __init__(
         self,
-        source: RecordSource,
-        recorder: Recorder,
+        connect: Callable[[], RecorderClients],
         *,
         poll_timeout_s: float = 0.5,
         after_db_commit: AfterCommit | None = None,
-        on_close: Callable[[], None] | None = None,
     ) -> None:
-        self._source = source
-        self._recorder = recorder
+        self._connect = connect
+        self._clients: RecorderClients | None = connect()
         self._poll_timeout_s = poll_timeout_s
         self._after_db_commit = after_db_commit
-        self._on_close = on_close  # releases what the loop's recorder holds (the dead-letter producer)
         self.totals = BatchResult()
 
     @property
     def assigned(self) -> bool:
         """True once the group gave this recorder partitions (it consumes from then on)."""
-        return bool(self._source.assignment())
+        clients = self._clients
+        return clients is not None and bool(clients.source.assignment())
 
     def run_once(self) -> BatchResult:
-        records = self._source.poll(self._poll_timeout_s)
+        clients = self._live()
+        records = clients.source.poll(self._poll_timeout_s)
+        lag = clients.source.lag()
+        for (_, partition), behind in lag.items():
+            if behind is not None:
+                RECORDER_LAG.labels(str(partition)).set(behind)
         if not records:
             return BatchResult()
-        result = self._recorder.record(records)
+        result = clients.recorder.record(records)
         if self._after_db_commit is not None:
             self._after_db_commit(result)
-        self._source.commit(result.next_offsets)
+        clients.source.commit(result.next_offsets)
         self.totals.add(result)
         for outcome in ("recorded", "duplicates", "redelivered", "dead_lettered"):
             RECORDER_RECORDS.labels(outcome).inc(getattr(result, outcome))
+        for (topic, partition), offset in result.next_offsets.items():
+            log.debug("recorded %s:%s up to offset %s", topic, partition, offset - 1,
+                      extra={"topic": topic, "partition": partition, "offset": offset - 1})
         return result
 
-    def run(self, stop: threading.Event) -> None:
+    def step(self) -> bool:
+        result = self.run_once()
+        return bool(result.next_offsets)
+
+    def drained(self) -> bool:
+        """True when partitions are assigned and each one's position has reached its high watermark."""
+        clients = self._clients
+        if clients is None or not clients.source.assignment():
+            return False
+        lag = clients.source.lag()
+        return bool(lag) and all(behind == 0 for behind in lag.values())
+
+    def drain(self, timeout_s: float = 15.0) -> bool:
+        """Record until every assigned partition is consumed up to its high watermark (or the timeout); the
+        embedded run calls it after the API stopped accepting, so every acknowledged event is recorded."""
+        deadline = time.monotonic() + timeout_s
+        while not self.drained():
+            if time.monotonic() >= deadline:
+                log.warning("recorder stopped before draining the topic: %s", self._lag_text())
+                return False
+            self.run_once()
+        log.info("recorder drained the topic")
+        return True
+
+    def reset(self) -> None:
+        """Close the current consumer and producer (whatever state they are in) and connect anew."""
+        self.close()
+        self._clients = self._connect()
+
+    def close(self) -> None:
+        clients, self._clients = self._clients, None
+        if clients is None:
+            return
         try:
-            while not stop.is_set():
-                self.run_once()
+            clients.source.close()
         finally:
-            self._source.close()
-            if self._on_close is not None:
-                self._on_close()
+            clients.close()
+
+    def run(self, stop: threading.Event, liveness: Liveness | None = None, *, drain: bool = False) -> None:
+        """Supervised until `stop` is set (or dead: see services.supervision); with `drain`, records what is
+        left on the topic before closing."""
+        run_loop("recorder", self, stop, liveness or Liveness(), idle_s=0.0,
+                 on_stop=self._drain_quietly if drain else None)
+
+    def _drain_quietly(self) -> None:
+        self.drain()
+
+    def _live(self) -> RecorderClients:
+        if self._clients is None:
+            self._clients = self._connect()
+        return self._clients
+
+    def _lag_text(self) -> str:
+        clients = self._clients
+        lag = clients.source.lag() if clients is not None else {}
+        return ", ".join(f"{t}:{p} {behind}" for (t, p), behind in sorted(lag.items())) or "no partitions"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from contracts import (
     Envelope,
@@ -26,6 +26,7 @@ from services.config import Webhook
 from services.kafka.records import EventPublisher
 from services.sla.deliveries import Delivery, DeliveryStore, delivery_id_for
 from services.store.eventstore import TOPIC_PREFIX, EventStore
+from services.supervision import Liveness, StepLoop, run_loop
 
 log = logging.getLogger(__name__)
 ALERT_EVENT_TYPES = ("sla.warning_raised", "sla.breached", "sla.alert_acknowledged", "sla.alert_retracted",
@@ -57,14 +58,12 @@ class AlertDispatcher:
         self._deliveries.enqueue(jobs, rows[-1].position, self._clock())
         return len(rows)
 
-    def run(self, stop: threading.Event, idle_s: float = 0.2) -> None:
-        while not stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    stop.wait(idle_s)
-            except Exception:
-                log.exception("alert dispatch failed; retrying")
-                stop.wait(1.0)
+    def run(self, stop: threading.Event, idle_s: float = 0.2, *, liveness: Liveness | None = None,
+            reset_clients: Callable[[], None] | None = None) -> None:
+        """Batch after batch until `stop` is set, supervised (services.supervision): a failed batch is retried
+        with backoff after `reset_clients` (the alerts producer recreated)."""
+        run_loop("sla-dispatch", StepLoop(lambda: self.run_once() > 0, reset_clients), stop, liveness or Liveness(),
+                 idle_s=idle_s)
 
     def _jobs(self, alert: Envelope) -> list[Delivery]:
         payload = alert.payload

@@ -29,6 +29,7 @@ from projections.sla.queries import SlaStore
 from services.clock import Clock
 from services.metrics import SLA_CALENDAR_GAPS, SLA_EVENTS
 from services.store.eventstore import EventStore, StoreConflict
+from services.supervision import Liveness, StepLoop, run_loop
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +72,14 @@ class SlaTicker:
             self._settled = max(self._settled, self._heads.popleft()[1])
         return Watermark(cutoff, self._settled)
 
-    def run(self, stop: threading.Event, interval_s: float = 1.0) -> None:
-        """Tick every `interval_s` until `stop` is set; a failed tick is logged and retried."""
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                for event in self.tick():
-                    log.info("SLA alert recorded: %s", event.summary())
-            except Exception:
-                log.exception("SLA tick failed; retrying")
-            stop.wait(max(0.0, interval_s - (time.monotonic() - started)))
+    def run(self, stop: threading.Event, interval_s: float = 1.0, liveness: Liveness | None = None) -> None:
+        """Tick every `interval_s` until `stop` is set, supervised (services.supervision: retried with backoff)."""
+        run_loop("sla-ticker", StepLoop(self._tick_and_log), stop, liveness or Liveness(), idle_s=interval_s)
+
+    def _tick_and_log(self) -> bool:
+        for event in self.tick():
+            log.info("SLA alert recorded: %s", event.summary(), extra={"event_id": str(event.event_id)})
+        return False  # one tick per interval
 
     def _caught_up(self, head: int) -> bool:
         deadline = time.monotonic() + self._catch_up_s

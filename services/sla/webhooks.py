@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 import httpx
 
 from services.clock import Clock
+from services.metrics import WEBHOOK_DELIVERIES
 from services.sla.deliveries import Attempt, Delivery, DeliveryStore
+from services.supervision import Liveness, StepLoop, run_loop
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Touchline-Signature"
@@ -56,13 +58,10 @@ class WebhookSender:
             self._attempt(delivery)
         return len(due)
 
-    def run(self, stop: threading.Event, interval_s: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("webhook pass failed; retrying")
-            stop.wait(interval_s)
+    def run(self, stop: threading.Event, interval_s: float = 1.0, liveness: Liveness | None = None) -> None:
+        """A pass every `interval_s` until `stop` is set, supervised (services.supervision)."""
+        run_loop("sla-webhooks", StepLoop(lambda: self.run_once() < 0), stop, liveness or Liveness(),
+                 idle_s=interval_s)
 
     def _attempt(self, delivery: Delivery) -> None:
         now, number = self._clock(), delivery.attempts + 1
@@ -71,12 +70,15 @@ class WebhookSender:
         attempt = Attempt(delivery.delivery_id, number, now, status_code, error,
                           round((time.monotonic() - started) * 1000))
         if error is None:
+            WEBHOOK_DELIVERIES.labels("delivered").inc()
             self._deliveries.record(delivery, attempt, "delivered", None)
         elif number >= self._max_attempts:
             log.warning("webhook %s gave up on %s after %d attempts: %s",
                         delivery.url, delivery.alert_id, number, error)
+            WEBHOOK_DELIVERIES.labels("failed").inc()
             self._deliveries.record(delivery, attempt, "failed", None)
         else:
+            WEBHOOK_DELIVERIES.labels("retry").inc()
             self._deliveries.record(delivery, attempt, "pending", now + backoff(number, self._base_s, self._cap_s))
 
     def _post(self, delivery: Delivery, now: datetime) -> tuple[int | None, str | None]:

@@ -15,7 +15,7 @@ from projections.sla.queries import SlaStore
 from projections.sla.store import SqlSlaStore
 from services.clock import Clock, utc_now
 from services.config import SlaConfig, load_sla_config
-from services.kafka.producer import KafkaEventPublisher, KafkaSender, make_producer
+from services.kafka.producer import KafkaEventPublisher, KafkaSender
 from services.settings import Settings
 from services.sla.deliveries import DeliveryStore
 from services.sla.dispatch import AlertDispatcher
@@ -23,6 +23,7 @@ from services.sla.policies import ensure_default_policy
 from services.sla.ticker import SlaTicker
 from services.sla.webhooks import WebhookSender
 from services.store.eventstore import EventStore
+from services.supervision import Liveness
 
 
 @dataclass
@@ -50,13 +51,25 @@ class SlaServices:
     webhooks: WebhookSender
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
-    def loops(self, settings: Settings) -> dict[str, Callable[[threading.Event], None]]:
-        """Thread name -> loop, each taking the stop flag."""
-        return {
-            "sla-ticker": lambda stop: self.ticker.run(stop, settings.sla_tick_seconds),
-            "sla-dispatch": self.dispatcher.run,
-            "sla-webhooks": self.webhooks.run,
-        }
+    resets: list[Callable[[], Any]] = field(default_factory=list)  # recreate the alerts producer
+
+    def loops(self, settings: Settings) -> dict[str, Callable[[threading.Event, Liveness | None], None]]:
+        """Thread name -> loop, each taking the stop flag and the process's liveness registry."""
+
+        def ticker(stop: threading.Event, liveness: Liveness | None = None) -> None:
+            self.ticker.run(stop, settings.sla_tick_seconds, liveness)
+
+        def dispatch(stop: threading.Event, liveness: Liveness | None = None) -> None:
+            self.dispatcher.run(stop, liveness=liveness, reset_clients=self.reset)
+
+        def webhooks(stop: threading.Event, liveness: Liveness | None = None) -> None:
+            self.webhooks.run(stop, liveness=liveness)
+
+        return {"sla-ticker": ticker, "sla-dispatch": dispatch, "sla-webhooks": webhooks}
+
+    def reset(self) -> None:
+        for reset in self.resets:
+            reset()
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -74,12 +87,14 @@ def build_sla_services(settings: Settings, event_store: EventStore, views: Engin
     deliveries = DeliveryStore(views)
     deliveries.create()
     closers: list[Callable[[], Any]] = []
+    resets: list[Callable[[], Any]] = []
     publisher = None
     if settings.kafka_bootstrap_servers:
-        sender = KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.alerts_topic,
-                             settings.publish_timeout_s)
+        sender = KafkaSender.connecting(settings.kafka_bootstrap_servers, settings.alerts_topic,
+                                        settings.publish_timeout_s)
         publisher = KafkaEventPublisher(sender)
         closers.append(sender.close)
+        resets.append(sender.reset)
     client = httpx.Client(timeout=settings.webhook_timeout_seconds)
     closers.append(client.close)
     return SlaServices(
@@ -88,4 +103,5 @@ def build_sla_services(settings: Settings, event_store: EventStore, views: Engin
         webhooks=WebhookSender(deliveries, client, clock, dict(os.environ), max_attempts=settings.webhook_max_attempts,
                                base_s=settings.webhook_backoff_seconds),
         closers=closers,
+        resets=resets,
     )

@@ -29,7 +29,7 @@ from eventsourcing.persistence import (
     StoredEvent,
     Tracking,
 )
-from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresProcessRecorder
 from psycopg.sql import SQL, Identifier
 
 from contracts import EVENT_TYPES, Envelope, to_canonical_json
@@ -163,6 +163,22 @@ class EventStore:
         """The last input position recorded under `name`, e.g. "<topic>:<partition>" → offset."""
         return self._recorder.max_tracking_id(name)
 
+    def forget_tracking(self, prefix: str) -> int:
+        """Delete the tracking rows whose name starts with `prefix` (e.g. "<topic>:"); return how many.
+
+        Only for an input that was replaced by a new, empty one (the embedded run's disposable local broker):
+        its offsets start again at 0, and the old positions would make the recorder skip or refuse them."""
+        recorder: Any = self._recorder
+        if isinstance(recorder, PostgresProcessRecorder):
+            statement = SQL("DELETE FROM {0}.{1} WHERE application_name LIKE %s").format(
+                Identifier(recorder.datastore.schema), Identifier(recorder.tracking_table_name))
+            with recorder.datastore.transaction(commit=True) as curs:
+                curs.execute(statement, (_like_prefix(prefix),))
+                return int(curs.rowcount)
+        with recorder.datastore.transaction(commit=True) as curs:
+            curs.execute("DELETE FROM tracking WHERE application_name LIKE ? ESCAPE '\\'", (_like_prefix(prefix),))
+            return int(curs.sqlite_cursor.rowcount)
+
     def head(self) -> int:
         """Position of the newest event in the global log (0 when empty)."""
         return self._recorder.max_notification_id() or 0
@@ -209,6 +225,11 @@ def _create_tables_racing_others(factory: InfrastructureFactory[Any], attempts: 
                 raise
             time.sleep(0.2 * attempt)
     raise AssertionError("unreachable")
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%"
 
 
 def _as_uuid(value: UUID | str) -> UUID:

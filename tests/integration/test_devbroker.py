@@ -101,3 +101,30 @@ def test_durable_mode_keeps_topics_records_and_offsets_across_restart(tmp_path: 
     for partition in (0, 1):
         offsets = [r.offset for r in received if r.partition == partition]
         assert offsets == list(range(10)), "records keep their offsets"
+
+
+def test_the_broker_dies_with_its_parent_even_on_sigkill() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    script = ("import time; from services.devbroker import LocalBroker; broker = LocalBroker().start(); "
+              "print(*broker.pids, flush=True); time.sleep(600)")
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE) as parent:
+        assert parent.stdout is not None
+        pids = [int(pid) for pid in parent.stdout.readline().split()]
+        assert pids and all(_running(pid) for pid in pids)
+        parent.send_signal(signal.SIGKILL)  # no atexit, no finally: only the kernel can stop the broker now
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in pids if _running(pid)], "the broker outlived its parent"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
