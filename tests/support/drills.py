@@ -1,0 +1,185 @@
+"""Fault-drill helpers: a backend killer for Postgres, a resending publisher, a restarting recorder, the ledger."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from services.bootstrap import build_recorder_loop
+from services.publisher import TouchlinePublisher
+from services.recorder.recorder import RecorderLoop
+from services.settings import Settings
+from services.store.eventstore import EventStore
+from tests.support.pipeline import read_topic, stored_ids
+
+# Only backends at work (a statement running or a transaction open): connections killed mid-batch.
+KILL = ("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() "
+        "and application_name = %s and pid <> pg_backend_pid() and state <> 'idle'")
+
+
+@dataclass
+class BackendKiller:
+    """Watches this database every `interval_s` and terminates the working backends whose application_name is
+    `target`; after a round that killed some, lets them work for `pause_s`."""
+
+    url: str
+    target: str
+    interval_s: float = 0.02
+    pause_s: float = 1.0
+    rounds: int = 0
+    killed: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True, application_name="touchline-drill-killer") as conn:
+            while not self._stop.wait(self.interval_s):
+                rows = conn.execute(KILL, (self.target,)).fetchall()
+                self.rounds += 1
+                killed = sum(1 for (done,) in rows if done)
+                self.killed += killed
+                if killed:
+                    self._stop.wait(self.pause_s)
+
+    @contextmanager
+    def running(self) -> Iterator[BackendKiller]:
+        thread = threading.Thread(target=self.run, name="backend-killer", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join(timeout=10)
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float, describe: Callable[[], str],
+               interval_s: float = 0.5) -> None:
+    """Like pipeline.wait_for, with the state at the deadline in the failure message."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s: {describe()}")
+        time.sleep(interval_s)
+
+
+def stored_count(url: str, schema: str) -> int:
+    """Rows in the event store's log, read on a connection of its own (never one the drill kills)."""
+    query = sql.SQL("select count(*) from {}.stored_events").format(sql.Identifier(schema))
+    with psycopg.connect(url, autocommit=True, application_name="touchline-drill-observer") as conn:
+        row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
+def app_name() -> str:
+    """A unique application_name for the connections one drill opens (libpq reads it from PGAPPNAME)."""
+    return f"touchline-drill-{uuid.uuid4().hex[:8]}"
+
+
+def publish_until_acked(bootstrap: str, topic: str, events: Sequence[dict[str, Any]], batch: int = 100,
+                        timeout_s: float = 5.0, give_up_s: float = 60.0) -> int:
+    """Publish in batches as an HTTP client of the ingest contract would: a batch not acknowledged is sent again
+    (with a fresh producer) until it is; event_id idempotency makes the copies harmless. Returns the resends."""
+    resends = 0
+    deadline = time.monotonic() + give_up_s
+    publisher: TouchlinePublisher | None = None
+    try:
+        for start in range(0, len(events), batch):
+            while True:
+                try:
+                    if publisher is None:
+                        publisher = TouchlinePublisher(bootstrap, topic, timeout_s)
+                    publisher.publish(events[start:start + batch])
+                    break
+                except Exception as exc:  # noqa: BLE001 - PublishFailed, or no broker to connect to: resend
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"publisher never got an ack for batch {start}: {exc}") from exc
+                    resends += 1
+                    _close_quietly(publisher)
+                    publisher = None
+                    time.sleep(0.3)
+    finally:
+        _close_quietly(publisher)
+    return resends
+
+
+def _close_quietly(publisher: TouchlinePublisher | None) -> None:
+    if publisher is None:
+        return
+    with contextlib.suppress(Exception):  # a producer of a dead broker may fail to close; it is dropped anyway
+        publisher.close()
+
+
+class RestartingRecorder:
+    """`touchline recorder` under a restart policy (the compose/k8s deployments): when the loop dies on an
+    exception, a new process would start and resume from the tracked offsets; here a new loop does."""
+
+    def __init__(self, settings: Settings, store: EventStore) -> None:
+        self._settings = settings
+        self._store = store
+        self.stop = threading.Event()
+        self.restarts = 0
+        self.failures: list[str] = []
+        self.loop: RecorderLoop | None = None
+        self._thread = threading.Thread(target=self._supervise, name="restarting-recorder", daemon=True)
+
+    def start(self) -> RestartingRecorder:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.stop.set()
+        self._thread.join(timeout=30)
+
+    def _supervise(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.loop = build_recorder_loop(self._settings, self._store)
+                self.loop.run(self.stop)
+            except Exception as exc:  # noqa: BLE001 - the process dies here; the platform starts another
+                self.failures.append(f"{type(exc).__name__}: {exc}"[:300])
+                self.restarts += 1
+                self.stop.wait(0.5)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """produced = stored + dead-lettered, counted by event id (stored) and by source position (dead letters)."""
+
+    produced: set[uuid.UUID]
+    stored: Counter[uuid.UUID]
+    dead_letters: int
+
+    @property
+    def duplicated(self) -> dict[uuid.UUID, int]:
+        return {eid: n for eid, n in self.stored.items() if n > 1}
+
+    @property
+    def lost(self) -> set[uuid.UUID]:
+        return self.produced - set(self.stored)
+
+
+def ledger(store: EventStore, produced: Sequence[dict[str, Any]], bootstrap: str, dlq_topic: str,
+           ignore: Callable[[uuid.UUID], bool] = lambda _id: False) -> Ledger:
+    """Every stored event id (with multiplicity, minus ids `ignore` says were not produced by the drill) and
+    the dead letters on the topic."""
+    stored = Counter(eid for eid in stored_ids(store) if not ignore(eid))
+    return Ledger({uuid.UUID(e["event_id"]) for e in produced}, stored, len(read_topic(bootstrap, dlq_topic, 1.0)))
+
+
+def assert_exact(book: Ledger, dead_lettered: int = 0) -> None:
+    """0 lost, 0 duplicated, nothing stored that was not produced, and exactly the expected dead letters."""
+    assert not book.duplicated, f"{len(book.duplicated)} event ids stored more than once"
+    assert not book.lost, f"{len(book.lost)} produced events neither stored nor dead-lettered"
+    strangers = set(book.stored) - book.produced
+    assert not strangers, f"{len(strangers)} stored events were never produced"
+    assert book.dead_letters == dead_lettered
+    assert sum(book.stored.values()) + book.dead_letters == len(book.produced) + dead_lettered
