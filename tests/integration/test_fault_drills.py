@@ -6,13 +6,16 @@ and Kafka commits is test_exactly_once.py.)"""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from services.bootstrap import (
+    build_recorder_loop,
     ensure_kafka_topics,
     open_event_store,
     open_views,
+    run_in_thread,
     start_pipeline,
 )
 from tests.support.drills import (
@@ -100,3 +103,51 @@ def test_postgres_connections_killed_mid_batch_lose_and_duplicate_nothing(
     finally:
         recorder.close()
         store.close()
+
+
+# --- 3. Two recorders in one group, one leaving mid-stream ------------------------------------------------------
+
+GROUP_N = 6000
+
+
+@pytest.mark.parametrize("kafka_topic", [6], indirect=True)
+def test_a_recorder_leaving_its_group_mid_stream_hands_over_exactly(
+        kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str) -> None:
+    settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic, recorder_max_poll_records=200)
+    ensure_kafka_topics(settings)
+    stores = [open_event_store(settings), open_event_store(settings)]  # two processes, two stores
+    loops = [build_recorder_loop(settings, store) for store in stores]
+    stops = [threading.Event(), threading.Event()]
+    threads = [run_in_thread(f"recorder-{i}", loop.run, stop)
+               for i, (loop, stop) in enumerate(zip(loops, stops, strict=True))]
+    events = good_events(GROUP_N)
+    try:
+        wait_for(lambda: all(loop.assigned for loop in loops), 30, "both recorders joined the group")
+        publishing = threading.Thread(target=publish_until_acked, args=(kafka_bootstrap, kafka_topic, events, 200),
+                                      kwargs={"pause_s": 0.05}, daemon=True)
+        publishing.start()
+        wait_for(lambda: stored_count(postgres_url, pg_schema) >= GROUP_N // 3, 30, "a third recorded")
+        stops[0].set()  # the first recorder leaves: closes its consumer (LeaveGroup) mid-stream
+        threads[0].join(timeout=30)
+        assert not threads[0].is_alive()
+        left_at = stored_count(postgres_url, pg_schema)
+        publishing.join(timeout=60)
+        wait_until(lambda: stored_count(postgres_url, pg_schema) >= GROUP_N, 45,
+                   lambda: f"stored {stored_count(postgres_url, pg_schema)} of {GROUP_N}, "
+                           f"second recorder assigned: {loops[1].assigned}")
+        time.sleep(1.0)  # anything recorded twice would show now
+        assert threads[1].is_alive()
+        first, second = loops[0].totals, loops[1].totals
+        print(f"left at {left_at}; first recorded {first.recorded}, second {second.recorded} "
+              f"(redelivered {second.redelivered}, duplicates {first.duplicates + second.duplicates})")
+        assert first.recorded > 0 and second.recorded > 0, "both recorders took part"
+        assert left_at < GROUP_N, "the first recorder left before the end of the stream"
+        assert first.recorded + second.recorded == GROUP_N
+        assert_exact(ledger(stores[1], events, kafka_bootstrap, settings.dlq_topic))
+    finally:
+        for stop in stops:
+            stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        for store in stores:
+            store.close()

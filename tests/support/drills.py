@@ -85,7 +85,7 @@ def app_name() -> str:
 
 
 def publish_until_acked(bootstrap: str, topic: str, events: Sequence[dict[str, Any]], batch: int = 100,
-                        timeout_s: float = 5.0, give_up_s: float = 60.0) -> int:
+                        timeout_s: float = 5.0, give_up_s: float = 60.0, pause_s: float = 0.0) -> int:
     """Publish in batches as an HTTP client of the ingest contract would: a batch not acknowledged is sent again
     (with a fresh producer) until it is; event_id idempotency makes the copies harmless. Returns the resends."""
     resends = 0
@@ -98,6 +98,7 @@ def publish_until_acked(bootstrap: str, topic: str, events: Sequence[dict[str, A
                     if publisher is None:
                         publisher = TouchlinePublisher(bootstrap, topic, timeout_s)
                     publisher.publish(events[start:start + batch])
+                    time.sleep(pause_s)  # a stream over time rather than one burst
                     break
                 except Exception as exc:  # noqa: BLE001 - PublishFailed, or no broker to connect to: resend
                     if time.monotonic() > deadline:
