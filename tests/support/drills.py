@@ -10,44 +10,55 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from services.bootstrap import build_recorder_loop
+from services.devbroker import LocalBroker
 from services.publisher import TouchlinePublisher
 from services.recorder.recorder import RecorderLoop
 from services.settings import Settings
 from services.store.eventstore import EventStore
 from tests.support.pipeline import read_topic, stored_ids
 
-# Only backends at work (a statement running or a transaction open): connections killed mid-batch.
 KILL = ("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() "
-        "and application_name = %s and pid <> pg_backend_pid() and state <> 'idle'")
+        "and application_name = %s and pid <> pg_backend_pid()")
+AT_WORK = " and state <> 'idle'"  # a statement running or a transaction open: killed mid-batch
 
 
 @dataclass
 class BackendKiller:
-    """Watches this database every `interval_s` and terminates the working backends whose application_name is
-    `target`; after a round that killed some, lets them work for `pause_s`."""
+    """Watches this database every `interval_s` and terminates the backends whose application_name is `target`:
+    only those at work (`working_only`), or all of them as a database restart or failover does. After a round
+    that killed some, lets the survivors work for `pause_s`; stops after `max_kill_rounds` such rounds."""
 
     url: str
     target: str
+    working_only: bool = True
     interval_s: float = 0.02
     pause_s: float = 1.0
+    max_kill_rounds: int | None = None
     rounds: int = 0
+    kill_rounds: int = 0
     killed: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
+        query = KILL + AT_WORK if self.working_only else KILL
         with psycopg.connect(self.url, autocommit=True, application_name="touchline-drill-killer") as conn:
             while not self._stop.wait(self.interval_s):
-                rows = conn.execute(KILL, (self.target,)).fetchall()
+                if self.max_kill_rounds is not None and self.kill_rounds >= self.max_kill_rounds:
+                    return
+                rows = conn.execute(query, (self.target,)).fetchall()  # type: ignore[arg-type]
                 self.rounds += 1
                 killed = sum(1 for (done,) in rows if done)
                 self.killed += killed
                 if killed:
+                    self.kill_rounds += 1
                     self._stop.wait(self.pause_s)
 
     @contextmanager
@@ -85,9 +96,11 @@ def app_name() -> str:
 
 
 def publish_until_acked(bootstrap: str, topic: str, events: Sequence[dict[str, Any]], batch: int = 100,
-                        timeout_s: float = 5.0, give_up_s: float = 60.0, pause_s: float = 0.0) -> int:
+                        timeout_s: float = 5.0, give_up_s: float = 60.0, pause_s: float = 0.0,
+                        acked: Callable[[int], object] = lambda _n: None) -> int:
     """Publish in batches as an HTTP client of the ingest contract would: a batch not acknowledged is sent again
-    (with a fresh producer) until it is; event_id idempotency makes the copies harmless. Returns the resends."""
+    (with a fresh producer) until it is; event_id idempotency makes the copies harmless. `acked` hears the count
+    of events acknowledged so far after each batch. Returns the resends."""
     resends = 0
     deadline = time.monotonic() + give_up_s
     publisher: TouchlinePublisher | None = None
@@ -98,6 +111,7 @@ def publish_until_acked(bootstrap: str, topic: str, events: Sequence[dict[str, A
                     if publisher is None:
                         publisher = TouchlinePublisher(bootstrap, topic, timeout_s)
                     publisher.publish(events[start:start + batch])
+                    acked(min(start + batch, len(events)))
                     time.sleep(pause_s)  # a stream over time rather than one burst
                     break
                 except Exception as exc:  # noqa: BLE001 - PublishFailed, or no broker to connect to: resend
@@ -184,3 +198,38 @@ def assert_exact(book: Ledger, dead_lettered: int = 0) -> None:
     assert not strangers, f"{len(strangers)} stored events were never produced"
     assert book.dead_letters == dead_lettered
     assert sum(book.stored.values()) + book.dead_letters == len(book.produced) + dead_lettered
+
+
+class RestartableBroker:
+    """A dedicated durable local broker (records and committed offsets on disk) that a drill can restart on the
+    same port; `bootstrap_servers` stays valid across restarts."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self._broker = LocalBroker(data_dir=data_dir).start()
+        self.bootstrap_servers = self._broker.bootstrap_servers
+
+    def restart(self, down_s: float = 1.0) -> float:
+        """Stop the broker, wait `down_s`, start it again; returns how long it was unreachable."""
+        began = time.monotonic()
+        port = self._broker.port
+        self._broker.stop()
+        time.sleep(down_s)
+        self._broker = LocalBroker(data_dir=self._data_dir, port=port).start()
+        return time.monotonic() - began
+
+    def stop(self) -> None:
+        self._broker.stop()
+
+
+def record_thread_deaths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Collect the exceptions that end threads during this test (named in assertions rather than reported as
+    unhandled thread exceptions when the test is over)."""
+    deaths: list[str] = []
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        name = args.thread.name if args.thread is not None else "?"
+        deaths.append(f"{name}: {args.exc_type.__name__}: {args.exc_value}"[:300])
+
+    monkeypatch.setattr(threading, "excepthook", hook)
+    return deaths
