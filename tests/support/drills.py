@@ -53,7 +53,7 @@ class BackendKiller:
             while not self._stop.wait(self.interval_s):
                 if self.max_kill_rounds is not None and self.kill_rounds >= self.max_kill_rounds:
                     return
-                rows = conn.execute(query, (self.target,)).fetchall()  # type: ignore[arg-type]
+                rows = conn.execute(query, (self.target,)).fetchall()
                 self.rounds += 1
                 killed = sum(1 for (done,) in rows if done)
                 self.killed += killed
