@@ -5,6 +5,7 @@ and Kafka commits is test_exactly_once.py.)"""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import threading
@@ -134,6 +135,8 @@ RESTART_N = 3000
 NO_NODE = shutil.which("npm") is None or shutil.which("node") is None
 needs_durable_broker = pytest.mark.skipif(NO_NODE and not in_ci(os.environ),
                                           reason="the durable local broker needs node and npm (s3rver)")
+# kafka-python leaks a socket per connection the stopped broker refuses; the fixture collects them in this test
+leaks_refused_sockets = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
 @pytest.fixture
@@ -143,9 +146,11 @@ def durable_broker(tmp_path: Path) -> Iterator[RestartableBroker]:
     broker = RestartableBroker(tmp_path / "broker")
     yield broker
     broker.stop()
+    gc.collect()  # close the sockets leaked while the broker was down here, not in a later test
 
 
 @needs_durable_broker
+@leaks_refused_sockets
 def test_broker_restarted_while_publishing_loses_and_duplicates_nothing(
         durable_broker: RestartableBroker, postgres_url: str, pg_schema: str) -> None:
     """The broker stopped and started again while a publisher streams events and `touchline recorder` (as
@@ -163,7 +168,7 @@ def test_broker_restarted_while_publishing_loses_and_duplicates_nothing(
         bootstrap, topic, events, 100, timeout_s=3.0, pause_s=0.1, acked=lambda n: acked.__setitem__(0, n))),
         daemon=True)
     try:
-        wait_for(lambda: recorder.loop is not None and recorder.loop.assigned, 30, "the recorder joined its group")
+        wait_for(lambda: recorder.assigned, 30, "the recorder joined its group")
         publishing.start()
         wait_for(lambda: acked[0] >= RESTART_N // 4 and stored_count(postgres_url, pg_schema) > 0, 30,
                  "a quarter published and recording")
@@ -172,7 +177,7 @@ def test_broker_restarted_while_publishing_loses_and_duplicates_nothing(
         publishing.join(timeout=60)
         assert resends, "the publisher got every batch acknowledged in the end"
         assert acked_before < RESTART_N, "the broker restarted while the publisher was publishing"
-        wait_until(lambda: stored_count(postgres_url, pg_schema) >= RESTART_N, 45,
+        wait_until(lambda: stored_count(postgres_url, pg_schema) >= RESTART_N, 60,
                    lambda: f"stored {stored_count(postgres_url, pg_schema)} of {RESTART_N}; "
                            f"recorder restarts {recorder.restarts}: {recorder.failures}")
         time.sleep(1.0)  # anything recorded twice would show now
@@ -186,6 +191,7 @@ def test_broker_restarted_while_publishing_loses_and_duplicates_nothing(
 
 
 @needs_durable_broker
+@leaks_refused_sockets
 @pytest.mark.xfail(strict=True, reason=(
     "RecorderLoop.run ends on the first exception: the Kafka offset commit (lag monitoring only) fails with "
     "CommitFailedError (unknown member) after a broker restart and start_pipeline never restarts the recorder"))
@@ -233,42 +239,36 @@ GROUP_N = 6000
 @pytest.mark.parametrize("kafka_topic", [6], indirect=True)
 def test_a_recorder_leaving_its_group_mid_stream_hands_over_exactly(
         kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str) -> None:
+    """Two `touchline recorder` processes as deployed (restarted if they die: a commit during a rebalance can
+    fail) in one group; the first leaves mid-stream and the second takes over its partitions."""
     settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic, recorder_max_poll_records=200)
     ensure_kafka_topics(settings)
     stores = [open_event_store(settings), open_event_store(settings)]  # two processes, two stores
-    loops = [build_recorder_loop(settings, store) for store in stores]
-    stops = [threading.Event(), threading.Event()]
-    threads = [run_in_thread(f"recorder-{i}", loop.run, stop)
-               for i, (loop, stop) in enumerate(zip(loops, stops, strict=True))]
+    recorders = [RestartingRecorder(settings, store).start() for store in stores]
     events = good_events(GROUP_N)
     try:
-        wait_for(lambda: all(loop.assigned for loop in loops), 30, "both recorders joined the group")
+        wait_for(lambda: all(recorder.assigned for recorder in recorders), 30, "both recorders joined the group")
         publishing = threading.Thread(target=publish_until_acked, args=(kafka_bootstrap, kafka_topic, events, 200),
                                       kwargs={"pause_s": 0.05}, daemon=True)
         publishing.start()
         wait_for(lambda: stored_count(postgres_url, pg_schema) >= GROUP_N // 3, 30, "a third recorded")
-        stops[0].set()  # the first recorder leaves: closes its consumer (LeaveGroup) mid-stream
-        threads[0].join(timeout=30)
-        assert not threads[0].is_alive()
+        recorders[0].close()  # the first recorder leaves: closes its consumer (LeaveGroup) mid-stream
         left_at = stored_count(postgres_url, pg_schema)
         publishing.join(timeout=60)
         wait_until(lambda: stored_count(postgres_url, pg_schema) >= GROUP_N, 45,
                    lambda: f"stored {stored_count(postgres_url, pg_schema)} of {GROUP_N}, "
-                           f"second recorder assigned: {loops[1].assigned}")
+                           f"second recorder restarts: {recorders[1].failures}")
         time.sleep(1.0)  # anything recorded twice would show now
-        assert threads[1].is_alive()
-        first, second = loops[0].totals, loops[1].totals
-        print(f"left at {left_at}; first recorded {first.recorded}, second {second.recorded} "
-              f"(redelivered {second.redelivered}, duplicates {first.duplicates + second.duplicates})")
+        first, second = recorders
+        print(f"left at {left_at}; first recorded {first.recorded}, second {second.recorded}; "
+              f"restarts {first.restarts + second.restarts} {first.failures + second.failures}")
         assert first.recorded > 0 and second.recorded > 0, "both recorders took part"
         assert left_at < GROUP_N, "the first recorder left before the end of the stream"
         assert first.recorded + second.recorded == GROUP_N
         assert_exact(ledger(stores[1], events, kafka_bootstrap, settings.dlq_topic))
     finally:
-        for stop in stops:
-            stop.set()
-        for thread in threads:
-            thread.join(timeout=30)
+        for recorder in recorders:
+            recorder.close()
         for store in stores:
             store.close()
 

@@ -144,7 +144,17 @@ class RestartingRecorder:
         self.restarts = 0
         self.failures: list[str] = []
         self.loop: RecorderLoop | None = None
+        self.loops: list[RecorderLoop] = []
         self._thread = threading.Thread(target=self._supervise, name="restarting-recorder", daemon=True)
+
+    @property
+    def recorded(self) -> int:
+        """Events recorded by all its loops so far."""
+        return sum(loop.totals.recorded for loop in self.loops)
+
+    @property
+    def assigned(self) -> bool:
+        return self.loop is not None and self.loop.assigned
 
     def start(self) -> RestartingRecorder:
         self._thread.start()
@@ -158,6 +168,7 @@ class RestartingRecorder:
         while not self.stop.is_set():
             try:
                 self.loop = build_recorder_loop(self._settings, self._store)
+                self.loops.append(self.loop)
                 self.loop.run(self.stop)
             except Exception as exc:  # noqa: BLE001 - the process dies here; the platform starts another
                 self.failures.append(f"{type(exc).__name__}: {exc}"[:300])
