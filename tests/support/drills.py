@@ -164,6 +164,11 @@ class RestartingRecorder:
         self.stop.set()
         self._thread.join(timeout=30)
 
+    def forget(self) -> None:
+        """Drop the loops (and the Kafka clients they hold) once closed."""
+        self.loop = None
+        self.loops.clear()
+
     def _supervise(self) -> None:
         while not self.stop.is_set():
             try:
