@@ -129,113 +129,6 @@ def test_postgres_connections_killed_mid_batch_lose_and_duplicate_nothing(
         store.close()
 
 
-# --- 2. The broker restarted while publishing ------------------------------------------------------------------
-
-RESTART_N = 3000
-NO_NODE = shutil.which("npm") is None or shutil.which("node") is None
-needs_durable_broker = pytest.mark.skipif(NO_NODE and not in_ci(os.environ),
-                                          reason="the durable local broker needs node and npm (s3rver)")
-# kafka-python leaks a socket per connection the stopped broker refuses; the fixture collects them in this test
-leaks_refused_sockets = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
-@pytest.fixture
-def durable_broker(tmp_path: Path) -> Iterator[RestartableBroker]:
-    """A broker of the test's own whose records and offsets survive its restart (the session one is shared and
-    may keep everything in memory, where a restart loses what was acknowledged)."""
-    broker = RestartableBroker(tmp_path / "broker")
-    yield broker
-    broker.stop()
-    gc.collect()  # close the sockets leaked while the broker was down here, not in a later test
-
-
-@needs_durable_broker
-@leaks_refused_sockets
-@pytest.mark.xfail(strict=False, reason=(
-    "flaky on main: when the broker restart makes the recorder's offset commit fail (CommitFailedError, unknown "
-    "member), the loop dies and a recorder started again in the same group stalled for over 60 s in 2 of 7 runs"))
-def test_broker_restarted_while_publishing_loses_and_duplicates_nothing(
-        durable_broker: RestartableBroker, postgres_url: str, pg_schema: str) -> None:
-    """The broker stopped and started again while a publisher streams events and `touchline recorder` (as
-    deployed: restarted if it dies) records them; the publisher resends every batch it got no ack for."""
-    bootstrap, topic = durable_broker.bootstrap_servers, f"t-{uuid.uuid4().hex[:8]}"
-    settings = pipeline_settings(bootstrap, postgres_url, pg_schema, topic, events_topic_partitions=3,
-                                 recorder_max_poll_records=200)
-    ensure_kafka_topics(settings)
-    store = open_event_store(settings)
-    recorder = RestartingRecorder(settings, store).start()
-    events = good_events(RESTART_N)
-    resends: list[int] = []
-    acked = [0]
-    publishing = threading.Thread(target=lambda: resends.append(publish_until_acked(
-        bootstrap, topic, events, 100, timeout_s=3.0, pause_s=0.1, acked=lambda n: acked.__setitem__(0, n))),
-        daemon=True)
-    try:
-        wait_for(lambda: recorder.assigned, 30, "the recorder joined its group")
-        publishing.start()
-        wait_for(lambda: acked[0] >= RESTART_N // 4 and stored_count(postgres_url, pg_schema) > 0, 30,
-                 "a quarter published and recording")
-        acked_before = acked[0]
-        down_s = durable_broker.restart()
-        publishing.join(timeout=60)
-        assert resends, "the publisher got every batch acknowledged in the end"
-        assert acked_before < RESTART_N, "the broker restarted while the publisher was publishing"
-        wait_until(lambda: stored_count(postgres_url, pg_schema) >= RESTART_N, 60,
-                   lambda: f"stored {stored_count(postgres_url, pg_schema)} of {RESTART_N}; "
-                           f"recorder restarts {recorder.restarts}: {recorder.failures}")
-        time.sleep(1.0)  # anything recorded twice would show now
-        recorder.close()
-        print(f"broker down {down_s:.1f}s after {acked_before} acked; resent batches: {resends[0]}; "
-              f"recorder restarts: {recorder.restarts} {recorder.failures}")
-        assert_exact(ledger(store, events, bootstrap, settings.dlq_topic))
-    finally:
-        recorder.close()
-        recorder.forget()  # a failure's traceback keeps this frame: let the fixture collect the leaked sockets
-        store.close()
-
-
-@needs_durable_broker
-@leaks_refused_sockets
-@pytest.mark.xfail(strict=True, reason=(
-    "RecorderLoop.run ends on the first exception: the Kafka offset commit (lag monitoring only) fails with "
-    "CommitFailedError (unknown member) after a broker restart and start_pipeline never restarts the recorder"))
-def test_recorder_thread_survives_a_broker_restart_between_its_commits(
-        durable_broker: RestartableBroker, postgres_url: str, pg_schema: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    deaths = record_thread_deaths(monkeypatch)
-    bootstrap, topic = durable_broker.bootstrap_servers, f"t-{uuid.uuid4().hex[:8]}"
-    settings = pipeline_settings(bootstrap, postgres_url, pg_schema, topic, events_topic_partitions=3,
-                                 recorder_max_poll_records=200)
-    ensure_kafka_topics(settings)
-    events = good_events(1000)
-    publish_until_acked(bootstrap, topic, events, 500)
-    store = open_event_store(settings)
-    paused, resumed = threading.Event(), threading.Event()
-
-    def pause_once(result: BatchResult) -> None:  # the broker restarts between the store and the Kafka commit
-        if result.recorded and not paused.is_set():
-            paused.set()
-            resumed.wait(60)
-
-    stop = threading.Event()
-    loops = [build_recorder_loop(settings, store, after_db_commit=pause_once)]
-    thread = run_in_thread("recorder", loops[0].run, stop)
-    try:
-        wait_for(paused.is_set, 30, "the recorder recorded a batch")
-        durable_broker.restart()
-        resumed.set()
-        wait_for(lambda: stored_count(postgres_url, pg_schema) >= len(events) or not thread.is_alive(), 45,
-                 "the recorder recorded everything or died")
-        assert thread.is_alive(), f"the recorder thread died after the broker restart: {deaths}"
-        assert_exact(ledger(store, events, bootstrap, settings.dlq_topic))
-    finally:
-        resumed.set()
-        stop.set()
-        thread.join(timeout=30)
-        loops.clear()  # a failure's traceback keeps this frame: let the fixture collect the leaked sockets
-        store.close()
-
-
 # --- 3. Two recorders in one group, one leaving mid-stream ------------------------------------------------------
 
 GROUP_N = 6000
@@ -377,3 +270,110 @@ def test_a_far_future_case_among_10000_good_events_freezes_no_projection(
             thread.join(timeout=30)
         store.close()
         views.dispose()
+
+
+# --- 2. The broker restarted while publishing (last: sockets kafka-python leaks meanwhile outlive the tests) ---
+
+RESTART_N = 3000
+NO_NODE = shutil.which("npm") is None or shutil.which("node") is None
+needs_durable_broker = pytest.mark.skipif(NO_NODE and not in_ci(os.environ),
+                                          reason="the durable local broker needs node and npm (s3rver)")
+# kafka-python leaks a socket per connection the stopped broker refuses; the fixture collects them in this test
+leaks_refused_sockets = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@pytest.fixture
+def durable_broker(tmp_path: Path) -> Iterator[RestartableBroker]:
+    """A broker of the test's own whose records and offsets survive its restart (the session one is shared and
+    may keep everything in memory, where a restart loses what was acknowledged)."""
+    broker = RestartableBroker(tmp_path / "broker")
+    yield broker
+    broker.stop()
+    gc.collect()  # close the sockets leaked while the broker was down here, not in a later test
+
+
+@needs_durable_broker
+@leaks_refused_sockets
+@pytest.mark.xfail(strict=False, reason=(
+    "flaky on main: when the broker restart makes the recorder's offset commit fail (CommitFailedError, unknown "
+    "member), the loop dies and a recorder started again in the same group stalled for over 60 s in 2 of 7 runs"))
+def test_broker_restarted_while_publishing_loses_and_duplicates_nothing(
+        durable_broker: RestartableBroker, postgres_url: str, pg_schema: str) -> None:
+    """The broker stopped and started again while a publisher streams events and `touchline recorder` (as
+    deployed: restarted if it dies) records them; the publisher resends every batch it got no ack for."""
+    bootstrap, topic = durable_broker.bootstrap_servers, f"t-{uuid.uuid4().hex[:8]}"
+    settings = pipeline_settings(bootstrap, postgres_url, pg_schema, topic, events_topic_partitions=3,
+                                 recorder_max_poll_records=200)
+    ensure_kafka_topics(settings)
+    store = open_event_store(settings)
+    recorder = RestartingRecorder(settings, store).start()
+    events = good_events(RESTART_N)
+    resends: list[int] = []
+    acked = [0]
+    publishing = threading.Thread(target=lambda: resends.append(publish_until_acked(
+        bootstrap, topic, events, 100, timeout_s=3.0, pause_s=0.1, acked=lambda n: acked.__setitem__(0, n))),
+        daemon=True)
+    try:
+        wait_for(lambda: recorder.assigned, 30, "the recorder joined its group")
+        publishing.start()
+        wait_for(lambda: acked[0] >= RESTART_N // 4 and stored_count(postgres_url, pg_schema) > 0, 30,
+                 "a quarter published and recording")
+        acked_before = acked[0]
+        down_s = durable_broker.restart()
+        publishing.join(timeout=60)
+        assert resends, "the publisher got every batch acknowledged in the end"
+        assert acked_before < RESTART_N, "the broker restarted while the publisher was publishing"
+        wait_until(lambda: stored_count(postgres_url, pg_schema) >= RESTART_N, 60,
+                   lambda: f"stored {stored_count(postgres_url, pg_schema)} of {RESTART_N}; "
+                           f"recorder restarts {recorder.restarts}: {recorder.failures}")
+        time.sleep(1.0)  # anything recorded twice would show now
+        recorder.close()
+        print(f"broker down {down_s:.1f}s after {acked_before} acked; resent batches: {resends[0]}; "
+              f"recorder restarts: {recorder.restarts} {recorder.failures}")
+        assert_exact(ledger(store, events, bootstrap, settings.dlq_topic))
+    finally:
+        recorder.close()
+        recorder.forget()  # a failure's traceback keeps this frame: let the fixture collect the leaked sockets
+        store.close()
+
+
+@needs_durable_broker
+@leaks_refused_sockets
+@pytest.mark.xfail(strict=True, reason=(
+    "RecorderLoop.run ends on the first exception: the Kafka offset commit (lag monitoring only) fails with "
+    "CommitFailedError (unknown member) after a broker restart and start_pipeline never restarts the recorder"))
+def test_recorder_thread_survives_a_broker_restart_between_its_commits(
+        durable_broker: RestartableBroker, postgres_url: str, pg_schema: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    deaths = record_thread_deaths(monkeypatch)
+    bootstrap, topic = durable_broker.bootstrap_servers, f"t-{uuid.uuid4().hex[:8]}"
+    settings = pipeline_settings(bootstrap, postgres_url, pg_schema, topic, events_topic_partitions=3,
+                                 recorder_max_poll_records=200)
+    ensure_kafka_topics(settings)
+    events = good_events(1000)
+    publish_until_acked(bootstrap, topic, events, 500)
+    store = open_event_store(settings)
+    paused, resumed = threading.Event(), threading.Event()
+
+    def pause_once(result: BatchResult) -> None:  # the broker restarts between the store and the Kafka commit
+        if result.recorded and not paused.is_set():
+            paused.set()
+            resumed.wait(60)
+
+    stop = threading.Event()
+    loops = [build_recorder_loop(settings, store, after_db_commit=pause_once)]
+    thread = run_in_thread("recorder", loops[0].run, stop)
+    try:
+        wait_for(paused.is_set, 30, "the recorder recorded a batch")
+        durable_broker.restart()
+        resumed.set()
+        wait_for(lambda: stored_count(postgres_url, pg_schema) >= len(events) or not thread.is_alive(), 45,
+                 "the recorder recorded everything or died")
+        assert thread.is_alive(), f"the recorder thread died after the broker restart: {deaths}"
+        assert_exact(ledger(store, events, bootstrap, settings.dlq_topic))
+    finally:
+        resumed.set()
+        stop.set()
+        thread.join(timeout=30)
+        loops.clear()  # a failure's traceback keeps this frame: let the fixture collect the leaked sockets
+        store.close()
