@@ -1,0 +1,251 @@
+"""Fault-drill helpers: a backend killer for Postgres, a resending publisher, a restarting recorder, the ledger."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from services.bootstrap import build_recorder_loop
+from services.devbroker import LocalBroker
+from services.publisher import TouchlinePublisher
+from services.recorder.recorder import RecorderLoop
+from services.settings import Settings
+from services.store.eventstore import EventStore
+from tests.support.pipeline import read_topic, stored_ids
+
+KILL = ("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() "
+        "and application_name = %s and pid <> pg_backend_pid()")
+AT_WORK = " and state <> 'idle'"  # a statement running or a transaction open: killed mid-batch
+
+
+@dataclass
+class BackendKiller:
+    """Watches this database every `interval_s` and terminates the backends whose application_name is `target`:
+    only those at work (`working_only`), or all of them as a database restart or failover does. After a round
+    that killed some, lets the survivors work for `pause_s`; stops after `max_kill_rounds` such rounds."""
+
+    url: str
+    target: str
+    working_only: bool = True
+    interval_s: float = 0.02
+    pause_s: float = 1.0
+    max_kill_rounds: int | None = None
+    rounds: int = 0
+    kill_rounds: int = 0
+    killed: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        query = KILL + AT_WORK if self.working_only else KILL
+        with psycopg.connect(self.url, autocommit=True, application_name="touchline-drill-killer") as conn:
+            while not self._stop.wait(self.interval_s):
+                if self.max_kill_rounds is not None and self.kill_rounds >= self.max_kill_rounds:
+                    return
+                rows = conn.execute(query, (self.target,)).fetchall()
+                self.rounds += 1
+                killed = sum(1 for (done,) in rows if done)
+                self.killed += killed
+                if killed:
+                    self.kill_rounds += 1
+                    self._stop.wait(self.pause_s)
+
+    @contextmanager
+    def running(self) -> Iterator[BackendKiller]:
+        thread = threading.Thread(target=self.run, name="backend-killer", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join(timeout=10)
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float, describe: Callable[[], str],
+               interval_s: float = 0.5) -> None:
+    """Like pipeline.wait_for, with the state at the deadline in the failure message."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s: {describe()}")
+        time.sleep(interval_s)
+
+
+def stored_count(url: str, schema: str) -> int:
+    """Rows in the event store's log, read on a connection of its own (never one the drill kills)."""
+    query = sql.SQL("select count(*) from {}.stored_events").format(sql.Identifier(schema))
+    with psycopg.connect(url, autocommit=True, application_name="touchline-drill-observer") as conn:
+        row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
+def app_name() -> str:
+    """A unique application_name for the connections one drill opens (libpq reads it from PGAPPNAME)."""
+    return f"touchline-drill-{uuid.uuid4().hex[:8]}"
+
+
+def publish_until_acked(bootstrap: str, topic: str, events: Sequence[dict[str, Any]], batch: int = 100,
+                        timeout_s: float = 5.0, give_up_s: float = 60.0, pause_s: float = 0.0,
+                        acked: Callable[[int], object] = lambda _n: None) -> int:
+    """Publish in batches as an HTTP client of the ingest contract would: a batch not acknowledged is sent again
+    (with a fresh producer) until it is; event_id idempotency makes the copies harmless. `acked` hears the count
+    of events acknowledged so far after each batch. Returns the resends."""
+    resends = 0
+    deadline = time.monotonic() + give_up_s
+    publisher: TouchlinePublisher | None = None
+    try:
+        for start in range(0, len(events), batch):
+            while True:
+                try:
+                    if publisher is None:
+                        publisher = TouchlinePublisher(bootstrap, topic, timeout_s)
+                    publisher.publish(events[start:start + batch])
+                    acked(min(start + batch, len(events)))
+                    time.sleep(pause_s)  # a stream over time rather than one burst
+                    break
+                except Exception as exc:  # noqa: BLE001 - PublishFailed, or no broker to connect to: resend
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"publisher never got an ack for batch {start}: {exc}") from exc
+                    resends += 1
+                    _close_quietly(publisher)
+                    publisher = None
+                    time.sleep(0.3)
+    finally:
+        _close_quietly(publisher)
+    return resends
+
+
+def _close_quietly(publisher: TouchlinePublisher | None) -> None:
+    if publisher is None:
+        return
+    with contextlib.suppress(Exception):  # a producer of a dead broker may fail to close; it is dropped anyway
+        publisher.close()
+
+
+class RestartingRecorder:
+    """`touchline recorder` under a restart policy (the compose/k8s deployments): when the loop dies on an
+    exception, a new process would start and resume from the tracked offsets; here a new loop does."""
+
+    def __init__(self, settings: Settings, store: EventStore) -> None:
+        self._settings = settings
+        self._store = store
+        self.stop = threading.Event()
+        self.restarts = 0
+        self.failures: list[str] = []
+        self.loop: RecorderLoop | None = None
+        self.loops: list[RecorderLoop] = []
+        self._thread = threading.Thread(target=self._supervise, name="restarting-recorder", daemon=True)
+
+    @property
+    def recorded(self) -> int:
+        """Events recorded by all its loops so far."""
+        return sum(loop.totals.recorded for loop in self.loops)
+
+    @property
+    def assigned(self) -> bool:
+        return self.loop is not None and self.loop.assigned
+
+    def start(self) -> RestartingRecorder:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.stop.set()
+        self._thread.join(timeout=30)
+
+    def forget(self) -> None:
+        """Drop the loops (and the Kafka clients they hold) once closed."""
+        self.loop = None
+        self.loops.clear()
+
+    def _supervise(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.loop = build_recorder_loop(self._settings, self._store)
+                self.loops.append(self.loop)
+                self.loop.run(self.stop)
+            except Exception as exc:  # noqa: BLE001 - the process dies here; the platform starts another
+                self.failures.append(f"{type(exc).__name__}: {exc}"[:300])
+                self.restarts += 1
+                self.stop.wait(0.5)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """produced = stored + dead-lettered, counted by event id (stored) and by source position (dead letters)."""
+
+    produced: set[uuid.UUID]
+    stored: Counter[uuid.UUID]
+    dead_letters: int
+
+    @property
+    def duplicated(self) -> dict[uuid.UUID, int]:
+        return {eid: n for eid, n in self.stored.items() if n > 1}
+
+    @property
+    def lost(self) -> set[uuid.UUID]:
+        return self.produced - set(self.stored)
+
+
+def ledger(store: EventStore, produced: Sequence[dict[str, Any]], bootstrap: str, dlq_topic: str,
+           ignore: Callable[[uuid.UUID], bool] = lambda _id: False) -> Ledger:
+    """Every stored event id (with multiplicity, minus ids `ignore` says were not produced by the drill) and
+    the dead letters on the topic."""
+    stored = Counter(eid for eid in stored_ids(store) if not ignore(eid))
+    return Ledger({uuid.UUID(e["event_id"]) for e in produced}, stored, len(read_topic(bootstrap, dlq_topic, 1.0)))
+
+
+def assert_exact(book: Ledger, dead_lettered: int = 0) -> None:
+    """0 lost, 0 duplicated, nothing stored that was not produced, and exactly the expected dead letters."""
+    assert not book.duplicated, f"{len(book.duplicated)} event ids stored more than once"
+    assert not book.lost, f"{len(book.lost)} produced events neither stored nor dead-lettered"
+    strangers = set(book.stored) - book.produced
+    assert not strangers, f"{len(strangers)} stored events were never produced"
+    assert book.dead_letters == dead_lettered
+    assert sum(book.stored.values()) + book.dead_letters == len(book.produced) + dead_lettered
+
+
+class RestartableBroker:
+    """A dedicated durable local broker (records and committed offsets on disk) that a drill can restart on the
+    same port; `bootstrap_servers` stays valid across restarts."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self._broker = LocalBroker(data_dir=data_dir).start()
+        self.bootstrap_servers = self._broker.bootstrap_servers
+
+    def restart(self, down_s: float = 1.0) -> float:
+        """Stop the broker, wait `down_s`, start it again; returns how long it was unreachable."""
+        began = time.monotonic()
+        port = self._broker.port
+        self._broker.stop()
+        time.sleep(down_s)
+        self._broker = LocalBroker(data_dir=self._data_dir, port=port).start()
+        return time.monotonic() - began
+
+    def stop(self) -> None:
+        self._broker.stop()
+
+
+def record_thread_deaths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Collect the exceptions that end threads during this test (named in assertions rather than reported as
+    unhandled thread exceptions when the test is over)."""
+    deaths: list[str] = []
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        name = args.thread.name if args.thread is not None else "?"
+        deaths.append(f"{name}: {args.exc_type.__name__}: {args.exc_value}"[:300])
+
+    monkeypatch.setattr(threading, "excepthook", hook)
+    return deaths
