@@ -49,4 +49,4 @@ docs: $(STAMP)
 	$(BIN)/python -m services.api.permissions docs/security.md
 
 clean:
-	rm -rf $(VENV) .touchline .pytest_cache
+	rm -rf $(VENV) .touchline .tools .pytest_cache

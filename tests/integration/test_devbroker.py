@@ -1,9 +1,9 @@
-"""The local broker speaks enough Kafka for touchline: keyed records with headers, durable offsets."""
+"""The local brokers speak enough Kafka for touchline: keyed records with headers; the durable test broker keeps
+records and offsets across a restart."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Sequence
@@ -13,13 +13,10 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from services.devbroker import LocalBroker
+from tests.support.durable_broker import DurableBroker, node_available
 from tests.support.services import in_ci
 
 pytestmark = pytest.mark.integration
-
-NO_NODE = shutil.which("npm") is None or shutil.which("node") is None
-
 
 Headers = list[tuple[str, bytes]]
 Record = tuple[int | None, bytes, bytes, Headers]  # partition (None: by key), key, value, headers
@@ -69,13 +66,14 @@ def test_keyed_records_with_headers_round_trip(kafka_bootstrap: str, kafka_topic
     assert all(len(partitions) == 1 for partitions in by_key.values()), "a key must map to one partition"
 
 
-@pytest.mark.skipif(NO_NODE and not in_ci(os.environ), reason="durable mode needs node and npm (s3rver)")
-def test_durable_mode_keeps_topics_records_and_offsets_across_restart(tmp_path: Path) -> None:
+@pytest.mark.skipif(not node_available() and not in_ci(os.environ),
+                    reason="the durable test broker needs node and npm (s3rver)")
+def test_the_durable_test_broker_keeps_topics_records_and_offsets_across_restart(tmp_path: Path) -> None:
     topic, group = f"t-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
     sent = [(i % 2, f"k{i}".encode(), f"v{i}".encode(), [("n", str(i).encode())]) for i in range(20)]
     committed = {TopicPartition(topic, 0): 6, TopicPartition(topic, 1): 10}
 
-    with LocalBroker(data_dir=tmp_path / "broker") as broker:
+    with DurableBroker(tmp_path / "broker") as broker:
         with KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers) as admin:
             admin.create_topics({topic: {"num_partitions": 2, "replication_factor": 1}},
                                 wait_for_metadata=True)
@@ -86,7 +84,7 @@ def test_durable_mode_keeps_topics_records_and_offsets_across_restart(tmp_path: 
         consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in committed.items()})
         consumer.close(autocommit=False)
 
-    with LocalBroker(data_dir=tmp_path / "broker") as broker:
+    with DurableBroker(tmp_path / "broker") as broker:
         with KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers) as admin:
             assert topic in admin.list_topics()
         consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap_servers, group_id=group,

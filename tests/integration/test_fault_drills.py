@@ -37,7 +37,6 @@ from services.sla.wiring import build_sla_services
 from services.store.eventstore import EventStore
 from tests.support.drills import (
     BackendKiller,
-    RestartableBroker,
     RestartingRecorder,
     app_name,
     assert_exact,
@@ -47,6 +46,7 @@ from tests.support.drills import (
     stored_count,
     wait_until,
 )
+from tests.support.durable_broker import RestartableBroker
 from tests.support.pipeline import pipeline_settings, read_topic, touchpoint, wait_for
 from tests.support.services import in_ci
 

@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -18,7 +17,6 @@ import pytest
 from psycopg import sql
 
 from services.bootstrap import build_recorder_loop
-from services.devbroker import LocalBroker
 from services.publisher import TouchlinePublisher
 from services.recorder.recorder import RecorderLoop
 from services.settings import Settings
@@ -214,28 +212,6 @@ def assert_exact(book: Ledger, dead_lettered: int = 0) -> None:
     assert not strangers, f"{len(strangers)} stored events were never produced"
     assert book.dead_letters == dead_lettered
     assert sum(book.stored.values()) + book.dead_letters == len(book.produced) + dead_lettered
-
-
-class RestartableBroker:
-    """A dedicated durable local broker (records and committed offsets on disk) that a drill can restart on the
-    same port; `bootstrap_servers` stays valid across restarts."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self._data_dir = data_dir
-        self._broker = LocalBroker(data_dir=data_dir).start()
-        self.bootstrap_servers = self._broker.bootstrap_servers
-
-    def restart(self, down_s: float = 1.0) -> float:
-        """Stop the broker, wait `down_s`, start it again; returns how long it was unreachable."""
-        began = time.monotonic()
-        port = self._broker.port
-        self._broker.stop()
-        time.sleep(down_s)
-        self._broker = LocalBroker(data_dir=self._data_dir, port=port).start()
-        return time.monotonic() - began
-
-    def stop(self) -> None:
-        self._broker.stop()
 
 
 def record_thread_deaths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
