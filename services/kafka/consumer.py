@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata
 
 from services.kafka.records import SourceRecord
@@ -70,9 +71,18 @@ class KafkaRecordSource:
         ]
 
     def commit(self, next_offsets: Mapping[tuple[str, int], int]) -> None:
+        """Commit for lag monitoring. A commit the group refuses (CommitFailedError: it rebalanced, or forgot
+        this member, as after a broker restart) is logged and dropped: the next poll rejoins the group and the
+        assignment seeks to the store's tracked offsets. Tearing the consumer down instead would close it in
+        the middle of that rejoin, and a member that leaves during a join can hold up the group's next one."""
         offsets = {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in next_offsets.items()}
-        if offsets:
+        if not offsets:
+            return
+        try:
             self._consumer.commit(offsets)
+        except CommitFailedError as exc:
+            log.warning("offset commit refused by the group (lag monitoring only; the next poll rejoins): %s", exc,
+                        extra={"offsets": {f"{tp.topic}:{tp.partition}": o.offset for tp, o in offsets.items()}})
 
     def assignment(self) -> set[tuple[str, int]]:
         return {(tp.topic, tp.partition) for tp in self._consumer.assignment()}

@@ -10,7 +10,8 @@ Per poll, for each partition's run of records, in this order:
      When the store refuses the append because an event id is already recorded, the recorded events are
      compared with the new ones: identical ones are skipped (resubmission), different ones are dead-lettered
      as an `event_id conflict` (acknowledged before the retried append), and the append is retried;
-  4. only then commit the Kafka offsets, which serve lag monitoring alone.
+  4. only then commit the Kafka offsets, which serve lag monitoring alone (a commit the group refuses after a
+     rebalance is logged and dropped: the consumer rejoins and resumes from the tracked offsets).
 A crash after 3 and before 4 redelivers records the store already tracks: step 3 skips them. A crash between
 2 and 3 may publish a dead letter twice; its source-topic/partition/offset headers identify the copy.
 The recorder is where every conflict is finally caught: the API compares an event with the store before
