@@ -1,8 +1,8 @@
 """A durable test broker: Tansu storing through s3rver (a local S3 on disk), so it can be restarted mid-drill.
 
 Test support only: `touchline run` and `python -m services.devbroker` keep their broker in memory (see
-docs/architecture.md, "Processes in one"). s3rver is an npm package; it is installed once into TOOLS_DIR
-(ignored by git, shared by every run and worktree-local) and found there, or on PATH, afterwards.
+docs/architecture.md, "Processes in one"). s3rver is an npm package: the first run installs it with npm
+into TOOLS_DIR (.tools/s3rver, ignored by git) and later runs reuse it; an s3rver on PATH is used instead.
 """
 
 from __future__ import annotations
