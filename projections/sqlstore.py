@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
 from projections.protocol import Failure, ProjectionStore, unapplied
 
@@ -60,7 +60,7 @@ projection_failures = Table(
 _POSTGRES_SCHEMES = {"postgresql", "postgres"}
 _WRITE_OPTION = "touchline_write"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -159,12 +159,7 @@ def record_failure(conn: Connection, failure: Failure) -> None:
     conn.execute(insert.on_conflict_do_update(index_elements=["projection", "position"], set_=again))
 
 
-def epoch_us(at: datetime) -> int:
-    """Microseconds since the epoch of an aware instant."""
-    return (at - _EPOCH) // timedelta(microseconds=1)
-
-
-def in_chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+def in_chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
     """`items` in slices of at most `size`: bound parameters per IN (...) list."""
     return (items[start : start + size] for start in range(0, len(items), size))
 

@@ -1,6 +1,4 @@
-"""The cases read model in SQL (SQLite or Postgres): each batch is one transaction together with its position.
-
-Import it through `projections.cases.store`, which holds the protocol both stores implement."""
+"""The cases read model in SQL (SQLite or Postgres): each batch is one transaction together with its position."""
 
 from __future__ import annotations
 
@@ -24,6 +22,7 @@ from sqlalchemy import (
 from contracts import CustomerRef
 from domain.cases import CaseState
 from domain.identity.identifiers import customer_key
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
 from projections.cases.codec import decode
 from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, page_of
@@ -46,11 +45,10 @@ from projections.sqlstore import (
     Rebuild,
     SqlProjection,
     dialect_insert,
+    in_chunks,
     insert_rows,
 )
-from projections.timeline.reducer import epoch_us
 
-_IN_CHUNK = 500  # bound parameters per IN (...) list
 _SIDE_TABLES = (case_handoffs, case_contacts, case_anomalies)
 MAX_HELD_CASES = 200_000  # cases a rebuild keeps in memory (some KB each) before it goes on batch by batch
 _REMEMBERED = 20_000  # decoded states the live store keeps to skip decoding them again
@@ -158,9 +156,9 @@ def _load(conn: Connection, wanted: Needs, decoded: Callable[[str, str], CaseSta
     """The stored cases a batch needs: by id, and every open case of the customers it routes contacts for."""
     c = case_states.c
     found: dict[str, CaseState] = {}
-    for chunk in _chunks(wanted.case_ids):
+    for chunk in in_chunks(sorted(wanted.case_ids)):
         found.update(_states(conn, select(c.case_id, c.state).where(c.case_id.in_(chunk)), decoded))
-    for chunk in _chunks(wanted.customer_ids):
+    for chunk in in_chunks(sorted(wanted.customer_ids)):
         statement = select(c.case_id, c.state).where(c.customer_id.in_(chunk), c.status != "resolved")
         found.update(_states(conn, statement, decoded))
     return found
@@ -194,7 +192,7 @@ def _write(conn: Connection, rows: list[CaseRows]) -> None:
     upsert = insert.on_conflict_do_update(index_elements=["case_id"],
                                           set_={name: insert.excluded[name] for name in columns})
     conn.execute(upsert, [to_record(r.case) for r in rows])
-    for chunk in _chunks(r.case.case_id for r in rows):
+    for chunk in in_chunks(sorted(r.case.case_id for r in rows)):
         for table in _SIDE_TABLES:
             conn.execute(delete(table).where(table.c.case_id.in_(chunk)))
     for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True):
@@ -275,9 +273,3 @@ def _involving(department: str) -> ColumnElement[bool]:
 
 def _equal(column: Any, value: str | None) -> list[ColumnElement[bool]]:
     return [] if value is None else [column == value]
-
-
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted(values)
-    for start in range(0, len(ordered), _IN_CHUNK):
-        yield ordered[start : start + _IN_CHUNK]

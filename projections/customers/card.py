@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from domain.cases import CaseState
 from domain.identity.graph import Node
 from domain.identity.segments import SegmentFacts, SegmentRule, segment_of
+from domain.instants import epoch_us
 from domain.sla.ledger import Promise, PromiseStatus
 from projections.customers.reducer import AnchorFacts
 from projections.sla.reducer import Alert
-from projections.timeline.reducer import TimelineEntry, epoch_us
-from projections.timeline.store import Activity
+from projections.timeline.queries import Activity
+from projections.timeline.reducer import TimelineEntry
 
 VISIT = "frontdesk.visit_checked_in"
 CONTACT_TYPES = frozenset({"call.received", "web.request_submitted", VISIT, "complaint.filed",

@@ -31,8 +31,8 @@ from domain.identity.identifiers import (
     mask,
     normalise,
 )
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
-from projections.timeline.reducer import epoch_us
 
 NAME = "customers"
 _RANK = {kind: rank for rank, kind in enumerate(STRENGTH)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 
 from contracts import SlaPolicyPublishedPayload
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
 from domain.sla.case import CaseSla
 from domain.sla.clock import Clock
@@ -31,17 +32,9 @@ from projections.sla.codec import (
     alert_row,
     decode_case,
     encode_case,
-    epoch_us,
     promise_from,
 )
-from projections.sla.queries import (
-    NAME,
-    AlertQuery,
-    GroupBy,
-    LedgerLine,
-    PromiseQuery,
-    latest_due_first,
-)
+from projections.sla.queries import NAME, AlertQuery, GroupBy, LedgerLine, PromiseQuery, latest_due_first
 from projections.sla.reducer import Alert, SlaChanges, SlaFolder, SlaState, fold, needs, standing_alert_ids
 from projections.sla.rows import TABLE_NAMES, clock_row, policy_row, promise_row
 from projections.sla.tables import (
@@ -57,12 +50,12 @@ from projections.sqlstore import (
     Rebuild,
     SqlProjection,
     dialect_insert,
+    in_chunks,
     insert_rows,
 )
 
 _ALERT_CHANGES = ("state", "acknowledged_by", "acknowledged_at", "note", "resolved_at", "retracted_at",
                   "retraction_reason")  # what acknowledgements, resolutions and retractions change on a row
-_IN_CHUNK = 500
 MAX_HELD_CASES = 200_000  # SLA cases a rebuild keeps in memory before it goes on batch by batch
 _REMEMBERED = 20_000  # decoded case documents the live store keeps to skip decoding them again
 
@@ -169,7 +162,7 @@ class SqlSlaStore(SqlProjection):
         cases = self._cases(conn, sorted(wanted.case_keys), book, self._decode)
         standing = {alert_id for case in cases.values() for alert_id in standing_alert_ids(case)}
         alerts: dict[str, Alert] = {}
-        for chunk in _chunks(sorted(wanted.alert_ids | standing)):
+        for chunk in in_chunks(sorted(wanted.alert_ids | standing)):
             rows = conn.execute(select(alerts_table).where(alerts_table.c.alert_id.in_(chunk)))
             alerts.update((row.alert_id, alert_from_row(row._mapping)) for row in rows)
         return SlaState(book, cases, alerts)
@@ -193,7 +186,7 @@ class SqlSlaStore(SqlProjection):
     def _cases(conn: Connection, keys: Sequence[str], book: PolicyBook,
                decoded: Callable[[str, str, PolicyBook], CaseSla] | None = None) -> dict[str, CaseSla]:
         cases: dict[str, CaseSla] = {}
-        for chunk in _chunks(keys):
+        for chunk in in_chunks(keys):
             rows = conn.execute(select(cases_table.c.key, cases_table.c.data).where(cases_table.c.key.in_(chunk)))
             if decoded is None:
                 cases.update((key, decode_case(data, book)) for key, data in rows.tuples())
@@ -310,7 +303,7 @@ def _write_changed_cases(conn: Connection, cases: Sequence[CaseSla], before: Map
             gone_clocks += sorted({c.clock_id for c in old.clocks} - {c.clock_id for c in now.clocks})
             gone_promises += [(now.key, p) for p in sorted({p.promise_id for p in old.promises}
                                                            - {p.promise_id for p in now.promises})]
-    for chunk in _chunks(gone_clocks):
+    for chunk in in_chunks(gone_clocks):
         conn.execute(delete(clocks_table).where(clocks_table.c.clock_id.in_(chunk)))
     for key, promise_id in gone_promises:
         conn.execute(delete(promises_table).where(promises_table.c.case_key == key,
@@ -333,7 +326,7 @@ def _write_cases(conn: Connection, cases: Sequence[CaseSla]) -> None:
     insert = dialect_insert(conn, cases_table)
     rows = [_case_row(c) for c in cases]
     conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"data": insert.excluded.data}), rows)
-    for chunk in _chunks(keys):
+    for chunk in in_chunks(keys):
         conn.execute(delete(clocks_table).where(clocks_table.c.case_key.in_(chunk)))
         conn.execute(delete(promises_table).where(promises_table.c.case_key.in_(chunk)))
     clocks = [clock_row(c.key, clock) for c in cases for clock in c.clocks]
@@ -374,9 +367,3 @@ def _alert_conditions(query: AlertQuery) -> list[ColumnElement[bool]]:
               (t.case_id, query.case_id))
     return [column == str(value) for column, value in wanted if value is not None]
 
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    return (items[start : start + _IN_CHUNK] for start in range(0, len(items), _IN_CHUNK))
-
-
-__all__ = ["SqlSlaStore"]
