@@ -11,11 +11,20 @@ from collections.abc import Callable
 from datetime import datetime
 
 from contracts import (
+    CaseCustomerResponded,
     CaseCustomerRespondedPayload,
+    CaseEnvelope,
+    CaseEscalated,
     CaseEscalatedPayload,
+    CaseHandedOff,
     CaseHandedOffPayload,
+    CaseHandoffAccepted,
     CaseHandoffAcceptedPayload,
+    CaseOpened,
     CaseOpenedPayload,
+    CaseReopened,
+    CaseResolved,
+    CaseWaitingOnCustomer,
     Envelope,
 )
 from domain.cases.context import CONTEXT_RULES, given_by, repeat_contact
@@ -35,17 +44,11 @@ from domain.log import RecordedEvent
 Step = tuple[CaseState, tuple[Anomaly, ...]]
 Rule = Callable[[CaseState, RecordedEvent], Step]
 
-LIFECYCLE = frozenset({
-    "case.opened", "case.handed_off", "case.handoff_accepted", "case.waiting_on_customer",
-    "case.customer_responded", "case.escalated", "case.resolved", "case.reopened",
-})
-
-
 def apply(state: CaseState, recorded: RecordedEvent) -> Step:
     """The case after `recorded`, and the anomalies it raised (also appended to the state's own list)."""
     event = recorded.event
-    rule = _RULES.get(event.event_type) or CONTEXT_RULES.get(event.event_type)
-    if rule is None or (not state.known and not event.event_type.startswith("case.")):
+    rule = _RULES.get(type(event)) or CONTEXT_RULES.get(type(event))
+    if rule is None or (not state.known and not isinstance(event, CaseEnvelope)):
         return state, ()  # changes nothing here (call.ended, repair.*, ...); only case.* events start a case
     state, found = _before_rule(state, recorded)
     state, raised = rule(state, recorded)
@@ -57,12 +60,12 @@ def apply(state: CaseState, recorded: RecordedEvent) -> Step:
 
 def _before_rule(state: CaseState, recorded: RecordedEvent) -> Step:
     """A case first seen through an event other than case.opened is implied; lifecycle events are order-checked."""
-    event_type = recorded.event.event_type
+    event = recorded.event
     found: tuple[Anomaly, ...] = ()
-    if not state.known and event_type != "case.opened":
+    if not state.known and not isinstance(event, CaseOpened):
         state = _implied(state, recorded)
-        found = (_anomaly(recorded, AnomalyKind.NOT_OPENED, f"first event of the case is {event_type}"),)
-    if event_type in LIFECYCLE:
+        found = (_anomaly(recorded, AnomalyKind.NOT_OPENED, f"first event of the case is {event.event_type}"),)
+    if type(event) in LIFECYCLE:
         state, late = _in_order(state, recorded)
         found += late
     return state, found
@@ -231,13 +234,16 @@ def _anomaly(recorded: RecordedEvent, kind: AnomalyKind, detail: str) -> Anomaly
     return Anomaly(recorded.position, str(event.event_id), event.event_type, kind, detail)
 
 
-_RULES: dict[str, Rule] = {
-    "case.opened": _opened,
-    "case.handed_off": _handed_off,
-    "case.handoff_accepted": _accepted,
-    "case.waiting_on_customer": _waiting,
-    "case.customer_responded": _responded,
-    "case.escalated": _escalated,
-    "case.resolved": _resolved,
-    "case.reopened": _reopened,
+_RULES: dict[type[Envelope], Rule] = {
+    CaseOpened: _opened,
+    CaseHandedOff: _handed_off,
+    CaseHandoffAccepted: _accepted,
+    CaseWaitingOnCustomer: _waiting,
+    CaseCustomerResponded: _responded,
+    CaseEscalated: _escalated,
+    CaseResolved: _resolved,
+    CaseReopened: _reopened,
 }
+
+LIFECYCLE: frozenset[type[Envelope]] = frozenset(_RULES)
+"""The events that move a case through its lifecycle (order-checked); notes and context events are not."""

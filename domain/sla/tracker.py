@@ -6,20 +6,39 @@ from collections.abc import Callable
 from datetime import datetime
 
 from contracts import (
+    CallbackMade,
     CallbackMadePayload,
+    CallbackPromised,
     CallbackPromisedPayload,
+    CallReceived,
     CallReceivedPayload,
+    CaseCustomerResponded,
+    CaseEscalated,
     CaseEscalatedPayload,
+    CaseHandedOff,
     CaseHandedOffPayload,
+    CaseHandoffAccepted,
     CaseHandoffAcceptedPayload,
+    CaseNoteAdded,
     CaseNoteAddedPayload,
+    CaseOpened,
     CaseOpenedPayload,
+    CaseReopened,
+    CaseResolved,
+    CaseWaitingOnCustomer,
     Channel,
     Envelope,
+    SlaAlertAcknowledged,
     SlaAlertPayload,
+    SlaAlertRetracted,
     SlaAlertRetractedPayload,
+    SlaBreached,
+    SlaCalendarGap,
     SlaCalendarGapPayload,
     SlaMetric,
+    SlaPolicyPublished,
+    SlaWarningRaised,
+    WebRequestSubmitted,
 )
 from domain.evolve import evolve as replace
 from domain.identity.identifiers import customer_key
@@ -29,13 +48,16 @@ from domain.sla.ledger import Promise
 from domain.sla.policy import ClockContext, PolicyBook
 
 _INTERACTIVE = frozenset({Channel.PHONE, Channel.FRONT_DESK, Channel.MESSAGING, Channel.FIELD})
+_SLA_EVENTS: frozenset[type[Envelope]] = frozenset({
+    SlaPolicyPublished, SlaWarningRaised, SlaBreached, SlaAlertAcknowledged, SlaAlertRetracted, SlaCalendarGap})
+"""touchline's own SLA events: they name no customer of their own to learn."""
 _CASE_METRICS = frozenset({SlaMetric.FIRST_RESPONSE, SlaMetric.NEXT_RESPONSE, SlaMetric.RESOLUTION,
                            SlaMetric.CUSTOMER_UPDATE})
 
 
 def track(case: CaseSla, event: Envelope, policies: PolicyBook, position: int = 0) -> CaseSla:
     """The case after `event`, recorded at log `position` (events of other kinds leave it unchanged)."""
-    handler = _HANDLERS.get(event.event_type)
+    handler = _HANDLERS.get(type(event))
     case = _learn_customer(case, event)
     if handler is None:
         return case
@@ -58,7 +80,7 @@ def _stamp(before: CaseSla, after: CaseSla, position: int, event_id: str) -> Cas
 
 
 def _learn_customer(case: CaseSla, event: Envelope) -> CaseSla:
-    if case.customer_id is not None or event.event_type.startswith("sla."):
+    if case.customer_id is not None or type(event) in _SLA_EVENTS:
         return case
     found = customer_key(event.customer)
     return replace(case, customer_id=found) if found is not None else case
@@ -282,22 +304,22 @@ def _gap(case: CaseSla, event: Envelope, _: PolicyBook) -> CaseSla:
     return replace(case, clocks=tuple(updated if c is found else c for c in case.clocks))
 
 
-_HANDLERS: dict[str, Callable[[CaseSla, Envelope, PolicyBook], CaseSla]] = {
-    "case.opened": _opened,
-    "case.note_added": _note,
-    "call.received": _call,
-    "case.handed_off": _handed_off,
-    "case.handoff_accepted": _handoff_accepted,
-    "case.waiting_on_customer": _waiting,
-    "case.customer_responded": _responded,
-    "web.request_submitted": _web_request,
-    "case.escalated": _escalated,
-    "case.resolved": _resolved,
-    "case.reopened": _reopened,
-    "callback.promised": _promised,
-    "callback.made": _made,
-    "sla.warning_raised": _alerted,
-    "sla.breached": _alerted,
-    "sla.alert_retracted": _retracted,
-    "sla.calendar_gap": _gap,
+_HANDLERS: dict[type[Envelope], Callable[[CaseSla, Envelope, PolicyBook], CaseSla]] = {
+    CaseOpened: _opened,
+    CaseNoteAdded: _note,
+    CallReceived: _call,
+    CaseHandedOff: _handed_off,
+    CaseHandoffAccepted: _handoff_accepted,
+    CaseWaitingOnCustomer: _waiting,
+    CaseCustomerResponded: _responded,
+    WebRequestSubmitted: _web_request,
+    CaseEscalated: _escalated,
+    CaseResolved: _resolved,
+    CaseReopened: _reopened,
+    CallbackPromised: _promised,
+    CallbackMade: _made,
+    SlaWarningRaised: _alerted,
+    SlaBreached: _alerted,
+    SlaAlertRetracted: _retracted,
+    SlaCalendarGap: _gap,
 }
