@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from itertools import chain
 from types import MappingProxyType
 
 from contracts import CustomerRef
@@ -94,14 +93,6 @@ class TimelineOutput:
     entries: tuple[TimelineEntry, ...] = ()
     unattributed: tuple[Unattributed, ...] = ()
     case_links: tuple[CaseLink, ...] = ()
-
-    @staticmethod
-    def concat(outputs: Sequence[TimelineOutput]) -> TimelineOutput:
-        return TimelineOutput(
-            entries=tuple(chain.from_iterable(o.entries for o in outputs)),
-            unattributed=tuple(chain.from_iterable(o.unattributed for o in outputs)),
-            case_links=tuple(chain.from_iterable(o.case_links for o in outputs)),
-        )
 
 
 def reduce(

@@ -18,10 +18,7 @@ from psycopg import sql
 from sqlalchemy import MetaData, inspect
 from typer.testing import CliRunner
 
-import projections.cases.tables
-import projections.customers.sql
-import projections.sla.tables
-import projections.timeline.sql  # noqa: F401 - their tables join the read models' metadata
+import projections.registry  # noqa: F401 - every projection's tables join the read models' metadata
 from projections.sqlstore import make_engine
 from projections.sqlstore import metadata as views_metadata
 from services.audit.tables import metadata as audit_metadata
