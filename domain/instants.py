@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
+DAY_US = 86_400_000_000  # microseconds in a day
 
 
 def epoch_us(at: datetime) -> int:
