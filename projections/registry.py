@@ -20,7 +20,7 @@ from projections.cases.memory import MemoryCasesStore
 from projections.cases.queries import NAME as CASES
 from projections.cases.sql import SqlCasesStore
 from projections.customers.memory import MemoryCustomerStore
-from projections.customers.reducer import NAME as CUSTOMERS
+from projections.customers.queries import NAME as CUSTOMERS
 from projections.customers.sql import SqlCustomerStore
 from projections.protocol import MemoryProjection
 from projections.sla.memory import MemorySlaStore

@@ -4,9 +4,9 @@ events a projection parked (`projection_failures`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -61,6 +61,7 @@ _POSTGRES_SCHEMES = {"postgresql", "postgres"}
 _WRITE_OPTION = "touchline_write"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -247,6 +248,33 @@ class SqlProjection:
 
     def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
         raise NotImplementedError
+
+
+class DecodedMemo(Generic[S]):
+    """The states a live store last read or wrote, by key, with the stored text each came from: a text read back
+    unchanged is not decoded again (states are immutable and decode(encode(s)) == s). Bounded: emptied once
+    `limit` are held."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._limit = limit
+        self._known: dict[str, tuple[str, S]] = {}
+
+    def decoded(self, key: str, text: str, decode: Callable[[str], S]) -> S:
+        """The state of `text` stored under `key`: the one remembered when the text is the same, else decoded."""
+        known = self._known.get(key)
+        if known is not None and known[0] == text:
+            return known[1]
+        state = decode(text)
+        self.remember(key, text, state)
+        return state
+
+    def remember(self, key: str, text: str, state: S) -> None:
+        if len(self._known) >= self._limit:
+            self._known.clear()
+        self._known[key] = (text, state)
+
+    def clear(self) -> None:
+        self._known.clear()
 
 
 class Rebuild(Protocol):

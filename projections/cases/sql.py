@@ -41,6 +41,7 @@ from projections.cases.tables import (
     to_record,
 )
 from projections.sqlstore import (
+    DecodedMemo,
     HeldRebuild,
     Rebuild,
     SqlProjection,
@@ -65,7 +66,7 @@ class SqlCasesStore(SqlProjection):
     def __init__(self, engine: Engine, key_fn: KeyFn = customer_key) -> None:
         super().__init__(engine)
         self._key_fn = key_fn
-        self._decoded: dict[str, tuple[str, CaseState]] = {}  # case id -> its stored text and state, last seen
+        self._decoded = DecodedMemo[CaseState](_REMEMBERED)  # case id -> its stored text and state, last seen
 
     def reset(self) -> None:
         super().reset()
@@ -77,22 +78,11 @@ class SqlCasesStore(SqlProjection):
         rows = [rows_of(state) for state in changed.values()]
         _write(conn, rows)
         for row, state in zip(rows, changed.values(), strict=True):
-            self._remember(row.case.case_id, row.case.state, state)
+            self._decoded.remember(row.case.case_id, row.case.state, state)
 
     def _decode(self, case_id: str, text: str) -> CaseState:
-        """The state of a stored text: the one this store last read or wrote when the text is the same (states
-        are immutable and `decode(encode(s)) == s`), decoded otherwise."""
-        known = self._decoded.get(case_id)
-        if known is not None and known[0] == text:
-            return known[1]
-        state = decode(text)
-        self._remember(case_id, text, state)
-        return state
-
-    def _remember(self, case_id: str, text: str, state: CaseState) -> None:
-        if len(self._decoded) >= _REMEMBERED:
-            self._decoded.clear()
-        self._decoded[case_id] = (text, state)
+        """The state of a stored text: the one this store last read or wrote when the text is the same."""
+        return self._decoded.decoded(case_id, text, decode)
 
     def rebuilding(self, max_held: int = MAX_HELD_CASES) -> Rebuild:
         """A rebuild from zero that folds every batch into cases held in memory and writes each changed case's

@@ -4,6 +4,7 @@
 assembles the context card. The pure reducer is re-exported here.
 """
 
-from projections.customers.reducer import NAME, AnchorFacts, apply_event, fold, sightings_of
+from projections.customers.queries import NAME
+from projections.customers.reducer import AnchorFacts, apply_event, fold, sightings_of
 
 __all__ = ["NAME", "AnchorFacts", "apply_event", "fold", "sightings_of"]

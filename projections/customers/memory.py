@@ -9,8 +9,16 @@ from typing import Any
 from domain.identity.graph import DEFAULT_SHARED_THRESHOLD, Changes, IdentityGraph, Node
 from domain.log import RecordedEvent
 from projections.checksum import checksum
-from projections.customers.queries import DecisionRow, SharedIdentifier, decision_of, shared_of
-from projections.customers.reducer import NAME, AnchorFacts, decision_rows, edge_row, facts_row, fold, node_row
+from projections.customers.queries import NAME, DecisionRow, SharedIdentifier, decision_of, shared_of
+from projections.customers.reducer import (
+    TABLE_NAMES,
+    AnchorFacts,
+    decision_rows,
+    edge_row,
+    facts_row,
+    fold,
+    node_row,
+)
 from projections.protocol import MemoryProjection
 
 
@@ -43,8 +51,10 @@ class _Rows:
             self.facts[item.anchor] = facts_row(item)
 
     def tables(self) -> list[tuple[str, Iterable[dict[str, Any]]]]:
-        return [("nodes", self.nodes.values()), ("edges", self.edges.values()), ("blocks", self.blocks.values()),
-                ("seen", self.seen.values()), ("decisions", self.decisions.values()), ("facts", self.facts.values())]
+        rows: tuple[Iterable[dict[str, Any]], ...] = (
+            self.nodes.values(), self.edges.values(), self.blocks.values(), self.seen.values(),
+            self.decisions.values(), self.facts.values())
+        return list(zip(TABLE_NAMES, rows, strict=True))
 
 
 class MemoryCustomerStore(MemoryProjection):

@@ -10,6 +10,8 @@ from domain.identity.graph import Node
 from domain.log import RecordedEvent
 from projections.customers.reducer import AnchorFacts
 
+NAME = "customers"
+
 
 @dataclass(frozen=True, slots=True)
 class DecisionRow:

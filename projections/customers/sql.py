@@ -32,9 +32,9 @@ from domain.identity.graph import DEFAULT_SHARED_THRESHOLD, Changes, Edge, EdgeR
 from domain.identity.identifiers import customer_key
 from domain.log import RecordedEvent
 from projections.checksum import checksum
-from projections.customers.queries import DecisionRow, SharedIdentifier, decision_of, shared_of
+from projections.customers.queries import NAME, DecisionRow, SharedIdentifier, decision_of, shared_of
 from projections.customers.reducer import (
-    NAME,
+    TABLE_NAMES,
     AnchorFacts,
     decision_rows,
     edge_row,
@@ -119,7 +119,6 @@ facts_table = Table(
 )
 
 _TABLES = (nodes_table, edges_table, blocks_table, seen_table, decisions_table, facts_table)
-_NAMES = ("nodes", "edges", "blocks", "seen", "decisions", "facts")
 
 
 class SqlCustomerStore(SqlProjection):
@@ -198,7 +197,7 @@ class SqlCustomerStore(SqlProjection):
 
     def _checksum(self, conn: Connection, position: int) -> str:
         return checksum(position, [(name, [_plain(r._mapping) for r in conn.execute(select(table))])
-                                   for name, table in zip(_NAMES, _TABLES, strict=True)])
+                                   for name, table in zip(TABLE_NAMES, _TABLES, strict=True)])
 
 
 def _anchors(events: Iterable[RecordedEvent]) -> Iterable[str]:

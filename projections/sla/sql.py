@@ -46,6 +46,7 @@ from projections.sla.tables import (
     promises_table,
 )
 from projections.sqlstore import (
+    DecodedMemo,
     HeldRebuild,
     Rebuild,
     SqlProjection,
@@ -71,7 +72,7 @@ class SqlSlaStore(SqlProjection):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._policies: dict[int, Policy] = {}  # recorded versions never change: parse each once
-        self._decoded: dict[str, tuple[str, CaseSla]] = {}  # case key -> its stored document and state, last seen
+        self._decoded = DecodedMemo[CaseSla](_REMEMBERED)  # case key -> its stored document and state, last seen
 
     def reset(self) -> None:
         super().reset()
@@ -170,17 +171,7 @@ class SqlSlaStore(SqlProjection):
     def _decode(self, key: str, data: str, book: PolicyBook) -> CaseSla:
         """The case of a stored document: the one this store last read or wrote when the document is the same
         (and no policy was added since), decoded otherwise."""
-        known = self._decoded.get(key)
-        if known is not None and known[0] == data:
-            return known[1]
-        decoded = decode_case(data, book)
-        self._remember(key, data, decoded)
-        return decoded
-
-    def _remember(self, key: str, data: str, state: CaseSla) -> None:
-        if len(self._decoded) >= _REMEMBERED:
-            self._decoded.clear()
-        self._decoded[key] = (data, state)
+        return self._decoded.decoded(key, data, lambda text: decode_case(text, book))
 
     @staticmethod
     def _cases(conn: Connection, keys: Sequence[str], book: PolicyBook,
@@ -207,7 +198,7 @@ class SqlSlaStore(SqlProjection):
             _write_cases(conn, touched)
         elif touched and before is not None:
             for written, data in zip(touched, _write_changed_cases(conn, touched, before), strict=True):
-                self._remember(written.key, data, written)
+                self._decoded.remember(written.key, data, written)
         alerts = [alert_row(state.alerts[alert_id]) for alert_id in sorted(changes.alerts)]
         if alerts:
             insert = dialect_insert(conn, alerts_table)

@@ -20,7 +20,7 @@ from domain.identity.graph import DEFAULT_SHARED_THRESHOLD
 from projections.cases.memory import MemoryCasesStore
 from projections.cases.queries import NAME as CASES
 from projections.customers.memory import MemoryCustomerStore
-from projections.customers.reducer import NAME as CUSTOMERS
+from projections.customers.queries import NAME as CUSTOMERS
 from projections.protocol import MemoryProjection
 from projections.registry import StoreOptions, memory_stores, with_consulted
 from projections.sla.memory import MemorySlaStore
