@@ -28,6 +28,7 @@ from contracts import (
     Envelope,
 )
 from domain.cases.context import CONTEXT_RULES, given_by, repeat_contact
+from domain.cases.lifecycle import Move, move
 from domain.cases.model import (
     Anomaly,
     AnomalyKind,
@@ -172,9 +173,10 @@ def _owned_by(state: CaseState, department: str, at: datetime) -> CaseState:
 
 
 def _waiting(state: CaseState, recorded: RecordedEvent) -> Step:
-    if state.status is CaseStatus.RESOLVED:
-        return state, (_anomaly(recorded, AnomalyKind.CHANGE_ON_RESOLVED_CASE, "waiting on the customer"),)
-    return replace(state, status=CaseStatus.WAITING_ON_CUSTOMER), ()
+    moved = _moved(state, recorded)
+    if moved.breaks is not None:
+        return state, (_anomaly(recorded, moved.breaks, "waiting on the customer"),)
+    return replace(state, status=moved.to), ()
 
 
 def _responded(state: CaseState, recorded: RecordedEvent) -> Step:
@@ -186,8 +188,9 @@ def _responded(state: CaseState, recorded: RecordedEvent) -> Step:
     if payload.note:
         said += (Statement(event.occurred_at, event.source.department, str(event.source.channel), "response",
                            payload.note),)
-    if state.status is CaseStatus.WAITING_ON_CUSTOMER:
-        return replace(state, status=CaseStatus.OPEN, statements=said), ()
+    to = _moved(state, recorded).to
+    if to is not state.status:
+        return replace(state, status=to, statements=said), ()
     contact = repeat_contact(state, recorded)
     contacts = state.contacts + ((contact,) if contact is not None else ())
     return replace(state, statements=said, contacts=contacts), ()
@@ -203,20 +206,29 @@ def _escalated(state: CaseState, recorded: RecordedEvent) -> Step:
 
 
 def _resolved(state: CaseState, recorded: RecordedEvent) -> Step:
-    if state.status is CaseStatus.RESOLVED:
-        return state, (_anomaly(recorded, AnomalyKind.RESOLVED_TWICE, "the case was already resolved"),)
+    moved = _moved(state, recorded)
+    if moved.breaks is not None:
+        return state, (_anomaly(recorded, moved.breaks, "the case was already resolved"),)
     at = recorded.event.occurred_at
     handoffs = tuple(_ended(h, HandoffOutcome.CLOSED, at) if h.pending else h for h in state.handoffs)
-    return replace(state, status=CaseStatus.RESOLVED, resolved_at=at, handoffs=handoffs,
+    return replace(state, status=moved.to, resolved_at=at, handoffs=handoffs,
                    stints=_close_stint(state.stints, at)), ()
 
 
 def _reopened(state: CaseState, recorded: RecordedEvent) -> Step:
-    if state.status is not CaseStatus.RESOLVED:
-        return state, (_anomaly(recorded, AnomalyKind.REOPENED_WHILE_OPEN, f"the case is {state.status}"),)
+    moved = _moved(state, recorded)
+    if moved.breaks is not None:
+        return state, (_anomaly(recorded, moved.breaks, f"the case is {state.status}"),)
     at = recorded.event.occurred_at
-    return replace(state, status=CaseStatus.OPEN, resolved_at=None, reopened=state.reopened + 1,
+    return replace(state, status=moved.to, resolved_at=None, reopened=state.reopened + 1,
                    stints=(*state.stints, Stint(state.holder, at, "reopened"))), ()
+
+
+def _moved(state: CaseState, recorded: RecordedEvent) -> Move:
+    """The lifecycle move of a waiting, response, resolution or reopening (domain.cases.lifecycle)."""
+    moved = move(state.status, recorded.event)
+    assert moved is not None and moved.to is not None  # a lifecycle event, on a started case
+    return moved
 
 
 def _ended(handoff: Handoff, outcome: HandoffOutcome, at: datetime) -> Handoff:

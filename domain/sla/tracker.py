@@ -40,6 +40,8 @@ from contracts import (
     SlaWarningRaised,
     WebRequestSubmitted,
 )
+from domain.cases.lifecycle import Move, move
+from domain.cases.model import CaseStatus as Stage
 from domain.evolve import evolve as replace
 from domain.identity.identifiers import customer_key
 from domain.sla.case import CaseSla, CaseStatus, clock_id_for
@@ -201,14 +203,12 @@ def _move(case: CaseSla, department: str, at: datetime, policies: PolicyBook) ->
 
 
 def _waiting(case: CaseSla, event: Envelope, policies: PolicyBook) -> CaseSla:
-    case = _agent_contact(case, event, policies)
-    case = replace(case, status=CaseStatus.WAITING)
+    case = _moved(_agent_contact(case, event, policies), event)[0]
     return _update(case, lambda c: c.paused(event.occurred_at), SlaMetric.RESOLUTION, SlaMetric.CUSTOMER_UPDATE)
 
 
 def _responded(case: CaseSla, event: Envelope, policies: PolicyBook) -> CaseSla:
-    if case.status is CaseStatus.WAITING:
-        case = replace(case, status=CaseStatus.OPEN)
+    case = _moved(case, event)[0]
     case = _update(case, lambda c: c.resumed(event.occurred_at), SlaMetric.RESOLUTION, SlaMetric.CUSTOMER_UPDATE)
     return _customer_contact(case, event, policies)
 
@@ -237,17 +237,31 @@ def _escalated(case: CaseSla, event: Envelope, policies: PolicyBook) -> CaseSla:
 
 def _resolved(case: CaseSla, event: Envelope, _: PolicyBook) -> CaseSla:
     at = event.occurred_at
-    case = _update(case, lambda c: c.stopped(at, "case resolved"), *SlaMetric)
-    promises = tuple(p.released(at) for p in case.promises)
-    return replace(case, status=CaseStatus.RESOLVED, promises=promises)
+    case = _moved(_update(case, lambda c: c.stopped(at, "case resolved"), *SlaMetric), event)[0]
+    return replace(case, promises=tuple(p.released(at) for p in case.promises))
 
 
 def _reopened(case: CaseSla, event: Envelope, policies: PolicyBook) -> CaseSla:
-    if case.status is not CaseStatus.RESOLVED:
-        return case
-    case = replace(case, status=CaseStatus.OPEN)
+    reopened, moved = _moved(case, event)
+    if moved.breaks is not None:
+        return case  # reopening a case that is not resolved
+    case = reopened
     case = _start(case, SlaMetric.RESOLUTION, event, policies, str(case.count(SlaMetric.RESOLUTION) + 1))
     return _start(case, SlaMetric.CUSTOMER_UPDATE, event, policies, str(case.count(SlaMetric.CUSTOMER_UPDATE) + 1))
+
+
+_STAGES = {CaseStatus.OPEN: Stage.OPEN, CaseStatus.WAITING: Stage.WAITING_ON_CUSTOMER,
+           CaseStatus.RESOLVED: Stage.RESOLVED}  # (UNKNOWN: not opened yet)
+_STATUSES = {stage: status for status, stage in _STAGES.items()}
+
+
+def _moved(case: CaseSla, event: Envelope) -> tuple[CaseSla, Move]:
+    """The case with the status a lifecycle fact moves it to (domain.cases.lifecycle), followed as recorded even
+    when the fact breaks a case rule, and the move."""
+    moved = move(_STAGES.get(case.status), event)
+    assert moved is not None  # a waiting, response, resolution or reopening
+    status = _STATUSES[moved.to] if moved.to is not None else case.status
+    return (case if status is case.status else replace(case, status=status)), moved
 
 
 def _promised(case: CaseSla, event: Envelope, policies: PolicyBook) -> CaseSla:
