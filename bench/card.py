@@ -31,11 +31,12 @@ from contracts import EVENT_TYPES, Envelope
 from domain.identity.identifiers import IdentifierProtector
 from domain.intake import protect
 from domain.log import RecordedEvent
-from projections.cases.store import SqlCasesStore
-from projections.customers.store import SqlCustomerStore
-from projections.sla.store import SqlSlaStore
+from projections.cases.sql import SqlCasesStore
+from projections.customers.sql import SqlCustomerStore
+from projections.registry import sql_stores
+from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine, url_with_search_path
-from projections.timeline.store import SqlTimelineStore
+from projections.timeline.sql import SqlTimelineStore
 from services.config import load_identity_config
 from services.customers import CustomerViews
 
@@ -109,8 +110,7 @@ def _make(event_type: str, at: datetime, department: str, channel: str, customer
 
 def fill(url: str, customers: int, events: int, batch: int) -> int:
     engine = make_engine(url)
-    stores = {"timeline": SqlTimelineStore(engine), "customers": SqlCustomerStore(engine),
-              "cases": SqlCasesStore(engine), "sla": SqlSlaStore(engine)}
+    stores = sql_stores(engine)
     for store in stores.values():
         store.create()
         store.reset()

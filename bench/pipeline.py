@@ -61,7 +61,7 @@ def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool)
     if settings.database_url.startswith("sqlite"):
         env |= {"TOUCHLINE_DATA_DIR": str(settings.data_dir)}
     views = open_views(settings)
-    from projections.timeline.store import SqlTimelineStore
+    from projections.timeline.sql import SqlTimelineStore
 
     timeline = SqlTimelineStore(views)
     timeline.create()

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Row, and_, func, or_, select, update
 
+from domain.instants import epoch_us, from_epoch_us
 from projections.cursor import InvalidCursor, pack, unpack
 from projections.protocol import Failure
-from projections.sqlstore import epoch_us, projection_failures, write_transaction
+from projections.sqlstore import in_chunks, projection_failures, write_transaction
 
 _CURSOR = re.compile(r"([a-z0-9_.-]{1,100}):(\d{1,19})")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _T = projection_failures.c
 
 
@@ -77,17 +77,12 @@ def settle(engine: Engine, projection: str, resolved: Iterable[int], at: datetim
 
 
 def _resolve(conn: Connection, projection: str, positions: list[int], at_us: int) -> None:
-    for start in range(0, len(positions), 500):
-        chunk = positions[start : start + 500]
+    for chunk in in_chunks(positions):
         conn.execute(update(projection_failures).where(_T.projection == projection, _T.position.in_(chunk))
                      .values(resolved_us=at_us))
 
 
 def failure_of(row: Row) -> Failure:
     return Failure(row.projection, row.position, row.event_id, row.event_type, row.error_type, row.error_message,
-                   _instant(row.last_failed_us), _instant(row.first_failed_us), row.attempts,
-                   _instant(row.resolved_us) if row.resolved_us is not None else None)
-
-
-def _instant(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
+                   from_epoch_us(row.last_failed_us), from_epoch_us(row.first_failed_us), row.attempts,
+                   from_epoch_us(row.resolved_us) if row.resolved_us is not None else None)

@@ -4,10 +4,9 @@ events a projection parked (`projection_failures`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
 from projections.protocol import Failure, ProjectionStore, unapplied
 
@@ -60,7 +60,8 @@ projection_failures = Table(
 _POSTGRES_SCHEMES = {"postgresql", "postgres"}
 _WRITE_OPTION = "touchline_write"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
+S = TypeVar("S")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -159,12 +160,7 @@ def record_failure(conn: Connection, failure: Failure) -> None:
     conn.execute(insert.on_conflict_do_update(index_elements=["projection", "position"], set_=again))
 
 
-def epoch_us(at: datetime) -> int:
-    """Microseconds since the epoch of an aware instant."""
-    return (at - _EPOCH) // timedelta(microseconds=1)
-
-
-def in_chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+def in_chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
     """`items` in slices of at most `size`: bound parameters per IN (...) list."""
     return (items[start : start + size] for start in range(0, len(items), size))
 
@@ -252,6 +248,33 @@ class SqlProjection:
 
     def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
         raise NotImplementedError
+
+
+class DecodedMemo(Generic[S]):
+    """The states a live store last read or wrote, by key, with the stored text each came from: a text read back
+    unchanged is not decoded again (states are immutable and decode(encode(s)) == s). Bounded: emptied once
+    `limit` are held."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._limit = limit
+        self._known: dict[str, tuple[str, S]] = {}
+
+    def decoded(self, key: str, text: str, decode: Callable[[str], S]) -> S:
+        """The state of `text` stored under `key`: the one remembered when the text is the same, else decoded."""
+        known = self._known.get(key)
+        if known is not None and known[0] == text:
+            return known[1]
+        state = decode(text)
+        self.remember(key, text, state)
+        return state
+
+    def remember(self, key: str, text: str, state: S) -> None:
+        if len(self._known) >= self._limit:
+            self._known.clear()
+        self._known[key] = (text, state)
+
+    def clear(self) -> None:
+        self._known.clear()
 
 
 class Rebuild(Protocol):

@@ -11,13 +11,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from domain.identity.identifiers import IdentifierProtector
-from projections.cases.store import SqlCasesStore
-from projections.customers.store import SqlCustomerStore
-from projections.customers.store import anchors_of as covered_anchors
+from projections.cases.sql import SqlCasesStore
+from projections.customers.queries import anchors_of as covered_anchors
+from projections.customers.sql import SqlCustomerStore
 from projections.protocol import ProjectionStore
-from projections.sla.store import SqlSlaStore
+from projections.registry import StoreOptions, sql_stores
+from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine, url_with_search_path
-from projections.timeline.store import SqlTimelineStore
+from projections.timeline.sql import SqlTimelineStore
 from services.audit.asof import PositionAt, chain_index
 from services.audit.export import CustomerExporter, PositionResolver
 from services.audit.replays import ReplayJobs
@@ -78,10 +79,10 @@ def open_views(settings: Settings) -> Engine:
 
 
 def projection_stores(views: Engine, identity: IdentityConfig | None = None) -> dict[str, ProjectionStore]:
-    """Every projection by name, tables created (retrying: processes starting together race to create them)."""
-    threshold = (identity or load_identity_config()).shared_threshold
-    stores: dict[str, ProjectionStore] = {"timeline": SqlTimelineStore(views), "cases": SqlCasesStore(views),
-                                          "sla": SqlSlaStore(views), "customers": SqlCustomerStore(views, threshold)}
+    """Every registered projection (projections.registry) by name, tables created (retrying: processes starting
+    together race to create them)."""
+    options = StoreOptions(shared_threshold=(identity or load_identity_config()).shared_threshold)
+    stores: dict[str, ProjectionStore] = dict(sql_stores(views, options))
     for store in stores.values():
         for attempt in range(1, 6):
             try:

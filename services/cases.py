@@ -12,7 +12,7 @@ from domain.sla.calendar import TWENTY_FOUR_SEVEN
 from domain.sla.handoffs import policy_handoff_target
 from domain.sla.policy import PolicyBook
 from projections.cases import CaseQuery
-from projections.cases.store import CasesStore
+from projections.cases.queries import CasesStore
 from projections.cases.views import Inbox, inbox
 from services.config import DepartmentConfig, config_dir, load_calendars, load_departments
 

@@ -322,7 +322,7 @@ def audit_as_of(
 ) -> None:
     """Print (JSON) a customer's timeline, or a case and its SLA clocks, as they stood at a log position or an
     instant (replayed from the log; nothing is written)."""
-    from projections.cases.store import SqlCasesStore
+    from projections.cases.sql import SqlCasesStore
     from services.api.audit_replay import as_of
     from services.audit.asof import AsOfError, AsOfReplayer
     from services.bootstrap import open_event_store, open_views
@@ -355,8 +355,8 @@ def audit_export(
     the file. Exit 1 when the customer is unknown or its newest events are not checkpointed yet (retry later)."""
     import sys
 
-    from projections.customers.store import SqlCustomerStore
-    from projections.timeline.store import SqlTimelineStore
+    from projections.customers.sql import SqlCustomerStore
+    from projections.timeline.sql import SqlTimelineStore
     from services.audit.service import AuditError
     from services.audit.wiring import build_audit_service
     from services.bootstrap import customer_exporter, open_event_store, open_views, projection_stores
@@ -484,7 +484,7 @@ def privacy_erase(
     Exit 1 when no personal data is held for CUSTOMER_ID."""
     from pydantic import ValidationError
 
-    from projections.customers.store import SqlCustomerStore
+    from projections.customers.sql import SqlCustomerStore
     from services.bootstrap import erasure_service, open_event_store, open_views
     from services.privacy.erasure import NothingToErase, rebuild_note
 

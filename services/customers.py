@@ -10,13 +10,13 @@ from domain.cases import CaseStatus
 from domain.identity.identifiers import Identifier, customer_id_for
 from domain.sla.ledger import Promise
 from projections.cases import CaseQuery
-from projections.cases.store import CasesStore
+from projections.cases.queries import CasesStore
 from projections.customers.card import Card, CardSettings, build_card
-from projections.customers.store import CustomerStore
+from projections.customers.queries import CustomerStore
 from projections.sla.queries import AlertQuery, PromiseQuery
 from projections.sla.reducer import Alert, AlertState
-from projections.sla.store import SqlSlaStore
-from projections.timeline.store import TimelineStore
+from projections.sla.sql import SqlSlaStore
+from projections.timeline.queries import TimelineStore
 
 _YEAR = timedelta(days=365)
 _OPEN = (CaseStatus.OPEN.value, CaseStatus.WAITING_ON_CUSTOMER.value)

@@ -1,6 +1,6 @@
 """Cases across departments: ownership, handoffs and acceptance, context that travels, anomalies (pure rules)."""
 
-from domain.cases.context import CONTACT_TYPES, is_contact_event, repeat_contact
+from domain.cases.context import CONTACT_EVENTS, is_contact_event, repeat_contact
 from domain.cases.model import (
     Anomaly,
     AnomalyKind,
@@ -36,7 +36,7 @@ from domain.cases.timing import (
 )
 
 __all__ = [
-    "CONTACT_TYPES",
+    "CONTACT_EVENTS",
     "DEFAULT_HANDOFF_TARGET",
     "AcceptanceTarget",
     "LIFECYCLE",

@@ -12,13 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from contracts import (
+    CallbackMade,
     CallbackMadePayload,
+    CallbackPromised,
     CallbackPromisedPayload,
+    CallReceived,
     CallReceivedPayload,
+    CaseNoteAdded,
     CaseNoteAddedPayload,
+    ComplaintFiled,
     ComplaintFiledPayload,
     Envelope,
+    FrontdeskVisitCheckedIn,
     FrontdeskVisitCheckedInPayload,
+    WebRequestSubmitted,
     WebRequestSubmittedPayload,
 )
 from domain.cases.model import Anomaly, CaseState, Contact, Given, Promise, Statement
@@ -28,13 +35,13 @@ from domain.log import RecordedEvent
 
 Step = tuple[CaseState, tuple[Anomaly, ...]]
 
-CONTACT_TYPES = frozenset({"call.received", "web.request_submitted", "frontdesk.visit_checked_in"})
-"""Event types that are a contact by the customer (calls only when inbound); see also customer_responded."""
+CONTACT_EVENTS: frozenset[type[Envelope]] = frozenset({CallReceived, WebRequestSubmitted, FrontdeskVisitCheckedIn})
+"""The events that are a contact by the customer (calls only when inbound); see also customer_responded."""
 
 
 def is_contact_event(event: Envelope) -> bool:
     """Whether the event is the customer reaching out (a candidate repeat contact)."""
-    if event.event_type not in CONTACT_TYPES:
+    if type(event) not in CONTACT_EVENTS:
         return False
     payload = event.payload
     return not isinstance(payload, CallReceivedPayload) or payload.direction == "inbound"
@@ -126,10 +133,10 @@ def _statement(event: Envelope, kind: str, text: str) -> Statement:
     return Statement(event.occurred_at, event.source.department, str(event.source.channel), kind, text)
 
 
-CONTEXT_RULES: dict[str, Callable[[CaseState, RecordedEvent], Step]] = {
-    **dict.fromkeys(CONTACT_TYPES, _contacted),
-    "case.note_added": _noted,
-    "complaint.filed": _complained,
-    "callback.promised": _promised,
-    "callback.made": _called_back,
+CONTEXT_RULES: dict[type[Envelope], Callable[[CaseState, RecordedEvent], Step]] = {
+    **dict.fromkeys(CONTACT_EVENTS, _contacted),
+    CaseNoteAdded: _noted,
+    ComplaintFiled: _complained,
+    CallbackPromised: _promised,
+    CallbackMade: _called_back,
 }

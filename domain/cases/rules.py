@@ -11,14 +11,24 @@ from collections.abc import Callable
 from datetime import datetime
 
 from contracts import (
+    CaseCustomerResponded,
     CaseCustomerRespondedPayload,
+    CaseEnvelope,
+    CaseEscalated,
     CaseEscalatedPayload,
+    CaseHandedOff,
     CaseHandedOffPayload,
+    CaseHandoffAccepted,
     CaseHandoffAcceptedPayload,
+    CaseOpened,
     CaseOpenedPayload,
+    CaseReopened,
+    CaseResolved,
+    CaseWaitingOnCustomer,
     Envelope,
 )
 from domain.cases.context import CONTEXT_RULES, given_by, repeat_contact
+from domain.cases.lifecycle import Move, move
 from domain.cases.model import (
     Anomaly,
     AnomalyKind,
@@ -35,17 +45,11 @@ from domain.log import RecordedEvent
 Step = tuple[CaseState, tuple[Anomaly, ...]]
 Rule = Callable[[CaseState, RecordedEvent], Step]
 
-LIFECYCLE = frozenset({
-    "case.opened", "case.handed_off", "case.handoff_accepted", "case.waiting_on_customer",
-    "case.customer_responded", "case.escalated", "case.resolved", "case.reopened",
-})
-
-
 def apply(state: CaseState, recorded: RecordedEvent) -> Step:
     """The case after `recorded`, and the anomalies it raised (also appended to the state's own list)."""
     event = recorded.event
-    rule = _RULES.get(event.event_type) or CONTEXT_RULES.get(event.event_type)
-    if rule is None or (not state.known and not event.event_type.startswith("case.")):
+    rule = _RULES.get(type(event)) or CONTEXT_RULES.get(type(event))
+    if rule is None or (not state.known and not isinstance(event, CaseEnvelope)):
         return state, ()  # changes nothing here (call.ended, repair.*, ...); only case.* events start a case
     state, found = _before_rule(state, recorded)
     state, raised = rule(state, recorded)
@@ -57,12 +61,12 @@ def apply(state: CaseState, recorded: RecordedEvent) -> Step:
 
 def _before_rule(state: CaseState, recorded: RecordedEvent) -> Step:
     """A case first seen through an event other than case.opened is implied; lifecycle events are order-checked."""
-    event_type = recorded.event.event_type
+    event = recorded.event
     found: tuple[Anomaly, ...] = ()
-    if not state.known and event_type != "case.opened":
+    if not state.known and not isinstance(event, CaseOpened):
         state = _implied(state, recorded)
-        found = (_anomaly(recorded, AnomalyKind.NOT_OPENED, f"first event of the case is {event_type}"),)
-    if event_type in LIFECYCLE:
+        found = (_anomaly(recorded, AnomalyKind.NOT_OPENED, f"first event of the case is {event.event_type}"),)
+    if type(event) in LIFECYCLE:
         state, late = _in_order(state, recorded)
         found += late
     return state, found
@@ -169,9 +173,10 @@ def _owned_by(state: CaseState, department: str, at: datetime) -> CaseState:
 
 
 def _waiting(state: CaseState, recorded: RecordedEvent) -> Step:
-    if state.status is CaseStatus.RESOLVED:
-        return state, (_anomaly(recorded, AnomalyKind.CHANGE_ON_RESOLVED_CASE, "waiting on the customer"),)
-    return replace(state, status=CaseStatus.WAITING_ON_CUSTOMER), ()
+    moved = _moved(state, recorded)
+    if moved.breaks is not None:
+        return state, (_anomaly(recorded, moved.breaks, "waiting on the customer"),)
+    return replace(state, status=moved.to), ()
 
 
 def _responded(state: CaseState, recorded: RecordedEvent) -> Step:
@@ -183,8 +188,9 @@ def _responded(state: CaseState, recorded: RecordedEvent) -> Step:
     if payload.note:
         said += (Statement(event.occurred_at, event.source.department, str(event.source.channel), "response",
                            payload.note),)
-    if state.status is CaseStatus.WAITING_ON_CUSTOMER:
-        return replace(state, status=CaseStatus.OPEN, statements=said), ()
+    to = _moved(state, recorded).to
+    if to is not state.status:
+        return replace(state, status=to, statements=said), ()
     contact = repeat_contact(state, recorded)
     contacts = state.contacts + ((contact,) if contact is not None else ())
     return replace(state, statements=said, contacts=contacts), ()
@@ -200,20 +206,29 @@ def _escalated(state: CaseState, recorded: RecordedEvent) -> Step:
 
 
 def _resolved(state: CaseState, recorded: RecordedEvent) -> Step:
-    if state.status is CaseStatus.RESOLVED:
-        return state, (_anomaly(recorded, AnomalyKind.RESOLVED_TWICE, "the case was already resolved"),)
+    moved = _moved(state, recorded)
+    if moved.breaks is not None:
+        return state, (_anomaly(recorded, moved.breaks, "the case was already resolved"),)
     at = recorded.event.occurred_at
     handoffs = tuple(_ended(h, HandoffOutcome.CLOSED, at) if h.pending else h for h in state.handoffs)
-    return replace(state, status=CaseStatus.RESOLVED, resolved_at=at, handoffs=handoffs,
+    return replace(state, status=moved.to, resolved_at=at, handoffs=handoffs,
                    stints=_close_stint(state.stints, at)), ()
 
 
 def _reopened(state: CaseState, recorded: RecordedEvent) -> Step:
-    if state.status is not CaseStatus.RESOLVED:
-        return state, (_anomaly(recorded, AnomalyKind.REOPENED_WHILE_OPEN, f"the case is {state.status}"),)
+    moved = _moved(state, recorded)
+    if moved.breaks is not None:
+        return state, (_anomaly(recorded, moved.breaks, f"the case is {state.status}"),)
     at = recorded.event.occurred_at
-    return replace(state, status=CaseStatus.OPEN, resolved_at=None, reopened=state.reopened + 1,
+    return replace(state, status=moved.to, resolved_at=None, reopened=state.reopened + 1,
                    stints=(*state.stints, Stint(state.holder, at, "reopened"))), ()
+
+
+def _moved(state: CaseState, recorded: RecordedEvent) -> Move:
+    """The lifecycle move of a waiting, response, resolution or reopening (domain.cases.lifecycle)."""
+    moved = move(state.status, recorded.event)
+    assert moved is not None and moved.to is not None  # a lifecycle event, on a started case
+    return moved
 
 
 def _ended(handoff: Handoff, outcome: HandoffOutcome, at: datetime) -> Handoff:
@@ -231,13 +246,16 @@ def _anomaly(recorded: RecordedEvent, kind: AnomalyKind, detail: str) -> Anomaly
     return Anomaly(recorded.position, str(event.event_id), event.event_type, kind, detail)
 
 
-_RULES: dict[str, Rule] = {
-    "case.opened": _opened,
-    "case.handed_off": _handed_off,
-    "case.handoff_accepted": _accepted,
-    "case.waiting_on_customer": _waiting,
-    "case.customer_responded": _responded,
-    "case.escalated": _escalated,
-    "case.resolved": _resolved,
-    "case.reopened": _reopened,
+_RULES: dict[type[Envelope], Rule] = {
+    CaseOpened: _opened,
+    CaseHandedOff: _handed_off,
+    CaseHandoffAccepted: _accepted,
+    CaseWaitingOnCustomer: _waiting,
+    CaseCustomerResponded: _responded,
+    CaseEscalated: _escalated,
+    CaseResolved: _resolved,
+    CaseReopened: _reopened,
 }
+
+LIFECYCLE: frozenset[type[Envelope]] = frozenset(_RULES)
+"""The events that move a case through its lifecycle (order-checked); notes and context events are not."""

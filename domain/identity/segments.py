@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-_DAY_US = 86_400_000_000
+from domain.instants import DAY_US, epoch_us
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class SegmentRule:
         if self.declared and not (self.declared & {d.casefold() for d in facts.declared}):
             return False
         if self.first_contact_within_days is not None and (
-            facts.first_contact_us is None or now_us - facts.first_contact_us > self.first_contact_within_days * _DAY_US
+            facts.first_contact_us is None or now_us - facts.first_contact_us > self.first_contact_within_days * DAY_US
         ):
             return False
         return self.min_contacts_365d is None or facts.contacts_365d >= self.min_contacts_365d
@@ -50,7 +50,7 @@ class SegmentRule:
 
 def segment_of(rules: Sequence[SegmentRule], facts: SegmentFacts, now: datetime) -> SegmentRule | None:
     """The first rule that holds at `now`, or None when no rule does."""
-    now_us = (now - datetime(1970, 1, 1, tzinfo=now.tzinfo)) // timedelta(microseconds=1)
+    now_us = epoch_us(now)
     return next((rule for rule in rules if rule.holds(facts, now_us)), None)
 
 

@@ -10,14 +10,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.instants import MICROSECOND, epoch_us, from_epoch_us
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_DAYS = 3660  # give up looking for working time after ten years (a calendar with no working days)
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
 _MIDNIGHT = time(0, 0)
 _DAY = timedelta(days=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _US_PER_SECOND = 1_000_000
 _INDEX_MARGIN = 366  # days an index is widened by beyond what a question needs
 
@@ -119,12 +119,12 @@ class BusinessCalendar:
 
     def business_seconds_between(self, start: datetime, end: datetime) -> float:
         """Working seconds in [start, end) (0 if end <= start); aware datetimes required."""
-        start_us, end_us = _epoch_us(start), _epoch_us(end)
+        start_us, end_us = epoch_us(start), epoch_us(end)
         if end_us <= start_us:
             return 0.0
         if self.always_open:
             return (end_us - start_us) / _US_PER_SECOND  # in UTC: aware datetimes of one zone subtract naively
-        self.check_covered(start, end - _MICROSECOND)  # [start, end): the last instant counted
+        self.check_covered(start, end - MICROSECOND)  # [start, end): the last instant counted
         first = start.astimezone(self._zone).toordinal() - 1
         total = self._index_between(first, start_us, end_us, end.astimezone(self._zone).toordinal())
         if total is None:
@@ -135,16 +135,16 @@ class BusinessCalendar:
         """The first instant at which `seconds` of working time have passed since `start` (local time zone)."""
         if seconds < 0:
             raise ValueError("seconds must not be negative")
-        at, remaining = _epoch_us(start), timedelta(seconds=seconds)
+        at, remaining = epoch_us(start), timedelta(seconds=seconds)
         if self.always_open or not remaining:
             return (_utc(start) + remaining).astimezone(self._zone)
-        left = remaining // _MICROSECOND
+        left = remaining // MICROSECOND
         first = start.astimezone(self._zone).toordinal() - 1
         reached = self._index_add(first, at, left)
         if reached is None:
             reached = self._walk_add(first, at, left)
-        answer = (_EPOCH + timedelta(microseconds=reached)).astimezone(self._zone)
-        self.check_covered(start, answer - _MICROSECOND)  # the working time counted ends just before `answer`
+        answer = from_epoch_us(reached).astimezone(self._zone)
+        self.check_covered(start, answer - MICROSECOND)  # the working time counted ends just before `answer`
         return answer
 
     # Both walks count exact integer microseconds (as timedelta arithmetic would) over the working intervals of
@@ -213,7 +213,7 @@ class BusinessCalendar:
         first = start.astimezone(self._zone).toordinal() - 1
         for ordinal in range(first, first + _MAX_DAYS):
             for opens, closes in self._spans(ordinal):
-                yield _EPOCH + timedelta(microseconds=opens), _EPOCH + timedelta(microseconds=closes)
+                yield from_epoch_us(opens), from_epoch_us(closes)
         raise CalendarError(f"calendar {self.name!r}: no working time within {_MAX_DAYS} days")
 
     def _spans(self, ordinal: int) -> Spans:
@@ -230,7 +230,7 @@ class BusinessCalendar:
         return spans
 
     def _instant_us(self, day: date, at: time) -> int:
-        return (datetime.combine(day, at, tzinfo=self._zone) - _EPOCH) // _MICROSECOND
+        return epoch_us(datetime.combine(day, at, tzinfo=self._zone))
 
 
 class _SpanIndex:
@@ -353,13 +353,6 @@ def _load_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise CalendarError(f"unknown time zone {name!r}") from None
-
-
-def _epoch_us(value: datetime) -> int:
-    """UTC epoch microseconds of an aware datetime (exact)."""
-    if value.utcoffset() is None:
-        raise ValueError("an aware datetime is required")
-    return (value - _EPOCH) // _MICROSECOND
 
 
 def _utc(value: datetime) -> datetime:

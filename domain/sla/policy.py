@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from contracts import SlaCalendar, SlaMetric, SlaPolicyPublishedPayload, SlaRule, SlaTarget
+from domain.instants import epoch_us
 from domain.sla.calendar import WEEKDAYS, BusinessCalendar, calendar_from_mapping
 
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _SELECTIONS_LIMIT = 10_000  # remembered rule selections per policy version (contexts are few in practice)
 
 
@@ -126,7 +125,7 @@ class PolicyBook:
         for policy in self.policies:
             versions.setdefault(policy.version, policy)  # the first of a version, as `version` always found
         object.__setattr__(self, "_versions", versions)
-        object.__setattr__(self, "_effective", tuple((_epoch_us(p.effective_at), p.version, p) for p in self.policies))
+        object.__setattr__(self, "_effective", tuple((epoch_us(p.effective_at), p.version, p) for p in self.policies))
 
     def adding(self, policy: Policy) -> PolicyBook:
         """The book with `policy` added (a version already present is kept: history wins)."""
@@ -138,7 +137,7 @@ class PolicyBook:
         """The policy for a clock started at `at`: latest effective_at <= at, ties to the higher version."""
         if not self._effective:
             return None
-        at_us = _epoch_us(at)  # instants compared as UTC microseconds, as aware datetimes compare
+        at_us = epoch_us(at)  # instants compared as UTC microseconds, as aware datetimes compare
         chosen: tuple[int, int, Policy] | None = None
         for candidate in self._effective:
             if candidate[0] <= at_us and (chosen is None or candidate[:2] > chosen[:2]):
@@ -151,12 +150,6 @@ class PolicyBook:
     @property
     def latest(self) -> Policy | None:
         return self.policies[-1] if self.policies else None
-
-
-def _epoch_us(at: datetime) -> int:
-    if at.utcoffset() is None:
-        raise TypeError("can't compare offset-naive and offset-aware datetimes")
-    return (at - _EPOCH) // _MICROSECOND
 
 
 def _accepts(rule: SlaRule, context: ClockContext) -> bool:

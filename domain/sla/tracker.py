@@ -6,21 +6,42 @@ from collections.abc import Callable
 from datetime import datetime
 
 from contracts import (
+    CallbackMade,
     CallbackMadePayload,
+    CallbackPromised,
     CallbackPromisedPayload,
+    CallReceived,
     CallReceivedPayload,
+    CaseCustomerResponded,
+    CaseEscalated,
     CaseEscalatedPayload,
+    CaseHandedOff,
     CaseHandedOffPayload,
+    CaseHandoffAccepted,
     CaseHandoffAcceptedPayload,
+    CaseNoteAdded,
     CaseNoteAddedPayload,
+    CaseOpened,
     CaseOpenedPayload,
+    CaseReopened,
+    CaseResolved,
+    CaseWaitingOnCustomer,
     Channel,
     Envelope,
+    SlaAlertAcknowledged,
     SlaAlertPayload,
+    SlaAlertRetracted,
     SlaAlertRetractedPayload,
+    SlaBreached,
+    SlaCalendarGap,
     SlaCalendarGapPayload,
     SlaMetric,
+    SlaPolicyPublished,
+    SlaWarningRaised,
+    WebRequestSubmitted,
 )
+from domain.cases.lifecycle import Move, move
+from domain.cases.model import CaseStatus as Stage
 from domain.evolve import evolve as replace
 from domain.identity.identifiers import customer_key
 from domain.sla.case import CaseSla, CaseStatus, clock_id_for
@@ -29,13 +50,16 @@ from domain.sla.ledger import Promise
 from domain.sla.policy import ClockContext, PolicyBook
 
 _INTERACTIVE = frozenset({Channel.PHONE, Channel.FRONT_DESK, Channel.MESSAGING, Channel.FIELD})
+_SLA_EVENTS: frozenset[type[Envelope]] = frozenset({
+    SlaPolicyPublished, SlaWarningRaised, SlaBreached, SlaAlertAcknowledged, SlaAlertRetracted, SlaCalendarGap})
+"""touchline's own SLA events: they name no customer of their own to learn."""
 _CASE_METRICS = frozenset({SlaMetric.FIRST_RESPONSE, SlaMetric.NEXT_RESPONSE, SlaMetric.RESOLUTION,
                            SlaMetric.CUSTOMER_UPDATE})
 
 
 def track(case: CaseSla, event: Envelope, policies: PolicyBook, position: int = 0) -> CaseSla:
     """The case after `event`, recorded at log `position` (events of other kinds leave it unchanged)."""
-    handler = _HANDLERS.get(event.event_type)
+    handler = _HANDLERS.get(type(event))
     case = _learn_customer(case, event)
     if handler is None:
         return case
@@ -58,7 +82,7 @@ def _stamp(before: CaseSla, after: CaseSla, position: int, event_id: str) -> Cas
 
 
 def _learn_customer(case: CaseSla, event: Envelope) -> CaseSla:
-    if case.customer_id is not None or event.event_type.startswith("sla."):
+    if case.customer_id is not None or type(event) in _SLA_EVENTS:
         return case
     found = customer_key(event.customer)
     return replace(case, customer_id=found) if found is not None else case
@@ -179,14 +203,12 @@ def _move(case: CaseSla, department: str, at: datetime, policies: PolicyBook) ->
 
 
 def _waiting(case: CaseSla, event: Envelope, policies: PolicyBook) -> CaseSla:
-    case = _agent_contact(case, event, policies)
-    case = replace(case, status=CaseStatus.WAITING)
+    case = _moved(_agent_contact(case, event, policies), event)[0]
     return _update(case, lambda c: c.paused(event.occurred_at), SlaMetric.RESOLUTION, SlaMetric.CUSTOMER_UPDATE)
 
 
 def _responded(case: CaseSla, event: Envelope, policies: PolicyBook) -> CaseSla:
-    if case.status is CaseStatus.WAITING:
-        case = replace(case, status=CaseStatus.OPEN)
+    case = _moved(case, event)[0]
     case = _update(case, lambda c: c.resumed(event.occurred_at), SlaMetric.RESOLUTION, SlaMetric.CUSTOMER_UPDATE)
     return _customer_contact(case, event, policies)
 
@@ -215,17 +237,31 @@ def _escalated(case: CaseSla, event: Envelope, policies: PolicyBook) -> CaseSla:
 
 def _resolved(case: CaseSla, event: Envelope, _: PolicyBook) -> CaseSla:
     at = event.occurred_at
-    case = _update(case, lambda c: c.stopped(at, "case resolved"), *SlaMetric)
-    promises = tuple(p.released(at) for p in case.promises)
-    return replace(case, status=CaseStatus.RESOLVED, promises=promises)
+    case = _moved(_update(case, lambda c: c.stopped(at, "case resolved"), *SlaMetric), event)[0]
+    return replace(case, promises=tuple(p.released(at) for p in case.promises))
 
 
 def _reopened(case: CaseSla, event: Envelope, policies: PolicyBook) -> CaseSla:
-    if case.status is not CaseStatus.RESOLVED:
-        return case
-    case = replace(case, status=CaseStatus.OPEN)
+    reopened, moved = _moved(case, event)
+    if moved.breaks is not None:
+        return case  # reopening a case that is not resolved
+    case = reopened
     case = _start(case, SlaMetric.RESOLUTION, event, policies, str(case.count(SlaMetric.RESOLUTION) + 1))
     return _start(case, SlaMetric.CUSTOMER_UPDATE, event, policies, str(case.count(SlaMetric.CUSTOMER_UPDATE) + 1))
+
+
+_STAGES = {CaseStatus.OPEN: Stage.OPEN, CaseStatus.WAITING: Stage.WAITING_ON_CUSTOMER,
+           CaseStatus.RESOLVED: Stage.RESOLVED}  # (UNKNOWN: not opened yet)
+_STATUSES = {stage: status for status, stage in _STAGES.items()}
+
+
+def _moved(case: CaseSla, event: Envelope) -> tuple[CaseSla, Move]:
+    """The case with the status a lifecycle fact moves it to (domain.cases.lifecycle), followed as recorded even
+    when the fact breaks a case rule, and the move."""
+    moved = move(_STAGES.get(case.status), event)
+    assert moved is not None  # a waiting, response, resolution or reopening
+    status = _STATUSES[moved.to] if moved.to is not None else case.status
+    return (case if status is case.status else replace(case, status=status)), moved
 
 
 def _promised(case: CaseSla, event: Envelope, policies: PolicyBook) -> CaseSla:
@@ -282,22 +318,22 @@ def _gap(case: CaseSla, event: Envelope, _: PolicyBook) -> CaseSla:
     return replace(case, clocks=tuple(updated if c is found else c for c in case.clocks))
 
 
-_HANDLERS: dict[str, Callable[[CaseSla, Envelope, PolicyBook], CaseSla]] = {
-    "case.opened": _opened,
-    "case.note_added": _note,
-    "call.received": _call,
-    "case.handed_off": _handed_off,
-    "case.handoff_accepted": _handoff_accepted,
-    "case.waiting_on_customer": _waiting,
-    "case.customer_responded": _responded,
-    "web.request_submitted": _web_request,
-    "case.escalated": _escalated,
-    "case.resolved": _resolved,
-    "case.reopened": _reopened,
-    "callback.promised": _promised,
-    "callback.made": _made,
-    "sla.warning_raised": _alerted,
-    "sla.breached": _alerted,
-    "sla.alert_retracted": _retracted,
-    "sla.calendar_gap": _gap,
+_HANDLERS: dict[type[Envelope], Callable[[CaseSla, Envelope, PolicyBook], CaseSla]] = {
+    CaseOpened: _opened,
+    CaseNoteAdded: _note,
+    CallReceived: _call,
+    CaseHandedOff: _handed_off,
+    CaseHandoffAccepted: _handoff_accepted,
+    CaseWaitingOnCustomer: _waiting,
+    CaseCustomerResponded: _responded,
+    WebRequestSubmitted: _web_request,
+    CaseEscalated: _escalated,
+    CaseResolved: _resolved,
+    CaseReopened: _reopened,
+    CallbackPromised: _promised,
+    CallbackMade: _made,
+    SlaWarningRaised: _alerted,
+    SlaBreached: _alerted,
+    SlaAlertRetracted: _retracted,
+    SlaCalendarGap: _gap,
 }

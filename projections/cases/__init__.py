@@ -1,8 +1,8 @@
 """The cases projection: who holds each case, how it travelled, where it waits, repeat contacts and anomalies.
 
-The pure parts (reducer, rows, queries) are re-exported here; the views as of `now` are in
-`projections.cases.views` and `projections.cases.stats`; the stores live in `projections.cases.store` (it imports
-SQLAlchemy).
+`reducer` (pure), `queries` (the read protocol), `memory` and `sql` (the stores; `sql` imports SQLAlchemy); the
+pure parts (reducer, rows, queries) are re-exported here; the views as of `now` are in `projections.cases.views`
+and `projections.cases.stats`.
 """
 
 from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery

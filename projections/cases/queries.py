@@ -1,4 +1,4 @@
-"""Questions a cases store answers: validated filters, their in-memory meaning, and page cursors."""
+"""Questions a cases store answers: the store protocol, validated filters, their in-memory meaning, page cursors."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from domain.cases import CaseState
+from domain.instants import epoch_us
+from domain.log import RecordedEvent
 from projections.cases.rows import AnomalyRow, CaseRow, ContactRow, HandoffRow
 from projections.cursor import pack, unpack
-from projections.timeline.reducer import epoch_us
 
 NAME = "cases"
 MAX_LIMIT = 1000
@@ -117,6 +119,30 @@ class ContactQuery:
             and (self.until is None or row.occurred_us < epoch_us(self.until))
         )
 
+
+
+class CasesStore(Protocol):
+    """Where the cases read model is kept.
+
+    `apply` takes events in any order and with redeliveries: events at or below the stored position are skipped,
+    the rest are applied in log order in one transaction together with the new position, loading only the cases
+    the batch touches. Lists come back in a stable order: cases oldest opened first (then by id), handoffs by
+    (case, seq), contacts and anomalies by (case, position). `checksum` is a sha256 of the position and every row.
+    """
+
+    name: str
+
+    def create(self) -> None: ...
+    def position(self) -> int: ...
+    def reset(self) -> None: ...
+    def apply(self, events: Sequence[RecordedEvent]) -> int: ...
+    def case(self, case_id: str) -> CaseState | None: ...
+    def cases(self, query: CaseQuery) -> CasePage: ...
+    def count(self, query: CaseQuery) -> int: ...
+    def handoffs(self, query: HandoffQuery) -> list[HandoffRow]: ...
+    def contacts(self, query: ContactQuery) -> list[ContactRow]: ...
+    def anomalies(self, kind: str | None = None) -> list[AnomalyRow]: ...
+    def checksum(self) -> str: ...
 
 def page_of(states: Sequence[CaseState], limit: int) -> CasePage:
     """The first `limit` of up to limit + 1 ordered cases, with a cursor when more follow."""

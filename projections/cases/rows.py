@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 
 from domain.cases.model import CaseState, bounced
+from domain.instants import epoch_us
 from projections.cases.codec import canonical_json, encode, to_data
-from projections.timeline.reducer import epoch_us
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,4 @@
-"""The cases read model in SQL (SQLite or Postgres): each batch is one transaction together with its position.
-
-Import it through `projections.cases.store`, which holds the protocol both stores implement."""
+"""The cases read model in SQL (SQLite or Postgres): each batch is one transaction together with its position."""
 
 from __future__ import annotations
 
@@ -24,6 +22,7 @@ from sqlalchemy import (
 from contracts import CustomerRef
 from domain.cases import CaseState
 from domain.identity.identifiers import customer_key
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
 from projections.cases.codec import decode
 from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, page_of
@@ -42,15 +41,15 @@ from projections.cases.tables import (
     to_record,
 )
 from projections.sqlstore import (
+    DecodedMemo,
     HeldRebuild,
     Rebuild,
     SqlProjection,
     dialect_insert,
+    in_chunks,
     insert_rows,
 )
-from projections.timeline.reducer import epoch_us
 
-_IN_CHUNK = 500  # bound parameters per IN (...) list
 _SIDE_TABLES = (case_handoffs, case_contacts, case_anomalies)
 MAX_HELD_CASES = 200_000  # cases a rebuild keeps in memory (some KB each) before it goes on batch by batch
 _REMEMBERED = 20_000  # decoded states the live store keeps to skip decoding them again
@@ -67,7 +66,7 @@ class SqlCasesStore(SqlProjection):
     def __init__(self, engine: Engine, key_fn: KeyFn = customer_key) -> None:
         super().__init__(engine)
         self._key_fn = key_fn
-        self._decoded: dict[str, tuple[str, CaseState]] = {}  # case id -> its stored text and state, last seen
+        self._decoded = DecodedMemo[CaseState](_REMEMBERED)  # case id -> its stored text and state, last seen
 
     def reset(self) -> None:
         super().reset()
@@ -79,22 +78,11 @@ class SqlCasesStore(SqlProjection):
         rows = [rows_of(state) for state in changed.values()]
         _write(conn, rows)
         for row, state in zip(rows, changed.values(), strict=True):
-            self._remember(row.case.case_id, row.case.state, state)
+            self._decoded.remember(row.case.case_id, row.case.state, state)
 
     def _decode(self, case_id: str, text: str) -> CaseState:
-        """The state of a stored text: the one this store last read or wrote when the text is the same (states
-        are immutable and `decode(encode(s)) == s`), decoded otherwise."""
-        known = self._decoded.get(case_id)
-        if known is not None and known[0] == text:
-            return known[1]
-        state = decode(text)
-        self._remember(case_id, text, state)
-        return state
-
-    def _remember(self, case_id: str, text: str, state: CaseState) -> None:
-        if len(self._decoded) >= _REMEMBERED:
-            self._decoded.clear()
-        self._decoded[case_id] = (text, state)
+        """The state of a stored text: the one this store last read or wrote when the text is the same."""
+        return self._decoded.decoded(case_id, text, decode)
 
     def rebuilding(self, max_held: int = MAX_HELD_CASES) -> Rebuild:
         """A rebuild from zero that folds every batch into cases held in memory and writes each changed case's
@@ -158,9 +146,9 @@ def _load(conn: Connection, wanted: Needs, decoded: Callable[[str, str], CaseSta
     """The stored cases a batch needs: by id, and every open case of the customers it routes contacts for."""
     c = case_states.c
     found: dict[str, CaseState] = {}
-    for chunk in _chunks(wanted.case_ids):
+    for chunk in in_chunks(sorted(wanted.case_ids)):
         found.update(_states(conn, select(c.case_id, c.state).where(c.case_id.in_(chunk)), decoded))
-    for chunk in _chunks(wanted.customer_ids):
+    for chunk in in_chunks(sorted(wanted.customer_ids)):
         statement = select(c.case_id, c.state).where(c.customer_id.in_(chunk), c.status != "resolved")
         found.update(_states(conn, statement, decoded))
     return found
@@ -194,7 +182,7 @@ def _write(conn: Connection, rows: list[CaseRows]) -> None:
     upsert = insert.on_conflict_do_update(index_elements=["case_id"],
                                           set_={name: insert.excluded[name] for name in columns})
     conn.execute(upsert, [to_record(r.case) for r in rows])
-    for chunk in _chunks(r.case.case_id for r in rows):
+    for chunk in in_chunks(sorted(r.case.case_id for r in rows)):
         for table in _SIDE_TABLES:
             conn.execute(delete(table).where(table.c.case_id.in_(chunk)))
     for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True):
@@ -275,9 +263,3 @@ def _involving(department: str) -> ColumnElement[bool]:
 
 def _equal(column: Any, value: str | None) -> list[ColumnElement[bool]]:
     return [] if value is None else [column == value]
-
-
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted(values)
-    for start in range(0, len(ordered), _IN_CHUNK):
-        yield ordered[start : start + _IN_CHUNK]

@@ -9,16 +9,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from domain.cases import CaseState
 from domain.identity.graph import Node
 from domain.identity.segments import SegmentFacts, SegmentRule, segment_of
+from domain.instants import DAY_US, epoch_us, from_epoch_us
 from domain.sla.ledger import Promise, PromiseStatus
 from projections.customers.reducer import AnchorFacts
 from projections.sla.reducer import Alert
-from projections.timeline.reducer import TimelineEntry, epoch_us
-from projections.timeline.store import Activity
+from projections.timeline.queries import Activity
+from projections.timeline.reducer import TimelineEntry
 
 VISIT = "frontdesk.visit_checked_in"
 CONTACT_TYPES = frozenset({"call.received", "web.request_submitted", VISIT, "complaint.filed",
@@ -76,7 +77,7 @@ def build_card(
 ) -> Card:
     """The card as of `now`: `year` is the customer's activity over the last 365 days, newest first."""
     now_us = epoch_us(now)
-    window_start = now_us - settings.contact_window_days * 86_400_000_000
+    window_start = now_us - settings.contact_window_days * DAY_US
     contacts_year = [a for a in year if a.event_type in CONTACT_TYPES]
     first_us = min((f.first_us for f in facts), default=None)
     segment = segment_of(settings.segments, SegmentFacts(
@@ -101,8 +102,8 @@ def build_card(
         open_alerts=tuple(sorted(open_alerts, key=lambda a: (a.occurred_at, a.alert_id))),
         complaints_365d=sum(1 for a in year if a.event_type == COMPLAINT),
         last_survey_score=survey.survey_score if survey else None,
-        last_survey_at=_instant(survey.survey_us) if survey and survey.survey_us is not None else None,
-        first_contact_at=_instant(first_us) if first_us is not None else None,
+        last_survey_at=from_epoch_us(survey.survey_us) if survey and survey.survey_us is not None else None,
+        first_contact_at=from_epoch_us(first_us) if first_us is not None else None,
     )
 
 
@@ -110,7 +111,7 @@ def _recognition(contacts: Sequence[Activity], now_us: int, window_days: int) ->
     by_channel = dict(sorted(Counter(a.channel for a in contacts).items()))
     visits = [a for a in contacts if a.event_type == VISIT]
     if visits:
-        span = max(1, -(-(now_us - min(a.occurred_us for a in visits)) // 86_400_000_000))
+        span = max(1, -(-(now_us - min(a.occurred_us for a in visits)) // DAY_US))
         text = f"{_ordinal(len(visits))} visit in {span} days"
     elif contacts:
         text = f"{len(contacts)} contacts in {window_days} days, no visit"
@@ -122,7 +123,3 @@ def _recognition(contacts: Sequence[Activity], now_us: int, window_days: int) ->
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def _instant(us: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)

@@ -31,10 +31,10 @@ from domain.identity.identifiers import (
     mask,
     normalise,
 )
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
-from projections.timeline.reducer import epoch_us
 
-NAME = "customers"
+TABLE_NAMES = ("nodes", "edges", "blocks", "seen", "decisions", "facts")  # the checksum's names, in the SQL order
 _RANK = {kind: rank for rank, kind in enumerate(STRENGTH)}
 
 
@@ -174,4 +174,4 @@ def facts_of(row: Any) -> AnchorFacts:
     return AnchorFacts(**{name: row[name] for name in AnchorFacts.__dataclass_fields__})
 
 
-__all__ = ["NAME", "AnchorFacts", "Changes", "apply_event", "fold", "sightings_of"]
+__all__ = ["TABLE_NAMES", "AnchorFacts", "Changes", "apply_event", "fold", "sightings_of"]

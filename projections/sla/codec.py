@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from contracts import SlaBasis, SlaMetric
+from domain.instants import epoch_us
 from domain.sla.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar
 from domain.sla.case import CaseSla, CaseStatus
 from domain.sla.clock import Clock, Handover, Pause
 from domain.sla.ledger import Promise
 from domain.sla.policy import PolicyBook
 from projections.sla.reducer import Alert, AlertState
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def epoch_us(at: datetime) -> int:
-    """UTC epoch microseconds of an aware datetime (exact integer arithmetic)."""
-    if at.utcoffset() is None:
-        raise ValueError("an aware datetime is required")
-    return (at - _EPOCH) // _MICROSECOND
 
 
 def optional_us(at: datetime | None) -> int | None:

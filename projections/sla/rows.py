@@ -7,11 +7,12 @@ from typing import Any
 
 import orjson
 
+from domain.instants import epoch_us
 from domain.sla.clock import Clock
 from domain.sla.ledger import Promise
 from domain.sla.policy import Policy
 from projections.checksum import Table
-from projections.sla.codec import alert_row, encode_case, epoch_us, optional_us, promise_data
+from projections.sla.codec import alert_row, encode_case, optional_us, promise_data
 from projections.sla.reducer import SlaState
 
 TABLE_NAMES = ("policies", "cases", "clocks", "promises", "alerts")  # in the order of tables.TABLES

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
-from itertools import chain
 from types import MappingProxyType
 
 from contracts import CustomerRef
-from domain.identity.identifiers import Identifier, IdentifierKind, identifiers_of
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
 
 KeyFn = Callable[[CustomerRef], str | None]
 """Maps a customer reference to a customer id (today `customer_key`; identity resolution replaces it)."""
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 class UnattributedReason(StrEnum):
@@ -47,17 +43,6 @@ class TimelineEntry:
     @property
     def sort_key(self) -> tuple[int, int]:
         return (self.occurred_us, self.position)
-
-
-@dataclass(frozen=True, slots=True)
-class IdentifierSighting:
-    """A normalised identifier seen on an event attributed to a customer (national IDs as keyed digests)."""
-
-    kind: IdentifierKind
-    value: str
-    customer_id: str
-    position: int
-    occurred_us: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,31 +91,14 @@ class TimelineOutput:
     """The rows one event (or a folded batch) produces for the read model."""
 
     entries: tuple[TimelineEntry, ...] = ()
-    sightings: tuple[IdentifierSighting, ...] = ()
     unattributed: tuple[Unattributed, ...] = ()
     case_links: tuple[CaseLink, ...] = ()
-
-    @staticmethod
-    def concat(outputs: Sequence[TimelineOutput]) -> TimelineOutput:
-        return TimelineOutput(
-            entries=tuple(chain.from_iterable(o.entries for o in outputs)),
-            sightings=tuple(chain.from_iterable(o.sightings for o in outputs)),
-            unattributed=tuple(chain.from_iterable(o.unattributed for o in outputs)),
-            case_links=tuple(chain.from_iterable(o.case_links for o in outputs)),
-        )
-
-
-def epoch_us(at: datetime) -> int:
-    """UTC epoch microseconds of an aware datetime (exact integer arithmetic)."""
-    if at.utcoffset() is None:
-        raise ValueError("an aware datetime is required")
-    return (at - _EPOCH) // _MICROSECOND
 
 
 def reduce(
     state: TimelineState, recorded: RecordedEvent, key_fn: KeyFn
 ) -> tuple[TimelineState, TimelineOutput]:
-    """Attribute one recorded event: its timeline entry (or anomaly), identifier sightings and case link."""
+    """Attribute one recorded event: its timeline entry (or anomaly) and case link."""
     output = _step(state.customer_of_case, recorded, _Keys(key_fn))
     return state.linking(output.case_links), output
 
@@ -139,55 +107,40 @@ def fold(
     events: Iterable[RecordedEvent], key_fn: KeyFn, state: TimelineState = EMPTY
 ) -> tuple[TimelineState, TimelineOutput]:
     """`reduce` over events in the given order (same result as chaining `reduce`, but one mutable dict, and each
-    distinct customer reference keyed and normalised once)."""
+    distinct customer reference keyed once)."""
     cases = dict(state.cases)
     keys = _Keys(key_fn)
     entries: list[TimelineEntry] = []
-    sightings: list[IdentifierSighting] = []
     unattributed: list[Unattributed] = []
     links: list[CaseLink] = []
     for recorded in events:
         output = _step(cases.get, recorded, keys)
-        if output.entries:
-            entries.extend(output.entries)
-            sightings.extend(output.sightings)
+        entries.extend(output.entries)
         if output.unattributed:
             unattributed.extend(output.unattributed)
         for link in output.case_links:
             cases.setdefault(link.case_id, link.customer_id)
             links.append(link)
-    return TimelineState(cases), TimelineOutput(tuple(entries), tuple(sightings), tuple(unattributed), tuple(links))
+    return TimelineState(cases), TimelineOutput(tuple(entries), tuple(unattributed), tuple(links))
 
 
 class _Keys:
-    """`key_fn` and the normalised identifiers of customer references, each distinct reference worked out once
-    (both are functions of the reference alone; a batch names the same customers again and again)."""
+    """`key_fn` of customer references, each distinct reference keyed once (a function of the reference alone; a
+    batch names the same customers again and again)."""
 
     _LIMIT = 50_000
 
     def __init__(self, key_fn: KeyFn) -> None:
         self._key_fn = key_fn
-        self._known: dict[CustomerRef, tuple[str | None, tuple[Identifier, ...] | None]] = {}
+        self._known: dict[CustomerRef, str | None] = {}
 
     def key(self, customer: CustomerRef) -> str | None:
-        known = self._known.get(customer)
-        if known is None:
-            known = self._remember(customer, (self._key_fn(customer), None))
-        return known[0]
-
-    def identifiers(self, customer: CustomerRef) -> tuple[Identifier, ...]:
-        key, found = self._known.get(customer) or (self.key(customer), None)
-        if found is None:
-            found = identifiers_of(customer)
-            self._remember(customer, (key, found))
-        return found
-
-    def _remember(self, customer: CustomerRef, known: tuple[str | None, tuple[Identifier, ...] | None],
-                  ) -> tuple[str | None, tuple[Identifier, ...] | None]:
+        if customer in self._known:
+            return self._known[customer]
         if len(self._known) >= self._LIMIT:
             self._known.clear()
-        self._known[customer] = known
-        return known
+        found = self._known[customer] = self._key_fn(customer)
+        return found
 
 
 def needed_case_ids(events: Iterable[RecordedEvent]) -> frozenset[str]:
@@ -212,12 +165,7 @@ def _step(known_case: Callable[[str], str | None], recorded: RecordedEvent, keys
     links: tuple[CaseLink, ...] = ()
     if own is not None and event.case_id is not None and linked is None:
         links = (CaseLink(event.case_id, own, recorded.position),)
-    entry = _entry(recorded, customer_id)
-    return TimelineOutput(
-        entries=(entry,),
-        sightings=_sightings(entry, keys.identifiers(event.customer)),
-        case_links=links,
-    )
+    return TimelineOutput(entries=(_entry(recorded, customer_id),), case_links=links)
 
 
 def _entry(recorded: RecordedEvent, customer_id: str) -> TimelineEntry:
@@ -235,13 +183,6 @@ def _entry(recorded: RecordedEvent, customer_id: str) -> TimelineEntry:
         agent=event.source.agent,
         summary=event.summary(),
         case_id=event.case_id,
-    )
-
-
-def _sightings(entry: TimelineEntry, identifiers: tuple[Identifier, ...]) -> tuple[IdentifierSighting, ...]:
-    return tuple(
-        IdentifierSighting(found.kind, found.value, entry.customer_id, entry.position, entry.occurred_us)
-        for found in identifiers
     )
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from domain.sla.handoffs import policy_handoff_target
 from projections.cases.views import case_view
-from projections.customers.store import anchors_of
+from projections.customers.queries import anchors_of
 from services.api.auth import AuditorDep
 from services.api.case_schemas import CaseOut
 from services.api.customers import TimelineEntryOut, TimelinePageOut

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from domain.identity.identifiers import IdentifierKind, InvalidIdentifier, normalise
-from projections.timeline.store import InvalidCursor
+from projections.timeline.queries import InvalidCursor
 from services.api.auth import Principal, PrincipalDep
 from services.api.params import Instant
 from services.api.permissions import shown

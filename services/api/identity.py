@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from domain.identity.graph import Node
 from projections.cases.queries import involves
 from projections.customers.card import Card
-from projections.customers.store import DecisionRow
+from projections.customers.queries import DecisionRow
 from services.api.auth import PrincipalDep
 from services.api.cases import NowDep
 from services.api.permissions import masked, shown

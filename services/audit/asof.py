@@ -8,22 +8,30 @@ Only the projections the question needs are folded; the prefix is bounded by `ma
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
 from domain.identity.graph import DEFAULT_SHARED_THRESHOLD
-from projections.cases.store import MemoryCasesStore
-from projections.customers.store import MemoryCustomerStore
-from projections.sla.queries import MemorySlaStore
-from projections.timeline.store import MemoryTimelineStore
+from projections.cases.memory import MemoryCasesStore
+from projections.cases.queries import NAME as CASES
+from projections.customers.memory import MemoryCustomerStore
+from projections.customers.queries import NAME as CUSTOMERS
+from projections.protocol import MemoryProjection
+from projections.registry import StoreOptions, memory_stores, with_consulted
+from projections.sla.memory import MemorySlaStore
+from projections.sla.queries import NAME as SLA
+from projections.timeline.memory import MemoryTimelineStore
+from projections.timeline.queries import NAME as TIMELINE
 from services.audit.chain import position_at
 from services.store.eventstore import EventStore
 
 PositionAt = Callable[[datetime], int]
+S = TypeVar("S", bound=MemoryProjection)
 MAX_EVENTS = 1_000_000
 BATCH = 10_000
 
@@ -47,15 +55,33 @@ class ReplayTooLong(AsOfError):
 
 @dataclass(frozen=True)
 class AsOf:
-    """The read models folded from the log's first `position` events; `now` is the instant views are computed
-    for (the instant asked, else the latest `occurred_at` in the prefix, unless given)."""
+    """The read models folded from the log's first `position` events, by projection name; `now` is the instant
+    views are computed for (the instant asked, else the latest `occurred_at` in the prefix, unless given)."""
 
     position: int
     now: datetime | None
-    timeline: MemoryTimelineStore | None
-    customers: MemoryCustomerStore | None  # identity as it stood then: which anchors were one customer
-    cases: MemoryCasesStore | None
-    sla: MemorySlaStore | None
+    stores: Mapping[str, MemoryProjection]
+
+    @property
+    def timeline(self) -> MemoryTimelineStore | None:
+        return self._store(TIMELINE, MemoryTimelineStore)
+
+    @property
+    def customers(self) -> MemoryCustomerStore | None:
+        """Identity as it stood then: which anchors were one customer."""
+        return self._store(CUSTOMERS, MemoryCustomerStore)
+
+    @property
+    def cases(self) -> MemoryCasesStore | None:
+        return self._store(CASES, MemoryCasesStore)
+
+    @property
+    def sla(self) -> MemorySlaStore | None:
+        return self._store(SLA, MemorySlaStore)
+
+    def _store(self, name: str, kind: type[S]) -> S | None:
+        found = self.stores.get(name)
+        return found if isinstance(found, kind) else None
 
 
 class AsOfReplayer:
@@ -78,22 +104,20 @@ class AsOfReplayer:
         return self._position_at(at)
 
     def state(self, position: int, *, customer: bool, case: bool, now: datetime | None = None) -> AsOf:
-        """Fold events 1..`position` into the stores the question needs (the timeline for a customer, cases and
-        SLA for a case)."""
+        """Fold events 1..`position` into the stores the question needs: the timeline for a customer, cases for a
+        case, and the projections their readers consult (projections.registry)."""
         if position > self._max:
             raise ReplayTooLong(f"replaying {position} events exceeds the bound of {self._max}")
-        timeline = MemoryTimelineStore() if customer else None
-        customers = MemoryCustomerStore(self._shared_threshold) if customer else None
-        cases, sla = (MemoryCasesStore(), MemorySlaStore()) if case else (None, None)
-        stores = [s for s in (timeline, customers, cases, sla) if s is not None]
+        asked = [*([TIMELINE] if customer else []), *([CASES] if case else [])]
+        stores = memory_stores(StoreOptions(self._shared_threshold), with_consulted(asked))
         latest, after = None, 0
         while after < position and (events := self._store.read(after, BATCH, stop=position)):
-            for store in stores:
+            for store in stores.values():
                 store.apply(events)
             newest = max(e.event.occurred_at for e in events)
             latest = newest if latest is None else max(latest, newest)
             after = events[-1].position
-        return AsOf(after, now or latest, timeline, customers, cases, sla)
+        return AsOf(after, now or latest, stores)
 
 
 def chain_index(engine: Engine) -> PositionAt:

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import Engine
 
 from projections.sla.queries import SlaStore
-from projections.sla.store import SqlSlaStore
+from projections.sla.sql import SqlSlaStore
 from services.clock import Clock, utc_now
 from services.config import SlaConfig, load_sla_config
 from services.kafka.producer import KafkaEventPublisher, KafkaSender

@@ -12,8 +12,9 @@ import pytest
 from domain.identity.identifiers import customer_key
 from domain.log import RecordedEvent
 from projections.cases import CaseQuery, ContactQuery, HandoffQuery, InvalidCursor, fold
-from projections.cases.queries import involves
-from projections.cases.store import CasesStore, MemoryCasesStore, SqlCasesStore
+from projections.cases.memory import MemoryCasesStore
+from projections.cases.queries import CasesStore, involves
+from projections.cases.sql import SqlCasesStore
 from projections.sqlstore import make_engine, url_with_search_path
 from tests.support.builders import make_event, recorded
 from tests.support.case_events import T0, accepted, ev, handed, opened

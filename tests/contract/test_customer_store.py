@@ -12,7 +12,9 @@ from sqlalchemy import Engine
 from domain.identity.identifiers import IdentifierKind, IdentifierProtector, customer_id_for, normalise
 from domain.intake import protect
 from domain.log import RecordedEvent
-from projections.customers.store import CustomerStore, MemoryCustomerStore, SqlCustomerStore
+from projections.customers.memory import MemoryCustomerStore
+from projections.customers.queries import CustomerStore
+from projections.customers.sql import SqlCustomerStore
 from projections.sqlstore import make_engine, url_with_search_path
 from tests.support.builders import call_received, recorded
 from tests.unit.test_identity_graph import IDENTIFIERS, PROTECTOR, _event, at, link, unlink
@@ -115,7 +117,7 @@ class SqlContract(CustomerStoreContract):
 
     def test_a_failed_batch_leaves_no_half_applied_cache(self, store: CustomerStore,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-        import projections.customers.store as module
+        import projections.customers.sql as module
 
         events = generated(8, 60)
         store.apply(events[:30])

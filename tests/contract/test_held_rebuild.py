@@ -12,9 +12,10 @@ from sqlalchemy import Engine
 
 from domain.log import RecordedEvent
 from domain.sla.alerts import acknowledgement, alert_events
-from projections.cases.store import MemoryCasesStore, SqlCasesStore
-from projections.sla.queries import MemorySlaStore
-from projections.sla.store import SqlSlaStore
+from projections.cases.memory import MemoryCasesStore
+from projections.cases.sql import SqlCasesStore
+from projections.sla.memory import MemorySlaStore
+from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import RebuildChanged, make_engine, url_with_search_path
 from tests.support.credit_card import all_events
 from tests.support.replay_data import replay_log

@@ -25,13 +25,15 @@ from sqlalchemy.exc import OperationalError
 from contracts import CustomerRef, Envelope
 from domain.identity.identifiers import customer_key
 from domain.log import RecordedEvent
-from projections.cases.store import MemoryCasesStore, SqlCasesStore
-from projections.customers.store import SqlCustomerStore
+from projections.cases.memory import MemoryCasesStore
+from projections.cases.sql import SqlCasesStore
+from projections.customers.sql import SqlCustomerStore
 from projections.failures import failures
 from projections.protocol import ProjectionStore
-from projections.sla.store import SqlSlaStore
+from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine, url_with_search_path
-from projections.timeline.store import MemoryTimelineStore, SqlTimelineStore
+from projections.timeline.memory import MemoryTimelineStore
+from projections.timeline.sql import SqlTimelineStore
 from services.api.app import build_app
 from services.projector.engine import ProjectionEngine, ProjectionsFailing, rebuild_together
 from services.projector.watch import ProjectionWatch

@@ -13,9 +13,10 @@ from contracts import Envelope, SlaMetric
 from domain.log import RecordedEvent
 from domain.sla.alerts import acknowledgement, alert_events
 from domain.sla.ledger import PromiseStatus
-from projections.sla.queries import AlertQuery, MemorySlaStore, PromiseQuery, SlaStore, ledger
+from projections.sla.memory import MemorySlaStore
+from projections.sla.queries import AlertQuery, PromiseQuery, SlaStore, ledger
 from projections.sla.reducer import AlertState, Severity
-from projections.sla.store import SqlSlaStore
+from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine, url_with_search_path
 from tests.support.builders import make_event
 from tests.support.sla import at, policy_event, policy_payload, recorded_from

@@ -11,7 +11,8 @@ import pytest
 
 from domain.identity.identifiers import IdentifierKind, customer_id_for, normalise
 from projections.sqlstore import make_engine, url_with_search_path
-from projections.timeline.store import MemoryTimelineStore, SqlTimelineStore
+from projections.timeline.memory import MemoryTimelineStore
+from projections.timeline.sql import SqlTimelineStore
 from tests.support.builders import call_received, case_note_added, case_opened, recorded, visit_checked_in, web_request
 
 pytestmark = pytest.mark.contract

@@ -12,12 +12,9 @@ from domain.identity.identifiers import IdentifierKind, customer_id_for, custome
 from domain.log import RecordedEvent
 from projections.sqlstore import make_engine, url_with_search_path
 from projections.timeline import TimelineEntry, fold, in_timeline_order
-from projections.timeline.store import (
-    InvalidCursor,
-    MemoryTimelineStore,
-    SqlTimelineStore,
-    TimelineStore,
-)
+from projections.timeline.memory import MemoryTimelineStore
+from projections.timeline.queries import InvalidCursor, TimelineStore
+from projections.timeline.sql import SqlTimelineStore
 from tests.support.builders import (
     call_received,
     case_note_added,
@@ -144,14 +141,12 @@ class TimelineStoreContract:
     def test_reapplying_a_batch_changes_nothing(self, store: TimelineStore) -> None:
         events = story()
         store.apply(events)
-        before = (store.page(ALICE_ID), store.page(BOB_ID), store.count_entries(), store.count_unattributed(),
-                  store.customers_for(normalise(IdentifierKind.PHONE, ALICE["phone"])))
+        before = (store.page(ALICE_ID), store.page(BOB_ID), store.count_entries(), store.count_unattributed())
 
         assert store.apply(events) == 8
         assert store.apply(events[2:5]) == 8
 
-        after = (store.page(ALICE_ID), store.page(BOB_ID), store.count_entries(), store.count_unattributed(),
-                 store.customers_for(normalise(IdentifierKind.PHONE, ALICE["phone"])))
+        after = (store.page(ALICE_ID), store.page(BOB_ID), store.count_entries(), store.count_unattributed())
         assert after == before
 
     def test_an_overlapping_batch_applies_only_what_is_new(self, store: TimelineStore) -> None:
@@ -162,8 +157,6 @@ class TimelineStoreContract:
 
         assert list(store.page(ALICE_ID).entries) == expected(events, ALICE_ID)
         assert (store.count_entries(), store.count_unattributed()) == (6, 2)
-        (match,) = store.customers_for(normalise(IdentifierKind.PHONE, ALICE["phone"]))
-        assert (match.events, match.first_position, match.last_position) == (4, 1, 8)
 
     def test_reset_empties_for_a_rebuild(self, store: TimelineStore) -> None:
         events = story()
@@ -173,7 +166,6 @@ class TimelineStoreContract:
 
         assert (store.position(), store.count_entries(), store.count_unattributed()) == (0, 0, 0)
         assert store.page(ALICE_ID).entries == ()
-        assert store.customers_for(normalise(IdentifierKind.EMAIL, "bob@example.com")) == []
         assert store.apply(events) == 8
         assert list(store.page(ALICE_ID).entries) == expected(events, ALICE_ID)
 
@@ -188,17 +180,6 @@ class TimelineStoreContract:
         other = MemoryTimelineStore()
         other.apply(events[:-1])
         assert other.checksum() != reference.checksum()
-
-    def test_customers_for_finds_a_phone_in_another_spelling(self, store: TimelineStore) -> None:
-        store.apply(story())
-
-        (match,) = store.customers_for(normalise(IdentifierKind.PHONE, "138 0013 8000"))
-
-        assert (match.customer_id, match.events, match.first_position, match.last_position) == (
-            ALICE_ID, 4, 1, 8)
-        bob = store.customers_for(normalise(IdentifierKind.EMAIL, "BOB@example.com"))
-        assert [m.customer_id for m in bob] == [BOB_ID]
-        assert store.customers_for(normalise(IdentifierKind.PHONE, "+8613900139000")) == []
 
     def test_a_malformed_cursor_is_refused(self, store: TimelineStore) -> None:
         store.apply(story())

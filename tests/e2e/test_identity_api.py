@@ -15,7 +15,7 @@ from kafka import KafkaConsumer
 from psycopg import sql
 
 from contracts import EVENT_TYPES
-from projections.customers.store import SqlCustomerStore
+from projections.customers.sql import SqlCustomerStore
 from projections.sqlstore import make_engine, url_with_search_path
 from services.projector.engine import rebuild
 from tests.support.pipeline import BEARER, Backbone, pipeline_settings, running_backbone, wait_for

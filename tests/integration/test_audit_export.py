@@ -23,7 +23,7 @@ from contracts import Envelope, to_canonical_json
 from domain.audit.checkpoint import public_key_from_base64, trusted_keys
 from domain.audit.export import ExportReason, verify_export
 from domain.identity.identifiers import IdentifierKind, customer_id_for, normalise
-from projections.timeline.store import SqlTimelineStore
+from projections.timeline.sql import SqlTimelineStore
 from services.api.app import build_app
 from services.audit.export import CustomerExporter
 from services.audit.keys import private_key_to_base64

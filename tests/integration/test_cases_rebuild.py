@@ -9,8 +9,9 @@ from sqlalchemy import Engine
 
 from domain.cases import fixed_target
 from projections.cases import HandoffQuery
+from projections.cases.memory import MemoryCasesStore
+from projections.cases.sql import SqlCasesStore
 from projections.cases.stats import dropped, ping_pong
-from projections.cases.store import MemoryCasesStore, SqlCasesStore
 from projections.sqlstore import make_engine, url_with_search_path
 from services.projector.engine import ProjectionEngine, rebuild
 from services.store.eventstore import EventStore

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 
 from contracts import CaseOpened
 from domain.sla.alerts import policy_event_id
-from projections.timeline.store import entries_table
+from projections.timeline.sql import entries_table
 from services.bootstrap import (
     build_recorder_loop,
     ensure_kafka_topics,

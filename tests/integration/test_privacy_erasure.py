@@ -43,7 +43,8 @@ from domain.identity.identifiers import (
 )
 from domain.intake import protect
 from domain.privacy.fields import subject_of
-from projections.customers.store import SqlCustomerStore, anchors_of
+from projections.customers.queries import anchors_of
+from projections.customers.sql import SqlCustomerStore
 from projections.protocol import ProjectionStore
 from services.api.app import build_app
 from services.audit.keys import private_key_to_base64

@@ -15,11 +15,13 @@ from sqlalchemy import Engine, func, select, update
 from typer.testing import CliRunner
 
 from domain.log import RecordedEvent
-from projections.cases.store import MemoryCasesStore
-from projections.customers.store import MemoryCustomerStore
-from projections.sla.queries import MemorySlaStore
+from projections.cases.memory import MemoryCasesStore
+from projections.customers.memory import MemoryCustomerStore
+from projections.sla.memory import MemorySlaStore
 from projections.sqlstore import make_engine, url_with_search_path
-from projections.timeline.store import MemoryTimelineStore, TimelinePage, entries_table
+from projections.timeline.memory import MemoryTimelineStore
+from projections.timeline.queries import TimelinePage
+from projections.timeline.sql import entries_table
 from services.api.app import build_app
 from services.audit.asof import AsOfReplayer, NoTimeIndex
 from services.audit.commands import RebuildPlace, replay_runner, stores_on

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from projections.sla.store import SqlSlaStore
+from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine
 from services.api.app import build_app
 from services.projector.engine import ProjectionEngine

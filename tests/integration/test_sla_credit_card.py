@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from contracts import Envelope
 from projections.sla.queries import AlertQuery
-from projections.sla.store import SqlSlaStore
+from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine
 from services.api.app import build_app
 from services.demo import demo_stories

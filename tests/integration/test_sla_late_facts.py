@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from contracts import SlaAlertRetracted
-from projections.sla.store import SqlSlaStore
+from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine
 from services.api.app import build_app
 from services.bootstrap import (

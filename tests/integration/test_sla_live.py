@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from contracts import Envelope, SlaAlertPayload
-from projections.sla.store import SqlSlaStore
+from projections.sla.sql import SqlSlaStore
 from services.api.app import build_app
 from services.bootstrap import (
     build_api_components,

@@ -10,7 +10,8 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 
 from domain.cases import CalendarFor, HandoffTarget, fixed_target
-from projections.cases.store import CasesStore, MemoryCasesStore
+from projections.cases.memory import MemoryCasesStore
+from projections.cases.queries import CasesStore
 from services.api.app import build_app
 from services.cases import CaseViews, calendar_lookup
 from services.config import load_calendars, load_departments

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from contracts import Envelope
 from domain.identity.identifiers import IdentifierProtector
 from domain.log import RecordedEvent
-from projections.cases.store import MemoryCasesStore
+from projections.cases.memory import MemoryCasesStore
 from projections.customers.card import CardSettings
-from projections.customers.store import MemoryCustomerStore
-from projections.timeline.store import MemoryTimelineStore
+from projections.customers.memory import MemoryCustomerStore
+from projections.timeline.memory import MemoryTimelineStore
 from services.api.app import build_app
 from services.customers import CustomerViews
 from services.kafka.records import PublishFailed

@@ -6,9 +6,9 @@ import pytest
 
 from domain.cases import fixed_target
 from projections.cases import ContactQuery, HandoffQuery
+from projections.cases.memory import MemoryCasesStore
 from projections.cases.queries import CaseQuery, anomaly_counts
 from projections.cases.stats import dropped, matrix, ping_pong, repeat_contacts
-from projections.cases.store import MemoryCasesStore
 from tests.support.builders import recorded
 from tests.support.case_api import office_calendars
 from tests.support.case_generator import NOW, Generated, generate

@@ -9,10 +9,10 @@ import pytest
 from contracts import Envelope
 from domain.identity.identifiers import IdentifierKind, customer_id_for, normalise
 from domain.identity.segments import SegmentFacts, parse_rules, segment_of
-from projections.cases.store import MemoryCasesStore
+from projections.cases.memory import MemoryCasesStore
 from projections.customers.card import CardSettings
-from projections.customers.store import MemoryCustomerStore
-from projections.timeline.store import MemoryTimelineStore
+from projections.customers.memory import MemoryCustomerStore
+from projections.timeline.memory import MemoryTimelineStore
 from services.customers import CustomerViews
 from tests.support.builders import call_received, case_opened, make_event, recorded, visit_checked_in, web_request
 

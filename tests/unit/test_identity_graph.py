@@ -12,8 +12,9 @@ from contracts import Envelope
 from domain.identity.graph import DecisionKind, IdentityGraph, Sighting
 from domain.identity.identifiers import Identifier, IdentifierKind, IdentifierProtector, customer_id_for, normalise
 from domain.intake import protect
-from projections.customers.store import MemoryCustomerStore, anchors_of
-from projections.timeline.store import MemoryTimelineStore
+from projections.customers.memory import MemoryCustomerStore
+from projections.customers.queries import anchors_of
+from projections.timeline.memory import MemoryTimelineStore
 from tests.support.builders import call_received, make_event, recorded, visit_checked_in, web_request
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -12,7 +12,8 @@ from contracts import SlaCalendarGap
 from domain.sla.alerts import Watermark, alert_events
 from domain.sla.calendar import CalendarError, CalendarGap
 from domain.sla.clock import ClockState
-from projections.sla.queries import AlertQuery, MemorySlaStore
+from projections.sla.memory import MemorySlaStore
+from projections.sla.queries import AlertQuery
 from projections.sla.reducer import Severity
 from services.config import load_calendars
 from services.holidays import public_holidays

@@ -1,4 +1,4 @@
-"""Timeline reducer: given recorded events, when folded, then entries, sightings and anomalies."""
+"""Timeline reducer: given recorded events, when folded, then entries and anomalies."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ from domain.identity.identifiers import (
     customer_id_for,
     customer_key,
 )
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
 from projections.timeline import (
     EMPTY,
     TimelineOutput,
     TimelineState,
     UnattributedReason,
-    epoch_us,
     fold,
     in_timeline_order,
     needed_case_ids,
@@ -119,7 +119,7 @@ def test_events_with_no_customer_are_kept_as_unattributed(
 
     state, output = reduce(EMPTY, RecordedEvent(3, event), customer_key)
 
-    assert output.entries == () and output.sightings == () and state == EMPTY
+    assert output.entries == () and state == EMPTY
     assert [(u.position, u.event_id, u.reason, u.case_id) for u in output.unattributed] == [
         (3, str(event.event_id), reason, case_id)
     ]
@@ -153,7 +153,6 @@ def test_folding_is_deterministic_and_equals_chained_reduce() -> None:
     assert first == second
     assert first[0] == state
     assert first[1].entries == tuple(e for o in outputs for e in o.entries)
-    assert first[1].sightings == tuple(s for o in outputs for s in o.sightings)
 
 
 def test_state_is_immutable() -> None:
@@ -165,22 +164,6 @@ def test_state_is_immutable() -> None:
         state.cases = {}  # type: ignore[misc]
 
 
-def test_sightings_are_normalised() -> None:
-    customer = {"phone": "+86 138-0013-8000", "email": "  Wang.XiaoMing@Example.COM", "customer_number": "C9"}
-    event = web_request(occurred_at=T0, customer=customer)
-
-    _, output = reduce(EMPTY, RecordedEvent(1, event), customer_key)
-
-    assert {(s.kind, s.value) for s in output.sightings} == {
-        (IdentifierKind.CUSTOMER_NUMBER, "C9"),
-        (IdentifierKind.EMAIL, "wang.xiaoming@example.com"),
-        (IdentifierKind.PHONE, "+8613800138000"),
-    }
-    assert {(s.customer_id, s.position, s.occurred_us) for s in output.sightings} == {
-        (output.entries[0].customer_id, 1, epoch_us(T0))
-    }
-
-
 def test_a_national_id_never_appears_in_clear() -> None:
     protector = IdentifierProtector(b"k")
     customer = protector.protect(CustomerRef(national_id="a123 456 789"))
@@ -188,8 +171,6 @@ def test_a_national_id_never_appears_in_clear() -> None:
 
     state, output = fold(recorded([event]), customer_key)
 
-    (sighting,) = output.sightings
-    assert (sighting.kind, sighting.value) == (IdentifierKind.NATIONAL_ID, protector.digest("A123456789"))
     assert "123456789" not in repr(output) + repr(state)
 
 
@@ -198,7 +179,7 @@ def test_a_clear_national_id_that_slipped_through_is_not_used() -> None:
 
     _, output = fold(recorded([event]), customer_key)
 
-    assert output.entries == () and output.sightings == ()
+    assert output.entries == ()
     assert "A123456789" not in repr(output)
 
 

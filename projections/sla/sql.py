@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 
 from contracts import SlaPolicyPublishedPayload
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
 from domain.sla.case import CaseSla
 from domain.sla.clock import Clock
@@ -31,17 +32,9 @@ from projections.sla.codec import (
     alert_row,
     decode_case,
     encode_case,
-    epoch_us,
     promise_from,
 )
-from projections.sla.queries import (
-    NAME,
-    AlertQuery,
-    GroupBy,
-    LedgerLine,
-    PromiseQuery,
-    latest_due_first,
-)
+from projections.sla.queries import NAME, AlertQuery, GroupBy, LedgerLine, PromiseQuery, latest_due_first
 from projections.sla.reducer import Alert, SlaChanges, SlaFolder, SlaState, fold, needs, standing_alert_ids
 from projections.sla.rows import TABLE_NAMES, clock_row, policy_row, promise_row
 from projections.sla.tables import (
@@ -53,16 +46,17 @@ from projections.sla.tables import (
     promises_table,
 )
 from projections.sqlstore import (
+    DecodedMemo,
     HeldRebuild,
     Rebuild,
     SqlProjection,
     dialect_insert,
+    in_chunks,
     insert_rows,
 )
 
 _ALERT_CHANGES = ("state", "acknowledged_by", "acknowledged_at", "note", "resolved_at", "retracted_at",
                   "retraction_reason")  # what acknowledgements, resolutions and retractions change on a row
-_IN_CHUNK = 500
 MAX_HELD_CASES = 200_000  # SLA cases a rebuild keeps in memory before it goes on batch by batch
 _REMEMBERED = 20_000  # decoded case documents the live store keeps to skip decoding them again
 
@@ -78,7 +72,7 @@ class SqlSlaStore(SqlProjection):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._policies: dict[int, Policy] = {}  # recorded versions never change: parse each once
-        self._decoded: dict[str, tuple[str, CaseSla]] = {}  # case key -> its stored document and state, last seen
+        self._decoded = DecodedMemo[CaseSla](_REMEMBERED)  # case key -> its stored document and state, last seen
 
     def reset(self) -> None:
         super().reset()
@@ -169,7 +163,7 @@ class SqlSlaStore(SqlProjection):
         cases = self._cases(conn, sorted(wanted.case_keys), book, self._decode)
         standing = {alert_id for case in cases.values() for alert_id in standing_alert_ids(case)}
         alerts: dict[str, Alert] = {}
-        for chunk in _chunks(sorted(wanted.alert_ids | standing)):
+        for chunk in in_chunks(sorted(wanted.alert_ids | standing)):
             rows = conn.execute(select(alerts_table).where(alerts_table.c.alert_id.in_(chunk)))
             alerts.update((row.alert_id, alert_from_row(row._mapping)) for row in rows)
         return SlaState(book, cases, alerts)
@@ -177,23 +171,13 @@ class SqlSlaStore(SqlProjection):
     def _decode(self, key: str, data: str, book: PolicyBook) -> CaseSla:
         """The case of a stored document: the one this store last read or wrote when the document is the same
         (and no policy was added since), decoded otherwise."""
-        known = self._decoded.get(key)
-        if known is not None and known[0] == data:
-            return known[1]
-        decoded = decode_case(data, book)
-        self._remember(key, data, decoded)
-        return decoded
-
-    def _remember(self, key: str, data: str, state: CaseSla) -> None:
-        if len(self._decoded) >= _REMEMBERED:
-            self._decoded.clear()
-        self._decoded[key] = (data, state)
+        return self._decoded.decoded(key, data, lambda text: decode_case(text, book))
 
     @staticmethod
     def _cases(conn: Connection, keys: Sequence[str], book: PolicyBook,
                decoded: Callable[[str, str, PolicyBook], CaseSla] | None = None) -> dict[str, CaseSla]:
         cases: dict[str, CaseSla] = {}
-        for chunk in _chunks(keys):
+        for chunk in in_chunks(keys):
             rows = conn.execute(select(cases_table.c.key, cases_table.c.data).where(cases_table.c.key.in_(chunk)))
             if decoded is None:
                 cases.update((key, decode_case(data, book)) for key, data in rows.tuples())
@@ -214,7 +198,7 @@ class SqlSlaStore(SqlProjection):
             _write_cases(conn, touched)
         elif touched and before is not None:
             for written, data in zip(touched, _write_changed_cases(conn, touched, before), strict=True):
-                self._remember(written.key, data, written)
+                self._decoded.remember(written.key, data, written)
         alerts = [alert_row(state.alerts[alert_id]) for alert_id in sorted(changes.alerts)]
         if alerts:
             insert = dialect_insert(conn, alerts_table)
@@ -310,7 +294,7 @@ def _write_changed_cases(conn: Connection, cases: Sequence[CaseSla], before: Map
             gone_clocks += sorted({c.clock_id for c in old.clocks} - {c.clock_id for c in now.clocks})
             gone_promises += [(now.key, p) for p in sorted({p.promise_id for p in old.promises}
                                                            - {p.promise_id for p in now.promises})]
-    for chunk in _chunks(gone_clocks):
+    for chunk in in_chunks(gone_clocks):
         conn.execute(delete(clocks_table).where(clocks_table.c.clock_id.in_(chunk)))
     for key, promise_id in gone_promises:
         conn.execute(delete(promises_table).where(promises_table.c.case_key == key,
@@ -333,7 +317,7 @@ def _write_cases(conn: Connection, cases: Sequence[CaseSla]) -> None:
     insert = dialect_insert(conn, cases_table)
     rows = [_case_row(c) for c in cases]
     conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"data": insert.excluded.data}), rows)
-    for chunk in _chunks(keys):
+    for chunk in in_chunks(keys):
         conn.execute(delete(clocks_table).where(clocks_table.c.case_key.in_(chunk)))
         conn.execute(delete(promises_table).where(promises_table.c.case_key.in_(chunk)))
     clocks = [clock_row(c.key, clock) for c in cases for clock in c.clocks]
@@ -374,9 +358,3 @@ def _alert_conditions(query: AlertQuery) -> list[ColumnElement[bool]]:
               (t.case_id, query.case_id))
     return [column == str(value) for column, value in wanted if value is not None]
 
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    return (items[start : start + _IN_CHUNK] for start in range(0, len(items), _IN_CHUNK))
-
-
-__all__ = ["SqlSlaStore"]

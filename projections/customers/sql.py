@@ -1,5 +1,5 @@
-"""Customers read model: who each anchor is now (the identity graph), lineage of merges and splits, shared
-identifiers, and per-anchor facts. In-memory reference store and SQL store (SQLite, Postgres).
+"""The customers read model in SQL (SQLite, Postgres): the identity graph's nodes, edges, blocks and sightings,
+lineage of merges and splits, and per-anchor facts.
 
 The SQL store keeps the graph in process memory between batches (it is the fold's state) and writes only what
 changed. The cached graph is tied to the position it reflects: if another process applied a batch meanwhile, or a
@@ -9,8 +9,7 @@ transaction failed, it is reloaded from the tables before the next batch.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -33,8 +32,9 @@ from domain.identity.graph import DEFAULT_SHARED_THRESHOLD, Changes, Edge, EdgeR
 from domain.identity.identifiers import customer_key
 from domain.log import RecordedEvent
 from projections.checksum import checksum
+from projections.customers.queries import NAME, DecisionRow, SharedIdentifier, decision_of, shared_of
 from projections.customers.reducer import (
-    NAME,
+    TABLE_NAMES,
     AnchorFacts,
     decision_rows,
     edge_row,
@@ -44,137 +44,7 @@ from projections.customers.reducer import (
     node_of,
     node_row,
 )
-from projections.protocol import MemoryProjection
 from projections.sqlstore import SqlProjection, dialect_insert, in_chunks, metadata, read_position
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionRow:
-    """A merge, split, shared identifier or refused link as stored: the event that caused it is its lineage."""
-
-    position: int
-    seq: int
-    event_id: str
-    kind: str
-    customer_id: str
-    others: tuple[str, ...]
-    node_id: str | None
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class SharedIdentifier:
-    """An identifier detached from every customer because it was seen on too many."""
-
-    node_id: str
-    kind: str
-    display: str
-    first_position: int
-    customers: tuple[str, ...]
-
-
-class CustomerStore(Protocol):
-    """Where the customers read model is kept (positions and batches as every projection store)."""
-
-    name: str
-
-    def create(self) -> None: ...
-    def position(self) -> int: ...
-    def reset(self) -> None: ...
-    def apply(self, events: Sequence[RecordedEvent]) -> int: ...
-    def resolve(self, node_id: str) -> str | None: ...
-    def members(self, customer_id: str) -> list[Node]: ...
-    def facts(self, anchors: Sequence[str]) -> list[AnchorFacts]: ...
-    def decisions(self, customer_id: str | None = None, limit: int = 100) -> list[DecisionRow]: ...
-    def shared(self, limit: int = 100) -> list[SharedIdentifier]: ...
-    def checksum(self) -> str: ...
-
-
-def anchors_of(store: CustomerStore, customer_id: str) -> list[str]:
-    """The anchors (stored keys) of the customer an id names now: a resolved id, or an id merged into another
-    customer since (followed to it); an id the graph does not know stands for itself."""
-    members = store.members(customer_id)
-    if members:
-        return [n.node_id for n in members]
-    now_id = store.resolve(customer_id)
-    if now_id is None:
-        return [customer_id]
-    return [n.node_id for n in store.members(now_id)]
-
-
-class _Rows:
-    """The rows of the read model as dictionaries: the memory store's tables, and the checksum's input."""
-
-    def __init__(self) -> None:
-        self.nodes: dict[str, dict[str, Any]] = {}
-        self.edges: dict[tuple[str, str, int], dict[str, Any]] = {}
-        self.blocks: dict[tuple[str, str], dict[str, Any]] = {}
-        self.seen: dict[tuple[str, str], dict[str, Any]] = {}
-        self.decisions: dict[tuple[int, int], dict[str, Any]] = {}
-        self.facts: dict[str, dict[str, Any]] = {}
-
-    def record(self, changes: Changes, facts: Iterable[AnchorFacts]) -> None:
-        for node in changes.nodes.values():
-            self.nodes[node.node_id] = node_row(node)
-        for key, (edge, cut) in changes.edges.items():
-            self.edges[key] = edge_row(edge, cut)
-        for (a, b), position in changes.blocks.items():
-            if position is None:
-                self.blocks.pop((a, b), None)
-            else:
-                self.blocks[(a, b)] = {"a": a, "b": b, "position": position}
-        for node_id, witness, position in changes.seen_added:
-            self.seen[(node_id, witness)] = {"node_id": node_id, "witness": witness, "position": position}
-        for row in decision_rows(changes.decisions, {}):
-            self.decisions[(row["position"], row["seq"])] = row
-        for item in facts:
-            self.facts[item.anchor] = facts_row(item)
-
-    def tables(self) -> list[tuple[str, Iterable[dict[str, Any]]]]:
-        return [("nodes", self.nodes.values()), ("edges", self.edges.values()), ("blocks", self.blocks.values()),
-                ("seen", self.seen.values()), ("decisions", self.decisions.values()), ("facts", self.facts.values())]
-
-
-class MemoryCustomerStore(MemoryProjection):
-    """The customers read model in process memory: the reference implementation, for tests."""
-
-    name = NAME
-
-    def __init__(self, shared_threshold: int = DEFAULT_SHARED_THRESHOLD) -> None:
-        self._threshold = shared_threshold
-        self.reset()
-
-    def _clear(self) -> None:
-        self._graph = IdentityGraph(self._threshold)
-        self._facts: dict[str, AnchorFacts] = {}
-        self._rows = _Rows()
-
-    def _fold(self, events: list[RecordedEvent]) -> None:
-        changed = fold(self._graph, self._facts, events)
-        self._rows.record(self._graph.drain(), changed.values())
-
-    def resolve(self, node_id: str) -> str | None:
-        return self._graph.customer_of(node_id)
-
-    def members(self, customer_id: str) -> list[Node]:
-        return self._graph.members_of(customer_id)
-
-    def facts(self, anchors: Sequence[str]) -> list[AnchorFacts]:
-        return [self._facts[a] for a in sorted(set(anchors)) if a in self._facts]
-
-    def decisions(self, customer_id: str | None = None, limit: int = 100) -> list[DecisionRow]:
-        rows = [_decision(r) for _, r in sorted(self._rows.decisions.items())]
-        if customer_id is not None:
-            rows = [r for r in rows if r.customer_id == customer_id or customer_id in r.others]
-        return rows[:limit]
-
-    def shared(self, limit: int = 100) -> list[SharedIdentifier]:
-        nodes = sorted((n for n in self._graph.nodes.values() if n.shared), key=lambda n: n.age)[:limit]
-        return [_shared(node_row(n), self._graph.seen_with.get(n.node_id, set()), self.resolve) for n in nodes]
-
-    def checksum(self) -> str:
-        return checksum(self._position, self._rows.tables())
-
 
 nodes_table = Table(
     "customer_nodes",
@@ -249,7 +119,6 @@ facts_table = Table(
 )
 
 _TABLES = (nodes_table, edges_table, blocks_table, seen_table, decisions_table, facts_table)
-_NAMES = ("nodes", "edges", "blocks", "seen", "decisions", "facts")
 
 
 class SqlCustomerStore(SqlProjection):
@@ -311,7 +180,7 @@ class SqlCustomerStore(SqlProjection):
         if customer_id is not None:
             statement = statement.where(or_(t.customer_id == customer_id, t.others.contains(customer_id)))
         with self._engine.connect() as conn:
-            return [_decision(r._mapping) for r in conn.execute(statement)]
+            return [decision_of(r._mapping) for r in conn.execute(statement)]
 
     def shared(self, limit: int = 100) -> list[SharedIdentifier]:
         t = nodes_table.c
@@ -324,11 +193,11 @@ class SqlCustomerStore(SqlProjection):
                 for node_id, witness in conn.execute(
                         select(seen_table.c.node_id, seen_table.c.witness).where(seen_table.c.node_id.in_(chunk))):
                     seen.setdefault(node_id, set()).add(witness)
-        return [_shared(n, seen.get(n["node_id"], set()), self.resolve) for n in nodes]
+        return [shared_of(n, seen.get(n["node_id"], set()), self.resolve) for n in nodes]
 
     def _checksum(self, conn: Connection, position: int) -> str:
         return checksum(position, [(name, [_plain(r._mapping) for r in conn.execute(select(table))])
-                                   for name, table in zip(_NAMES, _TABLES, strict=True)])
+                                   for name, table in zip(TABLE_NAMES, _TABLES, strict=True)])
 
 
 def _anchors(events: Iterable[RecordedEvent]) -> Iterable[str]:
@@ -389,21 +258,5 @@ def _write(conn: Connection, changes: Changes, facts: Iterable[AnchorFacts]) -> 
             index_elements=["anchor"], set_={c: insert.excluded[c] for c in rows[0] if c != "anchor"}), rows)
 
 
-def _decision(row: Any) -> DecisionRow:
-    others = tuple(row["others"].split()) if row["others"] else ()
-    return DecisionRow(int(row["position"]), int(row["seq"]), row["event_id"], row["kind"], row["customer_id"],
-                       others, row["node_id"], row["reason"])
-
-
-def _shared(row: dict[str, Any], seen: set[str], resolve: Any) -> SharedIdentifier:
-    customers = sorted({resolve(witness) or witness for witness in seen})
-    return SharedIdentifier(row["node_id"], row["kind"], row["display"], int(row["first_position"]),
-                            tuple(customers))
-
-
 def _plain(row: Any) -> dict[str, Any]:
     return {k: (int(v) if isinstance(v, bool) else v) for k, v in dict(row).items()}
-
-
-__all__ = ["CustomerStore", "DecisionRow", "MemoryCustomerStore", "SharedIdentifier", "SqlCustomerStore",
-           "anchors_of"]

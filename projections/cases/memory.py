@@ -1,9 +1,9 @@
-"""Cases read model: the store protocol, its in-memory reference implementation, and the SQL one (`cases.sql`)."""
+"""The cases read model in process memory: the reference implementation of `CasesStore`, for tests and as-of."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from domain.cases import CaseState
 from domain.identity.identifiers import customer_key
@@ -11,34 +11,9 @@ from domain.log import RecordedEvent
 from projections.cases.queries import NAME, CasePage, CaseQuery, ContactQuery, HandoffQuery, involves, page_of
 from projections.cases.reducer import KeyFn, fold
 from projections.cases.rows import AnomalyRow, CaseRow, CaseRows, ContactRow, HandoffRow, checksum, rows_of
-from projections.cases.sql import SqlCasesStore
 from projections.protocol import MemoryProjection
 
 R = TypeVar("R")
-
-
-class CasesStore(Protocol):
-    """Where the cases read model is kept.
-
-    `apply` takes events in any order and with redeliveries: events at or below the stored position are skipped,
-    the rest are applied in log order in one transaction together with the new position, loading only the cases
-    the batch touches. Lists come back in a stable order: cases oldest opened first (then by id), handoffs by
-    (case, seq), contacts and anomalies by (case, position). `checksum` is a sha256 of the position and every row.
-    """
-
-    name: str
-
-    def create(self) -> None: ...
-    def position(self) -> int: ...
-    def reset(self) -> None: ...
-    def apply(self, events: Sequence[RecordedEvent]) -> int: ...
-    def case(self, case_id: str) -> CaseState | None: ...
-    def cases(self, query: CaseQuery) -> CasePage: ...
-    def count(self, query: CaseQuery) -> int: ...
-    def handoffs(self, query: HandoffQuery) -> list[HandoffRow]: ...
-    def contacts(self, query: ContactQuery) -> list[ContactRow]: ...
-    def anomalies(self, kind: str | None = None) -> list[AnomalyRow]: ...
-    def checksum(self) -> str: ...
 
 
 class MemoryCasesStore(MemoryProjection):
@@ -95,5 +70,3 @@ class MemoryCasesStore(MemoryProjection):
     def _collect(self, part: Callable[[CaseRows], Iterable[R]], accepts: Callable[[R], bool]) -> list[R]:
         return [row for case_id in sorted(self._rows) for row in part(self._rows[case_id]) if accepts(row)]
 
-
-__all__ = ["NAME", "CasesStore", "MemoryCasesStore", "SqlCasesStore"]
