@@ -8,14 +8,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, MetaData, Table, Text, select
+from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, Table, Text, select
 
+from contracts import CustomerRef
 from domain.log import RecordedEvent
 from projections.checksum import checksum
 from projections.protocol import MemoryProjection
 from projections.sqlstore import SqlProjection, dialect_insert, in_chunks
 
 Row = Any  # a frozen dataclass instance whose first field is its key
+KeyFn = Callable[[CustomerRef], str | None]
 Needs = dict[str, set[str]]  # table name -> keys a batch may read
 
 
@@ -58,8 +60,21 @@ class KeyedState:
         return [held[key] for key in sorted(held)]
 
 
-Fold = Callable[[KeyedState, Iterable[RecordedEvent]], None]
-NeedsOf = Callable[[Iterable[RecordedEvent]], Needs]
+@dataclass(frozen=True, slots=True)
+class Reducer:
+    """A keyed projection's pure rules, bound to how customers are keyed: its tables, the keys per table a batch
+    may read (what the SQL store loads before folding it), and the fold (events in log order into a state)."""
+
+    kinds: tuple[RowKind, ...]
+    needs_of: Callable[[Iterable[RecordedEvent], KeyFn], Needs]
+    fold_into: Callable[[KeyedState, Iterable[RecordedEvent], KeyFn], None]
+    key_fn: KeyFn
+
+    def needs(self, events: Iterable[RecordedEvent]) -> Needs:
+        return self.needs_of(events, self.key_fn)
+
+    def fold(self, state: KeyedState, events: Iterable[RecordedEvent]) -> None:
+        self.fold_into(state, events, self.key_fn)
 
 
 def state_checksum(position: int, kinds: Sequence[RowKind], rows: Callable[[str], Iterable[Row]]) -> str:
@@ -81,20 +96,17 @@ def table_of(kind: RowKind, metadata: MetaData) -> Table:
 class KeyedMemoryProjection(MemoryProjection):
     """A keyed read model in process memory: the whole state, folded batch after batch."""
 
-    kinds: tuple[RowKind, ...] = ()
-
-    def __init__(self) -> None:
+    def __init__(self, reducer: Reducer) -> None:
+        self._reducer = reducer
+        self.kinds = reducer.kinds
         self.reset()
 
     def _clear(self) -> None:
         self._state = KeyedState(self.kinds)
 
     def _fold(self, events: list[RecordedEvent]) -> None:
-        self._reduce(self._state, events)
+        self._reducer.fold(self._state, events)
         self._state.take_changed()
-
-    def _reduce(self, state: KeyedState, events: Iterable[RecordedEvent]) -> None:
-        raise NotImplementedError
 
     def rows(self, table: str) -> list[Row]:
         return self._state.rows(table)
@@ -105,27 +117,24 @@ class KeyedMemoryProjection(MemoryProjection):
 
 class KeyedSqlProjection(SqlProjection):
     """A keyed read model in SQL: a batch loads the rows it needs, folds, and upserts the rows it changed, in the
-    transaction that writes the position."""
+    transaction that writes the position. Subclasses set `tables` (`table_of` each of the reducer's kinds)."""
 
-    kinds: tuple[RowKind, ...] = ()
-
-    def _needs(self, events: Iterable[RecordedEvent]) -> Needs:
-        raise NotImplementedError
-
-    def _reduce(self, state: KeyedState, events: Iterable[RecordedEvent]) -> None:
-        raise NotImplementedError
+    def __init__(self, engine: Engine, reducer: Reducer) -> None:
+        super().__init__(engine)
+        self._reducer = reducer
+        self.kinds = reducer.kinds
 
     def _table(self, name: str) -> Table:
         return next(table for table in self.tables if table.name == name)
 
     def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
         state = KeyedState(self.kinds)
-        for name, keys in self._needs(events).items():
+        for name, keys in self._reducer.needs(events).items():
             kind, table = state.kinds[name], self._table(name)
             for chunk in in_chunks(sorted(keys)):
                 for record in conn.execute(select(table).where(table.c[kind.key].in_(chunk))).mappings():
                     state.tables[name][record[kind.key]] = kind.row(**dict(record))
-        self._reduce(state, events)
+        self._reducer.fold(state, events)
         for name, rows in state.take_changed().items():
             if rows:
                 _upsert(conn, self._table(name), [asdict(row) for row in rows])

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from contracts import (
@@ -29,7 +29,6 @@ from contracts import (
     CaseWaitingOnCustomerPayload,
     ComplaintFiledPayload,
     ComplimentReceivedPayload,
-    CustomerRef,
     Envelope,
     ReferralMadePayload,
     RepairVisitCompletedPayload,
@@ -37,10 +36,8 @@ from contracts import (
 )
 from domain.log import RecordedEvent
 from domain.quality.scorecard import FeedbackKind
-from projections.keyed import KeyedState, Needs, RowKind
+from projections.keyed import KeyedState, KeyFn, Needs, Reducer, RowKind
 from projections.timeline.reducer import epoch_us
-
-KeyFn = Callable[[CustomerRef], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +97,11 @@ KINDS = (RowKind(FEEDBACK, FeedbackRow), RowKind(SALES, SaleRow), RowKind(CASES,
          RowKind(REOPENS, ReopenRow), RowKind(VISITS, VisitRow), RowKind(PROMISES, PromiseRow))
 
 
-def needs(events: Iterable[RecordedEvent]) -> Needs:
+def reducer(key_fn: KeyFn) -> Reducer:
+    return Reducer(KINDS, needs, fold, key_fn)
+
+
+def needs(events: Iterable[RecordedEvent], _key_fn: KeyFn) -> Needs:
     """The rows a batch may read: the cases it names, its orders and its promises (event rows are new)."""
     wanted: Needs = {kind.name: set() for kind in KINDS}
     for recorded in events:

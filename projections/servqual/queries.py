@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain.quality.periods import DEFAULT_ZONE, PeriodKind
 from domain.quality.servqual import Grouping, Response, ServqualCell, cells
-from projections.servqual.reducer import SurveyRow
+from projections.servqual.reducer import SURVEYS, SurveyRow
 
 NAME = "servqual"
 
@@ -40,6 +40,22 @@ def last_survey(rows: Sequence[SurveyRow], customer_ids: Sequence[str]) -> Surve
     wanted = set(customer_ids)
     found = [r for r in rows if r.customer_id in wanted]
     return max(found, key=lambda r: (r.occurred_us, r.position)) if found else None
+
+
+class ServqualReads:
+    """The read side both stores share, over their `rows(table)`."""
+
+    def rows(self, table: str) -> list[Any]:
+        raise NotImplementedError
+
+    def surveys(self) -> list[SurveyRow]:
+        return self.rows(SURVEYS)
+
+    def cells(self, query: ServqualQuery) -> list[ServqualCell]:
+        return query.answer(self.surveys())
+
+    def last_survey(self, customer_ids: Sequence[str]) -> SurveyRow | None:
+        return last_survey(self.surveys(), customer_ids)
 
 
 class ServqualReader(Protocol):

@@ -14,23 +14,21 @@ The customer is `key_fn(customer)` (the timeline's anchor); a survey that names 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from contracts import (
     CaseHandoffAcceptedPayload,
     CaseOpenedPayload,
-    CustomerRef,
     Envelope,
     SurveyServqualAnsweredPayload,
 )
 from domain.cases.context import is_contact_event
 from domain.log import RecordedEvent
 from domain.quality.servqual import SurveyAnswers
-from projections.keyed import KeyedState, Needs, RowKind
+from projections.keyed import KeyedState, KeyFn, Needs, Reducer, RowKind
 from projections.timeline.reducer import epoch_us
 
-KeyFn = Callable[[CustomerRef], str | None]
 UNASSIGNED = "unassigned"
 _TOUCH_TYPES = frozenset({"case.opened", "repair.visit_completed"})
 
@@ -96,6 +94,10 @@ class CustomerRow:
 
 SURVEYS, CASES, CUSTOMERS = "servqual_surveys", "servqual_cases", "servqual_customers"
 KINDS = (RowKind(SURVEYS, SurveyRow), RowKind(CASES, CaseRow), RowKind(CUSTOMERS, CustomerRow))
+
+
+def reducer(key_fn: KeyFn) -> Reducer:
+    return Reducer(KINDS, needs, fold, key_fn)
 
 
 def needs(events: Iterable[RecordedEvent], key_fn: KeyFn) -> Needs:
