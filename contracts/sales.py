@@ -46,8 +46,9 @@ class SaleOrderPlacedPayload(Payload):
 
 
 class SaleOrderPlaced(Envelope):
-    """A customer placed an order (the customer reference should carry the customer number); buying again is
-    repeat business on the service scorecard."""
+    """A customer placed an order; buying again is repeat business on the service scorecard.
+
+    The customer reference should carry the customer number; each line may carry the serial of the device sold."""
 
     event_type: Literal["sale.order_placed"] = "sale.order_placed"
     schema_version: Literal[1] = 1
