@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, MetaData, select
 
 from domain.identity.identifiers import customer_key
+from domain.quality.periods import epoch_us
+from domain.quality.servqual import ServqualCell
 from projections.keyed import KeyedSqlProjection, KeyFn, table_of
-from projections.servqual.queries import NAME, ServqualReads, last_survey
+from projections.servqual.queries import NAME, ServqualQuery, ServqualReads, last_survey
 from projections.servqual.reducer import KINDS, SURVEYS, SurveyRow, reducer
 
 metadata = MetaData()  # joins the read models' metadata (and an Alembic revision) once the projection is registered
@@ -22,6 +24,17 @@ class SqlServqualStore(KeyedSqlProjection, ServqualReads):
 
     def __init__(self, engine: Engine, key_fn: KeyFn = customer_key) -> None:
         super().__init__(engine, reducer(key_fn))
+
+    def cells(self, query: ServqualQuery) -> list[ServqualCell]:
+        """Reads only the surveys answered in the query's range."""
+        table = self._table(SURVEYS)
+        statement = select(table)
+        if query.since is not None:
+            statement = statement.where(table.c.occurred_us >= epoch_us(query.since))
+        if query.until is not None:
+            statement = statement.where(table.c.occurred_us < epoch_us(query.until))
+        with self._engine.connect() as conn:
+            return query.answer([SurveyRow(**dict(record)) for record in conn.execute(statement).mappings()])
 
     def last_survey(self, customer_ids: Sequence[str]) -> SurveyRow | None:
         """Reads only these customers' surveys."""

@@ -25,7 +25,7 @@ from projections.servqual.memory import MemoryServqualStore
 from projections.servqual.queries import ServqualQuery
 from projections.servqual.sql import SqlServqualStore
 from projections.sqlstore import make_engine, url_with_search_path
-from tests.support.quality_data import CALENDAR, NOW, QualityData, generate, iter_batches, servqual_expected
+from tests.support.quality_data import CALENDAR, NOW, ZONE, QualityData, generate, iter_batches, servqual_expected
 
 pytestmark = pytest.mark.contract
 
@@ -136,3 +136,13 @@ def test_the_last_survey_of_a_customer_is_the_latest_answered(backend: Callable[
     last = store.last_survey(sorted(mine))
     assert last is not None and last.survey_id == max(surveys, key=lambda s: s.at).survey_id
     assert store.last_survey(["nobody"]) is None
+
+
+def test_servqual_cells_of_a_range_read_only_that_range(backend: Callable[[str], Store]) -> None:
+    store = fed(backend("servqual"), DATA, 2)
+    since, until = datetime(2026, 11, 1, tzinfo=ZONE), datetime(2026, 12, 1, tzinfo=ZONE)
+    inside = [s for s in DATA.surveys if since <= s.at < until]
+    expected = servqual_expected(inside, "channel", "month")
+    cells = store.cells(ServqualQuery(by=Grouping.CHANNEL, since=since, until=until))
+    assert {(c.group, c.period): (c.customers, c.score) for c in cells} == {
+        key: (e.customers, e.score) for key, e in expected.items()}

@@ -129,3 +129,15 @@ def test_periods_follow_the_local_calendar_of_the_zone() -> None:
 def test_importance_points_must_add_up_to_a_hundred() -> None:
     with pytest.raises(ValueError, match="add up to 100"):
         survey("S-X", ITEMS_B, customer="C-X", importance={R: 30, S: 30, A: 20, E: 15, T: 10})
+
+
+def test_cells_cover_the_surveys_answered_in_the_range_on_the_zone_calendar() -> None:
+    edge = datetime(2026, 12, 1, 0, 30, tzinfo=SHANGHAI)  # still November in UTC
+    store = MemoryServqualStore()
+    store.apply(recorded([survey("S-A", ITEMS_A, customer="C-A", at=AT, department="hotline"),
+                          survey("S-B", ITEMS_B, customer="C-B", at=edge, department="hotline")]))
+    assert [c.period for c in store.cells(ServqualQuery())] == ["2026-11", "2026-12"]
+    assert [(c.period, c.customers) for c in store.cells(ServqualQuery(zone="UTC"))] == [("2026-11", 2)]
+    december = ServqualQuery(since=datetime(2026, 12, 1, tzinfo=SHANGHAI), until=datetime(2027, 1, 1, tzinfo=SHANGHAI))
+    [cell] = store.cells(december)
+    assert (cell.period, cell.score) == ("2026-12", Fraction(-2, 3))
