@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, Table, Text, select
 
@@ -83,13 +83,16 @@ def state_checksum(position: int, kinds: Sequence[RowKind], rows: Callable[[str]
 
 
 def table_of(kind: RowKind, metadata: MetaData) -> Table:
-    """The SQL table of a row type: its key as primary key; int fields as BIGINT, others as TEXT."""
+    """The SQL table of a row type: its key as primary key; int fields as BIGINT, others as TEXT; optional
+    fields nullable."""
+    hints = get_type_hints(kind.row)
     columns = []
     for index, f in enumerate(fields(kind.row)):
-        text = str(f.type)
-        options: dict[str, Any] = {"primary_key": index == 0, "autoincrement": False, "nullable": "None" in text}
-        columns.append(Column(f.name, BigInteger, **options) if text.startswith("int")
-                       else Column(f.name, Text, **options))
+        hint = hints[f.name]
+        types = set(get_args(hint)) or {hint}
+        options: dict[str, Any] = {"primary_key": index == 0, "autoincrement": False,
+                                   "nullable": type(None) in types}
+        columns.append(Column(f.name, BigInteger, **options) if int in types else Column(f.name, Text, **options))
     return Table(kind.name, metadata, *columns)
 
 
