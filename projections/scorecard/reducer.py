@@ -122,7 +122,7 @@ def fold(state: KeyedState, events: Iterable[RecordedEvent], key_fn: KeyFn) -> N
         at_us, event_id = epoch_us(event.occurred_at), str(event.event_id)
         kind = _feedback_kind(payload)
         if kind is not None:
-            state.put(FEEDBACK, event_id, FeedbackRow(event_id, kind, _department(state, event), at_us))
+            state.put(FEEDBACK, event_id, FeedbackRow(event_id, kind.value, _department(state, event), at_us))
         elif isinstance(payload, SaleOrderPlacedPayload):
             if state.get(SALES, payload.order_id) is None:
                 state.put(SALES, payload.order_id, SaleRow(payload.order_id, recorded.position,
