@@ -59,6 +59,7 @@ from contracts.repairs import (
     RepairVisitScheduled,
     RepairVisitScheduledPayload,
 )
+from contracts.sales import SaleItem, SaleOrderPlaced, SaleOrderPlacedPayload
 from contracts.schemas import PUBLISHED_DIR, export_schemas, json_schema, load_published, publish_snapshots
 from contracts.sla import (
     SlaAlertAcknowledged,
@@ -87,6 +88,7 @@ from contracts.sla import (
 )
 from contracts.survey import (
     ServqualDimension,
+    ServqualImportance,
     ServqualItem,
     SurveyServqualAnswered,
     SurveyServqualAnsweredPayload,
@@ -195,6 +197,10 @@ __all__ = [
     "ReferralMadePayload",
     "SurveyServqualAnswered",
     "SurveyServqualAnsweredPayload",
+    "ServqualImportance",
+    "SaleItem",
+    "SaleOrderPlaced",
+    "SaleOrderPlacedPayload",
     "IdentityIdentifiersLinked",
     "IdentityIdentifiersLinkedPayload",
     "IdentityIdentifiersUnlinked",

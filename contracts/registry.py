@@ -22,6 +22,7 @@ from contracts.feedback import ComplaintFiled, ComplimentReceived, ReferralMade
 from contracts.identity import IdentityIdentifiersLinked, IdentityIdentifiersUnlinked
 from contracts.privacy import PrivacySubjectErased
 from contracts.repairs import RepairOrderOpened, RepairVisitCompleted, RepairVisitScheduled
+from contracts.sales import SaleOrderPlaced
 from contracts.sla import (
     SlaAlertAcknowledged,
     SlaAlertRetracted,
@@ -39,7 +40,7 @@ from contracts.touchpoints import (
     WebRequestSubmitted,
 )
 
-# Catalogue order: touchpoints, repairs, cases, promises, feedback, identity, SLA, privacy.
+# Catalogue order: touchpoints, repairs, sales, cases, promises, feedback, identity, SLA, privacy.
 EVENT_CLASSES: tuple[type[Envelope], ...] = (
     FrontdeskVisitCheckedIn,
     FrontdeskVisitCheckedOut,
@@ -49,6 +50,7 @@ EVENT_CLASSES: tuple[type[Envelope], ...] = (
     RepairOrderOpened,
     RepairVisitScheduled,
     RepairVisitCompleted,
+    SaleOrderPlaced,
     CaseOpened,
     CaseNoteAdded,
     CaseHandedOff,

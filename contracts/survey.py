@@ -7,7 +7,7 @@ from enum import StrEnum
 from statistics import fmean
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from contracts.envelope import Envelope, Payload
@@ -49,6 +49,29 @@ def servqual_gaps(items: Sequence[ServqualItem]) -> dict[ServqualDimension, floa
     }
 
 
+class ServqualImportance(ContractModel):
+    """How much each dimension matters to the customer: 100 points split over the five dimensions."""
+
+    reliability: int = Field(ge=0, le=100, description="Points given to reliability.")
+    responsiveness: int = Field(ge=0, le=100, description="Points given to responsiveness.")
+    assurance: int = Field(ge=0, le=100, description="Points given to assurance.")
+    empathy: int = Field(ge=0, le=100, description="Points given to empathy.")
+    tangibles: int = Field(ge=0, le=100, description="Points given to tangibles.")
+
+    @model_validator(mode="after")
+    def _hundred_points(self) -> ServqualImportance:
+        total = sum(self.points(dimension) for dimension in ServqualDimension)
+        if total != 100:
+            raise PydanticCustomError(
+                "servqual_importance_total", "importance points must add up to 100, not {total}", {"total": total}
+            )
+        return self
+
+    def points(self, dimension: ServqualDimension) -> int:
+        value: int = getattr(self, dimension.value)
+        return value
+
+
 class SurveyServqualAnsweredPayload(Payload):
     """Answers to a SERVQUAL questionnaire. Gap scores are computed properties, never serialized."""
 
@@ -57,6 +80,11 @@ class SurveyServqualAnsweredPayload(Payload):
         min_length=5,
         max_length=100,
         description="Answered items; every one of the five dimensions must appear.",
+    )
+    importance: ServqualImportance | None = Field(
+        default=None,
+        description="Importance points (100 split over the five dimensions), when the questionnaire asked; "
+        "they weight the dimension gaps into the weighted SERVQUAL score.",
     )
 
     @field_validator("items")

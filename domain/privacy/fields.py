@@ -39,8 +39,10 @@ IDENTIFIER_FIELDS: Mapping[str, tuple[str, ...]] = {
 
 PAYLOAD_FIELDS: Mapping[str, Mapping[str, IdentifierKind]] = {
     "repair.order_opened": {"device_serial": IdentifierKind.DEVICE_SERIAL},
+    "sale.order_placed": {"items[].device_serial": IdentifierKind.DEVICE_SERIAL},
 }
-"""Per event type, optional payload fields repeating an identifier of the customer, with its kind."""
+"""Per event type, optional payload fields repeating an identifier of the customer, with its kind; `list[].field`
+names that field in every object of the payload list `list`."""
 
 _KINDS = frozenset(kind.value for kind in IdentifierKind)
 _FIELD_KIND = {
@@ -146,5 +148,12 @@ def _payload_sites(document: dict[str, Any]) -> Iterator[Site]:
     if not fields or not isinstance(payload, dict):
         return
     for name, kind in fields.items():
-        if isinstance(payload.get(name), str):
-            yield Site(f"payload.{name}", payload, name, Role.PAYLOAD, kind.value)
+        listed, _, inner = name.partition("[].")
+        if not inner:
+            if isinstance(payload.get(name), str):
+                yield Site(f"payload.{name}", payload, name, Role.PAYLOAD, kind.value)
+            continue
+        held = payload.get(listed)
+        for index, item in enumerate(held if isinstance(held, list) else ()):
+            if isinstance(item, dict) and isinstance(item.get(inner), str):
+                yield Site(f"payload.{listed}[{index}].{inner}", item, inner, Role.PAYLOAD, kind.value)

@@ -1,27 +1,18 @@
 """Aggregates over handoff and contact rows: the handoff matrix, dropped handoffs, ping-pong and repeat contacts.
 
-Percentiles use the nearest-rank method: the p-th percentile of n sorted values is the value at rank ceil(p·n/100)
-(so the median of an even count is the lower middle value); always an observed latency.
+Percentiles use the nearest-rank method (`domain.percentile`): always an observed latency.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from domain.cases import CalendarFor, HandoffCase, HandoffTarget, acceptance_deadline, is_dropped
+from domain.percentile import nearest_rank
 from projections.cases.rows import ContactRow, HandoffRow
-
-
-def nearest_rank(values: Sequence[float], percent: float) -> float | None:
-    """The nearest-rank percentile of `values` (None when there are none)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(percent * len(ordered) / 100)) - 1]
 
 
 @dataclass(frozen=True, slots=True)

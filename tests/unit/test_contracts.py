@@ -34,7 +34,7 @@ ISSUE_EVENT_TYPES = {
     "case.opened", "case.note_added", "case.handed_off", "case.handoff_accepted", "case.waiting_on_customer",
     "case.customer_responded", "case.escalated", "case.resolved", "case.reopened", "callback.promised",
     "callback.made", "complaint.filed", "compliment.received", "referral.made", "survey.servqual_answered",
-    "identity.identifiers_linked", "identity.identifiers_unlinked",
+    "identity.identifiers_linked", "identity.identifiers_unlinked", "sale.order_placed",
 }  # fmt: skip
 SLA_EVENT_TYPES = {"sla.policy_published", "sla.warning_raised", "sla.breached", "sla.alert_acknowledged",
                    "sla.alert_retracted", "sla.calendar_gap"}

@@ -184,3 +184,16 @@ def _types_in(annotation: Any) -> set[Any]:
     for argument in typing.get_args(annotation):
         found |= _types_in(argument)
     return found
+
+
+def test_the_device_serials_of_an_order_are_sealed_in_every_line() -> None:
+    items = [{"sku": "AC-1", "quantity": 1, "amount": 100, "device_serial": "SN-SALE-1"},
+             {"sku": "INSTALL", "quantity": 1, "amount": 50},
+             {"sku": "AC-2", "quantity": 1, "amount": 100, "device_serial": "SN-SALE-2"}]
+    event = make_event("sale.order_placed", occurred_at=AT, customer={"customer_number": "C-100023"},
+                       payload={"order_id": "SO-1", "items": items, "amount": 250, "currency": "CNY"})
+    data = sealed(event)
+    text = orjson.dumps(data).decode()
+    assert "SN-SALE-1" not in text and "SN-SALE-2" not in text
+    assert is_token(data["payload"]["items"][0]["device_serial"]) and "device_serial" not in data["payload"]["items"][1]
+    assert reopened(data, event, {KEY.key_id: KEY}) == event

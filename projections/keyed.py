@@ -1,0 +1,163 @@
+"""Read models kept as keyed rows: a pure fold over a `KeyedState` (tables of frozen rows by key), held in memory
+or loaded from SQL a batch at a time. A row type is a frozen dataclass whose first field is its key and whose
+values are str, int or None; its table has a column per field (text or 64-bit integer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any, get_args, get_type_hints
+
+from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, Table, Text, select
+
+from contracts import CustomerRef
+from domain.log import RecordedEvent
+from projections.checksum import checksum
+from projections.protocol import MemoryProjection
+from projections.sqlstore import SqlProjection, dialect_insert, in_chunks
+
+Row = Any  # a frozen dataclass instance whose first field is its key
+KeyFn = Callable[[CustomerRef], str | None]
+Needs = dict[str, set[str]]  # table name -> keys a batch may read
+
+
+@dataclass(frozen=True, slots=True)
+class RowKind:
+    """A table of the state: its name and row type."""
+
+    name: str
+    row: type[Any]
+
+    @property
+    def key(self) -> str:
+        return fields(self.row)[0].name
+
+
+class KeyedState:
+    """Tables of rows by key, and the keys a fold changed since the last `take_changed`."""
+
+    def __init__(self, kinds: Sequence[RowKind]) -> None:
+        self.kinds = {kind.name: kind for kind in kinds}
+        self.tables: dict[str, dict[str, Row]] = {kind.name: {} for kind in kinds}
+        self.changed: dict[str, set[str]] = {kind.name: set() for kind in kinds}
+
+    def get(self, table: str, key: str) -> Row | None:
+        return self.tables[table].get(key)
+
+    def put(self, table: str, key: str, row: Row) -> None:
+        if self.tables[table].get(key) != row:
+            self.tables[table][key] = row
+            self.changed[table].add(key)
+
+    def take_changed(self) -> dict[str, list[Row]]:
+        """The changed rows per table (sorted by key), forgetting the marks."""
+        out = {name: [self.tables[name][key] for key in sorted(keys)] for name, keys in self.changed.items()}
+        self.changed = {name: set() for name in self.changed}
+        return out
+
+    def rows(self, table: str) -> list[Row]:
+        held = self.tables[table]
+        return [held[key] for key in sorted(held)]
+
+
+@dataclass(frozen=True, slots=True)
+class Reducer:
+    """A keyed projection's pure rules, bound to how customers are keyed: its tables, the keys per table a batch
+    may read (what the SQL store loads before folding it), and the fold (events in log order into a state)."""
+
+    kinds: tuple[RowKind, ...]
+    needs_of: Callable[[Iterable[RecordedEvent], KeyFn], Needs]
+    fold_into: Callable[[KeyedState, Iterable[RecordedEvent], KeyFn], None]
+    key_fn: KeyFn
+
+    def needs(self, events: Iterable[RecordedEvent]) -> Needs:
+        return self.needs_of(events, self.key_fn)
+
+    def fold(self, state: KeyedState, events: Iterable[RecordedEvent]) -> None:
+        self.fold_into(state, events, self.key_fn)
+
+
+def state_checksum(position: int, kinds: Sequence[RowKind], rows: Callable[[str], Iterable[Row]]) -> str:
+    """The checksum of every table's rows (as dicts of their fields) with the position."""
+    return checksum(position, [(kind.name, (asdict(row) for row in rows(kind.name))) for kind in kinds])
+
+
+def table_of(kind: RowKind, metadata: MetaData) -> Table:
+    """The SQL table of a row type: its key as primary key; int fields as BIGINT, others as TEXT; optional
+    fields nullable."""
+    hints = get_type_hints(kind.row)
+    columns = []
+    for index, f in enumerate(fields(kind.row)):
+        hint = hints[f.name]
+        types = set(get_args(hint)) or {hint}
+        options: dict[str, Any] = {"primary_key": index == 0, "autoincrement": False,
+                                   "nullable": type(None) in types}
+        columns.append(Column(f.name, BigInteger, **options) if int in types else Column(f.name, Text, **options))
+    return Table(kind.name, metadata, *columns)
+
+
+class KeyedMemoryProjection(MemoryProjection):
+    """A keyed read model in process memory: the whole state, folded batch after batch."""
+
+    def __init__(self, reducer: Reducer) -> None:
+        self._reducer = reducer
+        self.kinds = reducer.kinds
+        self.reset()
+
+    def _clear(self) -> None:
+        self._state = KeyedState(self.kinds)
+
+    def _fold(self, events: list[RecordedEvent]) -> None:
+        self._reducer.fold(self._state, events)
+        self._state.take_changed()
+
+    def rows(self, table: str) -> list[Row]:
+        return self._state.rows(table)
+
+    def checksum(self) -> str:
+        return state_checksum(self._position, self.kinds, self._state.rows)
+
+
+class KeyedSqlProjection(SqlProjection):
+    """A keyed read model in SQL: a batch loads the rows it needs, folds, and upserts the rows it changed, in the
+    transaction that writes the position. Subclasses set `tables` (`table_of` each of the reducer's kinds)."""
+
+    def __init__(self, engine: Engine, reducer: Reducer) -> None:
+        super().__init__(engine)
+        self._reducer = reducer
+        self.kinds = reducer.kinds
+
+    def _table(self, name: str) -> Table:
+        return next(table for table in self.tables if table.name == name)
+
+    def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
+        state = KeyedState(self.kinds)
+        for name, keys in self._reducer.needs(events).items():
+            kind, table = state.kinds[name], self._table(name)
+            for chunk in in_chunks(sorted(keys)):
+                for record in conn.execute(select(table).where(table.c[kind.key].in_(chunk))).mappings():
+                    state.tables[name][record[kind.key]] = kind.row(**dict(record))
+        self._reducer.fold(state, events)
+        for name, rows in state.take_changed().items():
+            if rows:
+                _upsert(conn, self._table(name), [asdict(row) for row in rows])
+
+    def rows(self, table: str) -> list[Row]:
+        with self._engine.connect() as conn:
+            return self._rows(conn, table)
+
+    def _rows(self, conn: Connection, name: str) -> list[Row]:
+        kind, table = next(k for k in self.kinds if k.name == name), self._table(name)
+        found = [kind.row(**dict(record)) for record in conn.execute(select(table)).mappings()]
+        return sorted(found, key=lambda row: getattr(row, kind.key))  # Python's order, not the collation's
+
+    def _checksum(self, conn: Connection, position: int) -> str:
+        loaded = {kind.name: self._rows(conn, kind.name) for kind in self.kinds}
+        return state_checksum(position, self.kinds, loaded.__getitem__)
+
+
+def _upsert(conn: Connection, table: Table, records: Sequence[Mapping[str, Any]]) -> None:
+    insert = dialect_insert(conn, table)
+    key = [c.name for c in table.primary_key.columns]
+    others = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in key}
+    conn.execute(insert.on_conflict_do_update(index_elements=key, set_=others), list(records))
