@@ -66,9 +66,11 @@ def fact_of(position: int, event: Envelope, anchor: str | None) -> Fact | None:
     if event.event_type not in KEPT_TYPES:
         return None
     detail, due_us, gap = _particulars(event)
+    department, agent = event.source.department, event.source.agent
+    if isinstance(event.payload, SlaBreachedPayload):  # recorded by touchline: the clock names who was late
+        department, agent = event.payload.department, event.payload.agent
     return Fact(position, str(event.event_id), event.event_type, epoch_us(event.occurred_at), anchor, event.case_id,
-                str(event.source.channel), event.source.department, event.source.agent,
-                int(is_contact_event(event)), detail, due_us, gap)
+                str(event.source.channel), department, agent, int(is_contact_event(event)), detail, due_us, gap)
 
 
 def _particulars(event: Envelope) -> tuple[str | None, int | None, int | None]:
