@@ -2,7 +2,8 @@
 and staff assessment. Pure parts in `reducer` and `queries`; stores in `memory` and `sql` (it imports SQLAlchemy).
 """
 
-from projections.contacts.queries import NAME, ContactFactsReader, QualitySettings
+from projections.contacts.queries import NAME, ContactFactsReader, ContactsStore, QualitySettings, QualityViews
 from projections.contacts.reducer import fact_row, fold, row_fact
 
-__all__ = ["NAME", "ContactFactsReader", "QualitySettings", "fact_row", "fold", "row_fact"]
+__all__ = ["NAME", "ContactFactsReader", "ContactsStore", "QualitySettings", "QualityViews", "fact_row", "fold",
+           "row_fact"]

@@ -23,6 +23,7 @@ from domain.quality.staff import Segment, StaffRow, assess, segments
 from domain.quality.touchpoints import HandoffSignal, TouchpointScore, rank
 from projections.cases.rows import HandoffRow
 from projections.cases.stats import dropped_at
+from projections.protocol import ProjectionStore
 
 NAME = "contacts"
 
@@ -32,6 +33,13 @@ class ContactFactsReader(Protocol):
 
     def facts(self, until: datetime | None = None) -> list[Fact]:
         """The facts that occurred at or before `until` (all when None), in log order."""
+
+
+class ContactsStore(ContactFactsReader, ProjectionStore, Protocol):
+    """A contacts store: a projection store that answers `facts`, with a checksum over its rows."""
+
+    def checksum(self) -> str:
+        """sha256 over the position and every fact row (projections.checksum), equal across stores."""
 
 
 @dataclass(frozen=True, slots=True)

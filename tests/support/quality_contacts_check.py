@@ -4,6 +4,7 @@ contract tests, so the memory and SQL stores are held to the same answers)."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from domain.log import RecordedEvent
@@ -16,11 +17,11 @@ from tests.support.quality_contacts_data import CALENDAR, NOW, RULES, Dataset
 SETTINGS = QualitySettings(segments=RULES)
 
 
-def views(reader: ContactFactsReader, events: list[RecordedEvent]) -> QualityViews:
-    """The views over `reader`, with identities resolved by the customers projection of the same events."""
+def views(reader: ContactFactsReader, events: list[RecordedEvent], now: datetime = NOW) -> QualityViews:
+    """The views over `reader` at `now`, with identities resolved by the customers projection of `events`."""
     customers = MemoryCustomerStore()
     customers.apply(events)
-    return QualityViews(reader, lambda anchor: customers.resolve(anchor) or anchor, NOW, SETTINGS)
+    return QualityViews(reader, lambda anchor: customers.resolve(anchor) or anchor, now, SETTINGS)
 
 
 def check_all(found: QualityViews, data: Dataset, events: list[RecordedEvent]) -> None:
