@@ -38,5 +38,5 @@ def fact_row(fact: Fact) -> dict[str, Any]:
     return {name: getattr(fact, name) for name in COLUMNS}
 
 
-def row_fact(row: Mapping[str, Any]) -> Fact:
+def row_fact(row: Mapping[Any, Any]) -> Fact:
     return Fact(**{name: row[name] for name in COLUMNS})

@@ -153,7 +153,7 @@ class _Maker:
     ) -> Envelope:
         """An event recorded by `desk` (department) over `channel`, by agent `by`, with these payload fields."""
         agent = by
-        extra = {"agent": agent} if agent else {}
+        extra: dict[str, Any] = {"agent": agent} if agent else {}
         made = make_event(
             event_type,
             occurred_at=at,
