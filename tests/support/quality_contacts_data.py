@@ -379,32 +379,15 @@ def _extras(
         exp.touch((channel, department, "first contact"), "breach")
     if rng.random() < 0.4:
         promise_id = f"P-{case_id}"
-        m.event(
-            "callback.promised",
-            opened + 10 * MIN,
-            department,
-            "phone",
-            phone,
-            case_id,
-            agent,
-            promise_id=promise_id,
-            due_at=(opened + 120 * MIN).isoformat(),
-            reason="r",
-        )
+
+        def on_the_case(kind: str, after: timedelta, **payload: Any) -> None:
+            m.event(kind, opened + after, department, "phone", phone, case_id, agent, promise_id=promise_id, **payload)
+
+        on_the_case("callback.promised", 10 * MIN, due_at=(opened + 120 * MIN).isoformat(), reason="r")
         kind = rng.choice(("kept", "late", "never"))
         if kind != "never":
             made = 60 * MIN if kind == "kept" else 180 * MIN
-            m.event(
-                "callback.made",
-                opened + made,
-                department,
-                "phone",
-                phone,
-                case_id,
-                agent,
-                promise_id=promise_id,
-                outcome="reached",
-            )
+            on_the_case("callback.made", made, outcome="reached")
             answered.append(made)
         for s in staff:
             s.promises["kept" if kind == "kept" else "broken"] += 1
