@@ -2,7 +2,9 @@
 
 Routing: an event naming a case goes to that case. A contact naming no case (an inbound call, a web request, a
 front-desk visit) goes to its customer's most recently opened open case, if the customer has one; the customer is
-`key_fn(event.customer)`, the same key as the timeline's. A case's customer is the first one learned from its events.
+`key_fn(event.customer)`, the same key as the timeline's, or any weaker identifier the contact carries with it (a
+visit with national ID and phone reaches the case opened by phone: `filed_under`). A case's customer is the first
+one learned from its events.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from contracts import CustomerRef, Envelope
 from domain.cases import CaseState, apply, is_contact_event, unknown_case
 from domain.evolve import evolve as replace
+from domain.identity.identifiers import customer_id_for, identifiers_of
 from domain.log import RecordedEvent
 
 KeyFn = Callable[[CustomerRef], str | None]
@@ -34,9 +37,17 @@ def needs(events: Iterable[RecordedEvent], key_fn: KeyFn) -> Needs:
         event = recorded.event
         if event.case_id is not None:
             case_ids.add(event.case_id)
-        elif is_contact_event(event) and (key := key_fn(event.customer)) is not None:
-            customers.add(key)
+        elif is_contact_event(event):
+            customers.update(filed_under(event.customer, key_fn(event.customer)))
     return Needs(frozenset(case_ids), frozenset(customers))
+
+
+def filed_under(customer: CustomerRef, key: str | None) -> tuple[str, ...]:
+    """The keys a contact's open cases may be filed under: its key, then every other identifier it carries."""
+    if key is None:
+        return ()
+    others = (customer_id_for(found) for found in identifiers_of(customer))
+    return (key, *(other for other in others if other != key))
 
 
 class _OpenCases:
@@ -55,10 +66,11 @@ class _OpenCases:
         if state.customer_id is not None:
             self._by_customer.get(state.customer_id, {}).pop(state.case_id, None)
 
-    def latest(self, customer_id: str) -> str | None:
-        """The customer's open case opened last (by log position), if any."""
-        cases = self._by_customer.get(customer_id)
-        return max(cases, key=lambda case_id: (cases[case_id], case_id)) if cases else None
+    def latest(self, customer_ids: tuple[str, ...]) -> str | None:
+        """The open case opened last (by log position) filed under any of `customer_ids`, if any."""
+        found = {case_id: position for customer_id in customer_ids
+                 for case_id, position in self._by_customer.get(customer_id, {}).items()}
+        return max(found, key=lambda case_id: (found[case_id], case_id)) if found else None
 
 
 def fold(events: Iterable[RecordedEvent], key_fn: KeyFn, loaded: Mapping[str, CaseState]) -> dict[str, CaseState]:
@@ -79,7 +91,7 @@ class CaseFolder:
 
     def __init__(self, key_fn: KeyFn, cases: Mapping[str, CaseState] | None = None) -> None:
         self._key_fn = key_fn
-        self._keys: dict[CustomerRef, str | None] = {}  # key_fn of each distinct reference, worked out once
+        self._keys: dict[CustomerRef, tuple[str, ...]] = {}  # filed_under of each distinct reference, once
         self.cases: dict[str, CaseState] = dict(cases or {})
         self._open = _OpenCases(self.cases.values())
 
@@ -89,13 +101,15 @@ class CaseFolder:
         changed: set[str] = set()
         for recorded in events:
             event = recorded.event
-            key = keys.get(event.customer, _UNKNOWN)
-            if key is _UNKNOWN:
+            filed = keys.get(event.customer, _UNKNOWN)
+            if filed is _UNKNOWN:
                 key = self._key_fn(event.customer) if event.customer != _NOBODY else None
+                filed = filed_under(event.customer, key)
                 if len(keys) >= self._KEYS_LIMIT:
                     keys.clear()
-                keys[event.customer] = key
-            case_id = _route(event, key, open_cases)
+                keys[event.customer] = filed
+            key = filed[0] if filed else None
+            case_id = _route(event, filed, open_cases)
             if case_id is None:
                 continue
             before = cases.get(case_id) or unknown_case(case_id)
@@ -115,9 +129,9 @@ _NOBODY = CustomerRef()
 _UNKNOWN: Any = object()
 
 
-def _route(event: Envelope, key: str | None, open_cases: _OpenCases) -> str | None:
+def _route(event: Envelope, filed: tuple[str, ...], open_cases: _OpenCases) -> str | None:
     if event.case_id is not None:
         return event.case_id
-    if key is not None and is_contact_event(event):
-        return open_cases.latest(key)
+    if filed and is_contact_event(event):
+        return open_cases.latest(filed)
     return None
