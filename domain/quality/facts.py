@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from contracts import (
     CallbackMadePayload,
@@ -20,14 +18,13 @@ from contracts import (
     SurveyServqualAnsweredPayload,
 )
 from domain.cases.context import is_contact_event
+from domain.instants import epoch_us
 
 Resolve = Callable[[str], str]
 """Anchor (the key an event is stored under) -> the customer it belongs to now (the customers projection)."""
 
-DAY_US = 86_400_000_000
 HOUR_US = 3_600_000_000
 GAP_SCALE = 10_000  # survey gaps are kept as integers of 1/10 000 (exact in every store)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 TOUCH_TYPES = frozenset({"call.received", "web.request_submitted", "frontdesk.visit_checked_in", "callback.made"})
 """Events that are a contact between a customer and the organisation, whoever started it (the contact rhythm)."""
@@ -96,15 +93,6 @@ def _particulars(event: Envelope) -> tuple[str | None, int | None, int | None]:
     return None, None, None
 
 
-def epoch_us(at: datetime) -> int:
-    """Microseconds since the epoch of an aware instant."""
-    return (at - _EPOCH) // timedelta(microseconds=1)
-
-
-def instant(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
 def as_of(facts: Iterable[Fact], now_us: int) -> list[Fact]:
     """The facts that had occurred by `now_us`, in log order: every measure is a view as of an instant."""
     return sorted((f for f in facts if f.occurred_us <= now_us), key=lambda f: f.position)
@@ -113,10 +101,3 @@ def as_of(facts: Iterable[Fact], now_us: int) -> list[Fact]:
 def customer_of(fact: Fact, resolve: Resolve) -> str | None:
     return resolve(fact.anchor) if fact.anchor is not None else None
 
-
-def nearest_rank(values: Sequence[float], percent: float) -> float | None:
-    """The nearest-rank percentile: the value at rank ceil(p·n/100) of the sorted values (None when empty)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(percent * len(ordered) / 100)) - 1]

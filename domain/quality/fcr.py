@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from domain.instants import DAY_US
 from domain.quality.cases import CaseFacts
-from domain.quality.facts import DAY_US, HOUR_US, Fact, Resolve, customer_of
+from domain.quality.facts import HOUR_US, Fact, Resolve, customer_of
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from domain.instants import from_epoch_us
+
 DEFAULT_ZONE = "Asia/Shanghai"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class PeriodKind(StrEnum):
@@ -25,7 +26,7 @@ def period_of(at: datetime, kind: PeriodKind, zone: ZoneInfo) -> str:
 
 def period_of_us(at_us: int, kind: PeriodKind, zone: ZoneInfo) -> str:
     """`period_of` an instant given in microseconds since the epoch (as read models store instants)."""
-    return period_of(_EPOCH + timedelta(microseconds=at_us), kind, zone)
+    return period_of(from_epoch_us(at_us), kind, zone)
 
 
 def previous_period(period: str) -> str:
@@ -44,7 +45,3 @@ def period_start(period: str, zone: ZoneInfo) -> datetime:
     month = (int(part[1:]) - 1) * 3 + 1 if part.startswith("Q") else int(part)
     return datetime(int(year), month, 1, tzinfo=zone)
 
-
-def epoch_us(at: datetime) -> int:
-    """Microseconds since the epoch of an aware instant."""
-    return (at - _EPOCH) // timedelta(microseconds=1)

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.identity.segments import SegmentRule
+from domain.instants import DAY_US, epoch_us
+from domain.instants import from_epoch_us as instant
+from domain.percentile import nearest_rank
 from domain.quality.customers import CustomerFacts, segment_name
-from domain.quality.facts import DAY_US, Fact, epoch_us, instant, nearest_rank
+from domain.quality.facts import Fact
 
 
 @dataclass(frozen=True, slots=True)

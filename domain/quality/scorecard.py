@@ -18,8 +18,9 @@ from fractions import Fraction
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from domain.instants import epoch_us
 from domain.percentile import nearest_rank
-from domain.quality.periods import PeriodKind, epoch_us, period_of_us, previous_period
+from domain.quality.periods import PeriodKind, period_of_us, previous_period
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -23,7 +23,8 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from contracts import ServqualDimension, ServqualImportance, ServqualItem
-from domain.quality.periods import PeriodKind, epoch_us, period_of_us
+from domain.instants import epoch_us
+from domain.quality.periods import PeriodKind, period_of_us
 
 DIMENSIONS: tuple[ServqualDimension, ...] = tuple(ServqualDimension)
 """The five dimensions in canonical order: reliability, responsiveness, assurance, empathy, tangibles."""

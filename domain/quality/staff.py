@@ -16,9 +16,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.identity.segments import SegmentRule
+from domain.percentile import nearest_rank
 from domain.quality.cases import CaseFacts
 from domain.quality.customers import CustomerFacts, segment_name
-from domain.quality.facts import GAP_SCALE, TOUCH_TYPES, Fact, nearest_rank
+from domain.quality.facts import GAP_SCALE, TOUCH_TYPES, Fact
 from domain.quality.fcr import CaseOutcome, Outcome
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.identity.identifiers import customer_key
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
-from domain.quality.facts import Fact, epoch_us
+from domain.quality.facts import Fact
 from projections.checksum import checksum
 from projections.contacts.queries import NAME
 from projections.contacts.reducer import KeyFn, fact_row, fold

@@ -14,9 +14,10 @@ from typing import Protocol
 
 from domain.cases import DEFAULT_HANDOFF_TARGET, CalendarFor, HandoffTarget, fixed_target
 from domain.identity.segments import SegmentRule
+from domain.instants import epoch_us
 from domain.quality.cases import CaseFacts, cases_of
 from domain.quality.customers import customers_of
-from domain.quality.facts import Fact, Resolve, epoch_us
+from domain.quality.facts import Fact, Resolve
 from domain.quality.fcr import CaseOutcome, FcrConfig, FcrRate, outcomes, rates, repeats_by_case
 from domain.quality.proactive import Due, ProactiveConfig, proactive
 from domain.quality.staff import Segment, StaffRow, assess, segments

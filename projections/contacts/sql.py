@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Connection, Engine, Index, Integer, MetaData, String, Table, select
 
 from domain.identity.identifiers import customer_key
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
-from domain.quality.facts import Fact, epoch_us
+from domain.quality.facts import Fact
 from projections.checksum import checksum
 from projections.contacts.memory import TABLE
 from projections.contacts.queries import NAME

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, MetaData, select
 
 from domain.identity.identifiers import customer_key
-from domain.quality.periods import epoch_us
+from domain.instants import epoch_us
 from domain.quality.servqual import ServqualCell
 from projections.keyed import KeyedSqlProjection, KeyFn, table_of
 from projections.servqual.queries import NAME, ServqualQuery, ServqualReads, last_survey

@@ -7,11 +7,12 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from projections.cases.memory import MemoryCasesStore
+from projections.customers.memory import MemoryCustomerStore
+
 from domain.log import RecordedEvent
 from projections.cases.queries import HandoffQuery
-from projections.cases.store import MemoryCasesStore
 from projections.contacts.queries import ContactFactsReader, QualitySettings, QualityViews
-from projections.customers.store import MemoryCustomerStore
 from tests.support.quality_contacts_data import CALENDAR, NOW, RULES, Dataset
 
 SETTINGS = QualitySettings(segments=RULES)
