@@ -5,7 +5,8 @@ build their stores from here, so adding a projection is its own folder and one l
 
 Projections are applied independently of one another (each folds the log alone, from its own position); a
 projection `consults` others only when its readers do: a customer's timeline is read through identity resolution
-(`customers`), a case's handoff target comes from the SLA policies (`sla`).
+(`customers`), a case's handoff target comes from the SLA policies (`sla`), and the contact-quality measures
+resolve customers and read handoff targets the same way (docs/quality.md).
 """
 
 from __future__ import annotations
@@ -19,10 +20,19 @@ from domain.identity.graph import DEFAULT_SHARED_THRESHOLD
 from projections.cases.memory import MemoryCasesStore
 from projections.cases.queries import NAME as CASES
 from projections.cases.sql import SqlCasesStore
+from projections.contacts.memory import MemoryContactsStore
+from projections.contacts.queries import NAME as CONTACTS
+from projections.contacts.sql import SqlContactsStore
 from projections.customers.memory import MemoryCustomerStore
 from projections.customers.queries import NAME as CUSTOMERS
 from projections.customers.sql import SqlCustomerStore
 from projections.protocol import MemoryProjection
+from projections.scorecard.memory import MemoryScorecardStore
+from projections.scorecard.queries import NAME as SCORECARD
+from projections.scorecard.sql import SqlScorecardStore
+from projections.servqual.memory import MemoryServqualStore
+from projections.servqual.queries import NAME as SERVQUAL
+from projections.servqual.sql import SqlServqualStore
 from projections.sla.memory import MemorySlaStore
 from projections.sla.queries import NAME as SLA
 from projections.sla.sql import SqlSlaStore
@@ -56,6 +66,9 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection(SLA, lambda _: MemorySlaStore(), lambda views, _: SqlSlaStore(views)),
     Projection(CUSTOMERS, lambda o: MemoryCustomerStore(o.shared_threshold),
                lambda views, o: SqlCustomerStore(views, o.shared_threshold)),
+    Projection(SERVQUAL, lambda _: MemoryServqualStore(), lambda views, _: SqlServqualStore(views)),
+    Projection(SCORECARD, lambda _: MemoryScorecardStore(), lambda views, _: SqlScorecardStore(views)),
+    Projection(CONTACTS, lambda _: MemoryContactsStore(), lambda views, _: SqlContactsStore(views), (CUSTOMERS, SLA)),
 )
 
 NAMES: tuple[str, ...] = tuple(p.name for p in PROJECTIONS)

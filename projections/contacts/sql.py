@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Connection, Engine, Index, Integer, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Column, Connection, Engine, Index, Integer, String, Table, select
 
 from domain.identity.identifiers import customer_key
 from domain.instants import epoch_us
@@ -14,15 +14,11 @@ from projections.checksum import checksum
 from projections.contacts.memory import TABLE
 from projections.contacts.queries import NAME
 from projections.contacts.reducer import COLUMNS, KeyFn, fact_row, fold, row_fact
-from projections.sqlstore import SqlProjection, insert_rows
-
-# Not yet on the read models' shared metadata: that comes with its Alembic revision (services/migrations/views),
-# when the projection is registered; until then `create` makes the table (SqlProjection.create names it).
-contacts_metadata = MetaData()
+from projections.sqlstore import SqlProjection, insert_rows, metadata
 
 quality_contact_facts = Table(
     TABLE,
-    contacts_metadata,
+    metadata,
     Column("position", BigInteger, primary_key=True, autoincrement=False),
     Column("event_id", String(36), nullable=False),
     Column("kind", String(100), nullable=False),

@@ -3,17 +3,16 @@ folds, and upserts what changed, in one transaction with the position."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Engine
 
 from domain.identity.identifiers import customer_key
 from domain.quality.scorecard import ScorecardRow
 from projections.keyed import KeyedSqlProjection, KeyFn, table_of
 from projections.scorecard.queries import NAME, ScorecardQuery
 from projections.scorecard.reducer import KINDS, reducer
-from projections.sqlstore import snapshot
+from projections.sqlstore import metadata, snapshot
 
-metadata = MetaData()  # joins the read models' metadata (and an Alembic revision) once the projection is registered
-TABLES = tuple(table_of(kind, metadata) for kind in KINDS)
+TABLES = tuple(table_of(kind, metadata) for kind in KINDS)  # created by the views_0004 revision
 
 
 class SqlScorecardStore(KeyedSqlProjection):

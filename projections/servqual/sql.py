@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, select
 
 from domain.identity.identifiers import customer_key
 from domain.instants import epoch_us
@@ -13,9 +13,9 @@ from domain.quality.servqual import ServqualCell
 from projections.keyed import KeyedSqlProjection, KeyFn, table_of
 from projections.servqual.queries import NAME, ServqualQuery, ServqualReads, last_survey
 from projections.servqual.reducer import KINDS, SURVEYS, SurveyRow, reducer
+from projections.sqlstore import metadata
 
-metadata = MetaData()  # joins the read models' metadata (and an Alembic revision) once the projection is registered
-TABLES = tuple(table_of(kind, metadata) for kind in KINDS)
+TABLES = tuple(table_of(kind, metadata) for kind in KINDS)  # created by the views_0004 revision
 
 
 class SqlServqualStore(KeyedSqlProjection, ServqualReads):

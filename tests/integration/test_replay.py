@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from domain.log import RecordedEvent
 from projections.cases.memory import MemoryCasesStore
 from projections.customers.memory import MemoryCustomerStore
+from projections.registry import NAMES
 from projections.sla.memory import MemorySlaStore
 from projections.sqlstore import make_engine, url_with_search_path
 from projections.timeline.memory import MemoryTimelineStore
@@ -86,7 +87,7 @@ def test_a_rebuild_from_zero_equals_live_for_every_projection_on_a_generated_log
                           dict.fromkeys(live_sums, head), jobs=2)
 
     assert head == REPLAY_EVENTS and min(p.position() for p in live.projections) == head
-    assert set(live_sums) == {"timeline", "cases", "sla", "customers"}
+    assert set(live_sums) == set(NAMES)
     assert {name: r.checksum for name, r in rebuilt.items()} == live_sums
     assert {r.position for r in rebuilt.values()} == {head} and {r.events for r in rebuilt.values()} == {head}
     assert store.head() == head and delivery_log(views) == deliveries  # no event appended, no webhook queued
@@ -129,7 +130,7 @@ def test_a_rebuild_in_processes_into_postgres_equals_one_in_this_process(
 ) -> None:
     settings, _, store, views = small
     head = store.head()
-    names = ["timeline", "cases", "sla", "customers"]
+    names = list(NAMES)
     target = rebuild_target(f"{postgres_url}?schema={pg_schema}")
     here = replay(store, stores_on(target))
     target.dispose()
@@ -204,7 +205,7 @@ def test_a_failing_replay_process_fails_the_rebuild_naming_its_error(
     small: tuple[Settings, dict[str, str], EventStore, Engine], tmp_path: Path
 ) -> None:
     settings, _, store, _ = small
-    names = ["timeline", "cases", "sla", "customers"]
+    names = list(NAMES)
     place = FailingPlace(RebuildPlace(settings, f"sqlite:///{tmp_path / 'failing.db'}"), "sla")
     with pytest.raises(ReplayFailed) as failed:
         replay_jobs(place, names, dict.fromkeys(names, store.head()), jobs=2, batch_size=500)

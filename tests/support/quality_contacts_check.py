@@ -7,12 +7,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from projections.cases.memory import MemoryCasesStore
-from projections.customers.memory import MemoryCustomerStore
-
 from domain.log import RecordedEvent
+from projections.cases.memory import MemoryCasesStore
 from projections.cases.queries import HandoffQuery
 from projections.contacts.queries import ContactFactsReader, QualitySettings, QualityViews
+from projections.customers.memory import MemoryCustomerStore
 from tests.support.quality_contacts_data import CALENDAR, NOW, RULES, Dataset
 
 SETTINGS = QualitySettings(segments=RULES)

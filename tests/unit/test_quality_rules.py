@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from projections.customers.memory import MemoryCustomerStore
-
 from contracts import CustomerRef, Envelope
 from domain.identity.segments import SegmentRule
 from domain.quality.fcr import FcrConfig, Outcome
 from domain.quality.proactive import ProactiveConfig, Rhythm
 from projections.contacts.memory import MemoryContactsStore
 from projections.contacts.queries import QualitySettings, QualityViews
+from projections.customers.memory import MemoryCustomerStore
 from tests.support.builders import make_event, recorded
 from tests.support.quality_contacts_data import PROTECTOR
 

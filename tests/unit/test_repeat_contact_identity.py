@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from projections.cases.memory import MemoryCasesStore
-from projections.customers.memory import MemoryCustomerStore
-
 from contracts import CustomerRef
 from domain.identity.identifiers import IdentifierProtector, customer_key
 from domain.log import RecordedEvent
 from projections.cases import ContactQuery, fold
+from projections.cases.memory import MemoryCasesStore
 from projections.cases.sql import SqlCasesStore
+from projections.customers.memory import MemoryCustomerStore
 from projections.sqlstore import make_engine
 from tests.support.builders import call_received, case_opened, recorded, visit_checked_in
 
