@@ -24,7 +24,8 @@ import psycopg
 from kafka import KafkaConsumer, TopicPartition
 from psycopg import sql
 
-from services.bootstrap import ensure_kafka_topics, open_views
+from services.adapters.databases import open_views
+from services.kafka.admin import ensure_kafka_topics
 from services.publisher import TouchlinePublisher
 from services.settings import Settings
 from tests.support.pipeline import settings_env, touchpoint
@@ -71,7 +72,7 @@ def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool)
         procs = []
         for command in ("recorder", "projector"):
             log = stack.enter_context((settings.data_dir / f"{command}.log").open("wb"))
-            proc = subprocess.Popen([sys.executable, "-m", "services.cli", command], env=env,
+            proc = subprocess.Popen([sys.executable, "-m", "services.entrypoints.cli", command], env=env,
                                     stdout=log, stderr=subprocess.STDOUT)
             stack.callback(proc.wait, 30)
             stack.callback(proc.terminate)

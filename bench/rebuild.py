@@ -70,6 +70,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from domain.log import RecordedEvent
+from services.adapters.databases import projection_stores
 from services.audit.commands import stores_on
 from services.audit.replay import (
     REBUILD_BATCH,
@@ -80,10 +81,10 @@ from services.audit.replay import (
     replay,
     replay_jobs,
 )
-from services.bootstrap import open_event_store, projection_stores
 from services.projector.engine import fewer_collections
 from services.settings import Settings
 from services.store.eventstore import EventStore
+from services.store.opening import open_event_store
 from tests.support.replay_data import replay_log
 
 

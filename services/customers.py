@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from domain.cases import CaseStatus
 from domain.identity.identifiers import Identifier, customer_id_for
@@ -31,10 +30,9 @@ class Resolved:
     shared: bool = False
 
 
-def anchors_for(components: Any, customer_id: str) -> tuple[str, ...]:
-    """The stored ids a customer filter must match: the anchors of the resolved customer (the id itself when the
-    components have no identity views, or the customer is unknown: the filter then finds nothing)."""
-    views: CustomerViews | None = getattr(components, "customers", None)
+def anchors_for(views: CustomerViews | None, customer_id: str) -> tuple[str, ...]:
+    """The stored ids a customer filter must match: the anchors of the resolved customer (the id itself without
+    identity views, or when the customer is unknown: the filter then finds nothing)."""
     resolved = views.resolve(customer_id) if views is not None else None
     return resolved.anchors if resolved is not None else (customer_id,)
 

@@ -17,10 +17,13 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from domain.audit.hashing import HASH_ALGORITHM
 
 STATEMENT_HEADER = "touchline.audit.checkpoint.v1"
 
@@ -93,3 +96,12 @@ def signature_valid(checkpoint: SignedCheckpoint, keys: dict[str, Ed25519PublicK
 
 def trusted_keys(*keys: Ed25519PublicKey) -> dict[str, Ed25519PublicKey]:
     return {key_id(key): key for key in keys}
+
+
+def checkpoint_json(checkpoint: SignedCheckpoint) -> dict[str, Any]:
+    """A checkpoint as published: the statement's fields, the exact signed text, signature and key id."""
+    s = checkpoint.statement
+    return {"seq": s.seq, "tree_size": s.tree_size, "last_position": s.last_position, "root_hash": s.root_hash.hex(),
+            "chain_head": s.chain_head.hex(), "issued_at": s.issued_at.isoformat(), "algorithm": HASH_ALGORITHM,
+            "statement": s.to_bytes().decode(), "signature": base64.b64encode(checkpoint.signature).decode(),
+            "key_id": checkpoint.key_id}

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from projections.sla.queries import AlertQuery
 from projections.sla.reducer import Alert, AlertState, Severity
 from services.api.auth import Principal, PrincipalDep
+from services.api.deps import NowDep, SlaViewsDep
 from services.api.problems import Problem
 from services.api.sla_schemas import AckIn, AckOut, AlertDetail, AlertList, AlertOut, DeliveryOut
 from services.sla.acks import AlertNotFound, AlreadyAcknowledged, NotAllowed, acknowledge_alert
-from services.sla.wiring import SlaViews
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
-
-
-def sla_views(request: Request) -> SlaViews:
-    views: SlaViews | None = request.app.state.components.sla
-    if views is None:
-        raise Problem(503, "SLA unavailable", "This process was started without the SLA views.")
-    return views
 
 
 def alert_in_scope(alert: Alert, principal: Principal) -> bool:
@@ -33,8 +26,8 @@ def alert_in_scope(alert: Alert, principal: Principal) -> bool:
 
 @router.get("", response_model=AlertList, operation_id="list_alerts")
 async def list_alerts(
-    request: Request,
     principal: PrincipalDep,
+    views: SlaViewsDep,
     state: AlertState | None = None,
     department: str | None = None,
     severity: Severity | None = None,
@@ -47,14 +40,13 @@ async def list_alerts(
     if scope is not None and department not in (None, scope):
         return AlertList(alerts=[])
     query = AlertQuery(state=state, department=scope or department, severity=severity, case_id=case_id, limit=limit)
-    alerts = await run_in_threadpool(sla_views(request).store.alerts, query)
+    alerts = await run_in_threadpool(views.store.alerts, query)
     return AlertList(alerts=[AlertOut.of(a) for a in alerts])
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, operation_id="get_alert", responses={404: {}})
-async def get_alert(request: Request, principal: PrincipalDep, alert_id: UUID) -> AlertDetail:
+async def get_alert(principal: PrincipalDep, views: SlaViewsDep, alert_id: UUID) -> AlertDetail:
     """One alert, with the log of its webhook deliveries."""
-    views = sla_views(request)
     alert = await run_in_threadpool(views.store.alert, str(alert_id))
     if alert is None or not alert_in_scope(alert, principal):
         raise Problem(404, "Alert not found", f"No alert {alert_id}.")
@@ -64,19 +56,18 @@ async def get_alert(request: Request, principal: PrincipalDep, alert_id: UUID) -
 
 @router.post("/{alert_id}/ack", response_model=AckOut, status_code=201, operation_id="acknowledge_alert",
              responses={403: {}, 404: {}, 409: {}})
-async def acknowledge(request: Request, principal: PrincipalDep, alert_id: UUID, body: AckIn) -> AckOut:
+async def acknowledge(principal: PrincipalDep, views: SlaViewsDep, now: NowDep, alert_id: UUID,
+                      body: AckIn) -> AckOut:
     """Record that a person took the alert in hand (`sla.alert_acknowledged`; once per alert). Allowed for the
     manager of the alert's department (404 for another department's alert), the role it escalated to, and the
     ops and admin roles."""
-    components: Any = request.app.state.components
-    views = sla_views(request)
     alert = await run_in_threadpool(views.store.alert, str(alert_id))
     if alert is not None and not alert_in_scope(alert, principal):
         raise Problem(404, "Alert not found", f"no alert {alert_id}")
     try:
         _, event = await run_in_threadpool(
             lambda: acknowledge_alert(views.event_store, views.store, alert_id, by=body.acknowledged_by,
-                                      note=body.note, principal=principal.name, now=components.clock()))
+                                      note=body.note, principal=principal.name, now=now))
     except AlertNotFound as exc:
         raise Problem(404, "Alert not found", str(exc)) from exc
     except NotAllowed as exc:

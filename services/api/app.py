@@ -29,6 +29,7 @@ from services.api.jsonbody import JsonBodyMiddleware
 from services.api.params import RefuseNulMiddleware
 from services.api.permissions import check_routes
 from services.api.ratelimit import RateLimiter, RateLimitMiddleware
+from services.entrypoints.bootstrap import Root
 
 DESCRIPTION = """touchline records every customer touchpoint (front desk, hotline, web, repair, any department)
 as an immutable event and serves one timeline per customer across channels.
@@ -39,11 +40,13 @@ Errors are RFC 9457 problem details (`application/problem+json`) with field path
 `TOUCHLINE_RATE_LIMIT` requests (default 100 per second); beyond that the answer is 429 with `Retry-After`."""
 
 
-def build_app(components: Any) -> FastAPI:
-    """The API over `components` (see services.bootstrap.ApiComponents)."""
+def build_app(root: Root | Any) -> FastAPI:
+    """The API over the composition root (services.entrypoints.bootstrap.Root, everything it serves opened:
+    `Root.open_api`), handed over once here; routes read it through the typed dependencies of services.api.deps.
+    Tests hand a partial stand-in holding only what the routes under test read."""
     app = FastAPI(title="touchline", version="0.1.0", description=DESCRIPTION)
-    app.state.components = components
-    app.state.tokens = TokenRegistry.from_setting(components.settings.bootstrap_tokens.get_secret_value())
+    app.state.root = root
+    app.state.tokens = TokenRegistry.from_setting(root.settings.bootstrap_tokens.get_secret_value())
     problems.install(app)
     routers = (ingest, customers, identity, cases, departments, handoffs, sla, alerts, promises, audit_api,
                audit_replay, privacy_api, projections_api, health)
@@ -52,10 +55,10 @@ def build_app(components: Any) -> FastAPI:
     check_routes(api_routes(app), authenticate)
     problems.document_problems(app)
     # Added last = runs first: a caller over its limit is refused before its body is even read.
-    app.add_middleware(JsonBodyMiddleware, max_bytes=components.settings.max_body_bytes,
+    app.add_middleware(JsonBodyMiddleware, max_bytes=root.settings.max_body_bytes,
                        per_item_paths=frozenset({"/v1/events"}))
     app.add_middleware(RefuseNulMiddleware)
-    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(components.settings.rate_limit))
+    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(root.settings.rate_limit))
     return app
 
 

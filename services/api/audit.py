@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from services.api.auth import AuditorDep
+from services.api.deps import AuditDep, ExporterDep
 from services.api.params import Ordinal, Position
 from services.api.problems import Problem
-from services.audit.export import CustomerExporter
 from services.audit.service import AuditService, BadRequest, Inconsistent, NotCovered, NotFound, checkpoint_json
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -24,16 +24,9 @@ AUDIT_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def audit_service(request: Request) -> AuditService:
-    service: AuditService | None = getattr(request.app.state.components, "audit", None)
-    if service is None:
-        raise Problem(503, "Audit unavailable", "This process was started without the audit service.")
-    return service
-
-
-async def _call(request: Request, method: str, *args: Any) -> Any:
+async def _call(service: AuditService, method: str, *args: Any) -> Any:
     try:
-        return await run_in_threadpool(getattr(audit_service(request), method), *args)
+        return await run_in_threadpool(getattr(service, method), *args)
     except NotFound as exc:
         raise Problem(404, "Not Found", str(exc)) from exc
     except BadRequest as exc:
@@ -41,42 +34,42 @@ async def _call(request: Request, method: str, *args: Any) -> Any:
 
 
 @router.get("/public-key", operation_id="audit_public_key", responses={503: {}})
-async def public_key(request: Request) -> dict[str, Any]:
+async def public_key(service: AuditDep) -> dict[str, Any]:
     """The Ed25519 key checkpoints are signed with (base64 raw 32 bytes) and the key ids still trusted.
     Public: anyone holding a published checkpoint may verify it."""
-    return await _call(request, "public_key")
+    return await _call(service, "public_key")
 
 
 @router.get("/checkpoints", operation_id="list_audit_checkpoints", responses=AUDIT_ERRORS)
-async def checkpoints(request: Request, _: AuditorDep, after: Annotated[Position, Query()] = 0,
+async def checkpoints(_: AuditorDep, service: AuditDep, after: Annotated[Position, Query()] = 0,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """Signed checkpoints with seq > `after`, oldest first."""
-    found = await _call(request, "checkpoints", after, limit)
+    found = await _call(service, "checkpoints", after, limit)
     return {"checkpoints": [checkpoint_json(c) for c in found]}
 
 
 @router.get("/proofs/inclusion", operation_id="audit_inclusion_proof", responses=AUDIT_ERRORS)
-async def inclusion(request: Request, _: AuditorDep, event_id: UUID,
+async def inclusion(_: AuditorDep, service: AuditDep, event_id: UUID,
                     checkpoint: Annotated[Ordinal | None, Query()] = None) -> dict[str, Any]:
     """The stored record of an event and a Merkle proof of its inclusion in a checkpoint (default: the latest)."""
-    result: dict[str, Any] = await _call(request, "inclusion", event_id, checkpoint)
+    result: dict[str, Any] = await _call(service, "inclusion", event_id, checkpoint)
     return result
 
 
 @router.get("/proofs/consistency", operation_id="audit_consistency_proof", responses=AUDIT_ERRORS)
-async def consistency(request: Request, _: AuditorDep, from_seq: Annotated[Ordinal, Query(alias="from")],
+async def consistency(_: AuditorDep, service: AuditDep, from_seq: Annotated[Ordinal, Query(alias="from")],
                       to_seq: Annotated[Ordinal, Query(alias="to")]) -> dict[str, Any]:
     """A Merkle proof that checkpoint `to`'s tree extends checkpoint `from`'s (append-only history)."""
-    result: dict[str, Any] = await _call(request, "consistency", from_seq, to_seq)
+    result: dict[str, Any] = await _call(service, "consistency", from_seq, to_seq)
     return result
 
 
 @router.get("/verify", operation_id="audit_verify", responses=AUDIT_ERRORS)
-async def verify(request: Request, _: AuditorDep,
+async def verify(_: AuditorDep, service: AuditDep,
                  limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> dict[str, Any]:
     """Recompute the log's hashes from its start (up to `limit` events) against the chain and signed checkpoints;
     `ok` false names the first bad position and why."""
-    verdict = await _call(request, "verify", limit)
+    verdict = await _call(service, "verify", limit)
     finding = verdict.finding
     return {"ok": verdict.ok, "complete": verdict.complete, "checked": verdict.checked,
             "last_position": verdict.last_position, "checkpoints_verified": verdict.checkpoints_verified,
@@ -91,13 +84,10 @@ NDJSON = "application/x-ndjson"
 @router.get("/customers/{customer_id}/export", operation_id="audit_export_customer", response_class=StreamingResponse,
             responses={200: {"content": {NDJSON: {}}, "description": "JSON Lines: header, events, trailer."},
                        403: {}, 404: {}, 409: {}})
-async def export_customer(request: Request, _: AuditorDep, customer_id: str) -> StreamingResponse:
+async def export_customer(_: AuditorDep, exporter: ExporterDep, customer_id: str) -> StreamingResponse:
     """The customer's every event as stored, each with a Merkle proof of its inclusion in the latest signed
     checkpoint, streamed as JSON Lines (format in docs/audit.md; check with `touchline audit verify-export`).
     404: no events for this customer; 409: its newest events are not covered by a checkpoint yet (retry later)."""
-    exporter: CustomerExporter | None = getattr(request.app.state.components, "exporter", None)
-    if exporter is None:
-        raise Problem(503, "Export unavailable", "This process was started without the customer exporter.")
     try:
         lines = await run_in_threadpool(exporter.export, customer_id)
     except NotFound as exc:

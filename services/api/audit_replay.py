@@ -4,9 +4,9 @@ position or instant) and rebuild-and-compare runs (`/v1/audit/replays`)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -16,11 +16,12 @@ from projections.customers.queries import anchors_of
 from services.api.auth import AuditorDep
 from services.api.case_schemas import CaseOut
 from services.api.customers import TimelineEntryOut, TimelinePageOut
+from services.api.deps import CaseViewsDep, EventStoreDep, PositionAtDep, ReplaysDep
 from services.api.params import Instant, Position
 from services.api.problems import Problem
 from services.api.sla_schemas import CaseSlaOut
 from services.audit.asof import AsOfReplayer, NoTimeIndex, ReplayTooLong
-from services.audit.replays import ReplayBusy, ReplayJob, ReplayJobs
+from services.audit.replays import ReplayBusy, ReplayJob
 from services.cases import CaseViews
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -60,8 +61,10 @@ def as_of(replayer: AsOfReplayer, views: CaseViews, *, customer_id: str | None =
 
 @router.get("/as-of", response_model=AsOfOut, operation_id="audit_as_of", responses={403: {}, 422: {}, 501: {}})
 async def audit_as_of(
-    request: Request,
     _: AuditorDep,
+    event_store: EventStoreDep,
+    views: CaseViewsDep,
+    position_at: PositionAtDep,
     customer_id: str | None = None,
     case_id: str | None = None,
     position: Annotated[Position | None, Query(description="Fold events 1..position.")] = None,
@@ -72,10 +75,9 @@ async def audit_as_of(
 ) -> AsOfOut:
     """The customer's timeline, or the case and its SLA clocks, as operations saw them at a log position or an
     instant (replayed from the log; nothing is written). Auditor and admin tokens only."""
-    components: Any = request.app.state.components
-    replayer = AsOfReplayer(components.event_store, getattr(components, "position_at", None))
+    replayer = AsOfReplayer(event_store, position_at)
     try:
-        return await run_in_threadpool(lambda: as_of(replayer, components.cases, customer_id=customer_id,
+        return await run_in_threadpool(lambda: as_of(replayer, views, customer_id=customer_id,
                                                      case_id=case_id, position=position, at=at, now=now,
                                                      limit=limit))
     except NoTimeIndex as exc:
@@ -123,22 +125,15 @@ class ReplayOut(BaseModel):
                    projections=projections, differing=differing, error=job.error)
 
 
-def replay_jobs(request: Request) -> ReplayJobs:
-    jobs: ReplayJobs | None = getattr(request.app.state.components, "replays", None)
-    if jobs is None:
-        raise Problem(503, "Replay unavailable", "This process was started without replays.")
-    return jobs
-
-
 @router.post("/replays", response_model=ReplayOut, status_code=202, operation_id="start_audit_replay",
              responses={403: {}, 409: {}, 503: {}})
-async def start_replay(request: Request, response: Response, principal: AuditorDep) -> ReplayOut:
+async def start_replay(response: Response, principal: AuditorDep, jobs: ReplaysDep) -> ReplayOut:
     """Rebuild every projection from zero into a temporary place and compare it with the live read model at the
     same log position (`touchline audit compare`), in the background: answers 202 at once with the replay's id;
     poll `GET /v1/audit/replays/{replay_id}`. Writes nothing the live system reads, sends nothing. One replay at a
     time (409 while one runs). Auditor and admin tokens only."""
     try:
-        job = replay_jobs(request).start(principal.name)
+        job = jobs.start(principal.name)
     except ReplayBusy as exc:
         raise Problem(409, "Replay running", f"replay {exc} is still running; poll it or try again later") from exc
     response.headers["Location"] = f"/v1/audit/replays/{job.replay_id}"
@@ -146,16 +141,16 @@ async def start_replay(request: Request, response: Response, principal: AuditorD
 
 
 @router.get("/replays", response_model=list[ReplayOut], operation_id="list_audit_replays", responses={403: {}})
-async def list_replays(request: Request, _: AuditorDep) -> list[ReplayOut]:
+async def list_replays(_: AuditorDep, jobs: ReplaysDep) -> list[ReplayOut]:
     """The replays this API process has run or runs (the latest 20), newest first."""
-    return [ReplayOut.of(job) for job in replay_jobs(request).recent()]
+    return [ReplayOut.of(job) for job in jobs.recent()]
 
 
 @router.get("/replays/{replay_id}", response_model=ReplayOut, operation_id="get_audit_replay",
             responses={403: {}, 404: {}})
-async def get_replay(request: Request, replay_id: str, _: AuditorDep) -> ReplayOut:
+async def get_replay(replay_id: str, _: AuditorDep, jobs: ReplaysDep) -> ReplayOut:
     """A replay's progress, then its outcome: every projection's live and rebuilt checksums."""
-    job = replay_jobs(request).get(replay_id)
+    job = jobs.get(replay_id)
     if job is None:
         raise Problem(404, "Not Found", f"no replay {replay_id} in this API process (they are kept in memory)")
     return ReplayOut.of(job)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,7 @@ from projections.cases.stats import repeat_contacts
 from projections.cases.views import case_view
 from services.api.auth import PrincipalDep
 from services.api.case_schemas import AnomalyOut, CaseOut, CaseSummaryOut
+from services.api.deps import CaseViewsDep, IdentityViewsDep, NowDep
 from services.api.params import Age, Instant
 from services.api.problems import Problem
 from services.cases import CaseViews
@@ -25,19 +26,6 @@ from services.customers import anchors_for
 router = APIRouter(tags=["cases"])
 
 
-def _case_views(request: Request) -> CaseViews:
-    views: CaseViews = request.app.state.components.cases
-    return views
-
-
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.components.clock()
-    return now
-
-
-CaseViewsDep = Annotated[CaseViews, Depends(_case_views)]
-NowDep = Annotated[datetime, Depends(_now)]
-"""The instant the views are computed for: the components' clock, read once per request."""
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
@@ -50,10 +38,10 @@ class BoardOut(BaseModel):
 
 @router.get("/v1/cases", response_model=BoardOut, operation_id="case_board", responses={422: {}})
 async def case_board(
-    request: Request,
     principal: PrincipalDep,
     views: CaseViewsDep,
     now: NowDep,
+    identity: IdentityViewsDep,
     holder: Annotated[str | None, Query(description="Department owning the case.")] = None,
     status: Annotated[list[CaseStatus] | None, Query(description="One or more statuses.")] = None,
     customer: Annotated[str | None, Query(description="Customer id (as in /v1/customers).")] = None,
@@ -67,7 +55,7 @@ async def case_board(
 ) -> BoardOut:
     """Every case with its holder, status and age; oldest opened first. `customer` is resolved: the cases of every
     identifier linked to the customer. Department tokens list the cases their department is involved in."""
-    anchors = await run_in_threadpool(anchors_for, request.app.state.components, customer) if customer else ()
+    anchors = await run_in_threadpool(anchors_for, identity, customer) if customer else ()
     try:
         query = CaseQuery(
             holder=holder, statuses=tuple(s.value for s in status or ()), customer_ids=anchors,

@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from domain.identity.identifiers import IdentifierKind, InvalidIdentifier, normalise
+from domain.identity.identifiers import IdentifierKind, IdentifierProtector, InvalidIdentifier, normalise
 from projections.timeline.queries import InvalidCursor
 from services.api.auth import Principal, PrincipalDep
+from services.api.deps import CustomerViewsDep, ProtectorDep, TimelineDep
 from services.api.params import Instant
 from services.api.permissions import shown
 from services.api.problems import Problem
+from services.customers import CustomerViews
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -56,40 +58,41 @@ class LookupIn(BaseModel):
 
 @router.get("", response_model=CustomerLookup, operation_id="find_customer", responses={404: {}, 422: {}})
 async def find_customer(
-    request: Request,
     principal: PrincipalDep,
+    views: CustomerViewsDep,
+    protector: ProtectorDep,
     identifier: Annotated[str, Query(description="KIND:VALUE, e.g. phone:13800138000 or email:li@example.cn")],
 ) -> CustomerLookup:
     """The customer known by an identifier (phone, e-mail, customer number, national ID, ...), resolved across
     every identifier linked to it. National IDs in a URL end up in access logs: prefer `POST /v1/customers/lookup`."""
-    return await _lookup(request, principal, identifier, "query.identifier")
+    return await _lookup(views, protector, principal, identifier, "query.identifier")
 
 
 @router.post("/lookup", response_model=CustomerLookup, operation_id="lookup_customer", responses={404: {}, 422: {}})
-async def lookup_customer(request: Request, principal: PrincipalDep, body: LookupIn) -> CustomerLookup:
+async def lookup_customer(principal: PrincipalDep, views: CustomerViewsDep, protector: ProtectorDep,
+                          body: LookupIn) -> CustomerLookup:
     """The same lookup with the identifier in the body, so a national ID never appears in a URL or a log."""
-    return await _lookup(request, principal, body.identifier, "body.identifier")
+    return await _lookup(views, protector, principal, body.identifier, "body.identifier")
 
 
-async def _lookup(request: Request, principal: Principal, identifier: str, loc: str) -> CustomerLookup:
-    components = request.app.state.components
+async def _lookup(views: CustomerViews, protector: IdentifierProtector, principal: Principal, identifier: str,
+                  loc: str) -> CustomerLookup:
     kind_text, sep, value = identifier.partition(":")
     try:
         kind = IdentifierKind(kind_text)
         if not sep:
             raise InvalidIdentifier("expected KIND:VALUE")
-        normalised = normalise(kind, value, components.protector)
+        normalised = normalise(kind, value, protector)
     except (ValueError, InvalidIdentifier) as exc:
         errors = [{"loc": loc, "message": str(exc) if kind_text != "national_id" else "not a national ID",
                    "type": "identifier_invalid"}]
         raise Problem(422, "Invalid identifier", f"kinds: {', '.join(k.value for k in IdentifierKind)}",
                       errors=errors) from exc
-    views = components.customers
     resolved = await run_in_threadpool(views.resolve_identifier, normalised)
     if not await run_in_threadpool(views.visible_to, resolved, principal.department):
         raise Problem(404, "Customer not found", "No event has been recorded with this identifier.")
     national = kind is IdentifierKind.NATIONAL_ID
-    shown = f"{kind.value}:{components.protector.mask(value)}" if national else str(normalised)
+    shown = f"{kind.value}:{protector.mask(value)}" if national else str(normalised)
     assert resolved is not None  # visible_to
     match = CustomerMatchOut(customer_id=resolved.customer_id, identifiers=len(resolved.anchors),
                              shared=resolved.shared)
@@ -99,8 +102,9 @@ async def _lookup(request: Request, principal: Principal, identifier: str, loc: 
 @router.get("/{customer_id}/timeline", response_model=TimelinePageOut, operation_id="customer_timeline",
             responses={404: {}, 422: {}})
 async def customer_timeline(
-    request: Request,
     principal: PrincipalDep,
+    views: CustomerViewsDep,
+    store: TimelineDep,
     customer_id: str,
     channel: str | None = None,
     department: str | None = None,
@@ -113,11 +117,9 @@ async def customer_timeline(
 
     A customer id merged into another since it was handed out is followed to the customer it belongs to now.
     Department tokens: 404 for a customer their department never dealt with; other departments' summaries masked."""
-    components = request.app.state.components
-    store = components.timeline
-    resolved = await run_in_threadpool(components.customers.resolve, customer_id)
+    resolved = await run_in_threadpool(views.resolve, customer_id)
     scope = principal.department
-    if scope is not None and not await run_in_threadpool(components.customers.visible_to, resolved, scope):
+    if scope is not None and not await run_in_threadpool(views.visible_to, resolved, scope):
         raise Problem(404, "Customer not found", f"No timeline for customer {customer_id}.")
     anchors = resolved.anchors if resolved is not None else ()
     try:

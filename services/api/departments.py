@@ -10,7 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from contracts.fields import DEPARTMENT_PATTERN
 from services.api.auth import PrincipalDep
 from services.api.case_schemas import InboxItemOut, InboxOut, InboxSectionOut
-from services.api.cases import CaseViewsDep, Limit, NowDep
+from services.api.cases import Limit
+from services.api.deps import CaseViewsDep, NowDep
 from services.api.problems import Problem
 from services.cases import department_inbox
 

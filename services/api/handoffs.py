@@ -14,7 +14,8 @@ from projections.cases import HandoffQuery
 from projections.cases.rows import HandoffRow
 from projections.cases.stats import PairStats, dropped, matrix, ping_pong
 from services.api.auth import Principal, PrincipalDep
-from services.api.cases import CaseViewsDep, Limit, NowDep
+from services.api.cases import Limit
+from services.api.deps import CaseViewsDep, NowDep
 from services.api.params import Instant
 
 router = APIRouter(prefix="/v1/handoffs", tags=["handoffs"])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.api.deps import RootDep
 from services.api.problems import Problem
 
 router = APIRouter(tags=["health"])
@@ -18,11 +19,11 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", operation_id="readyz", responses={503: {}})
-async def readyz(request: Request) -> dict[str, str]:
+async def readyz(root: RootDep) -> dict[str, str]:
     """The broker and the stores answer, no projection is stuck (parked events leave it ready: "degraded"); in
     `touchline run` also every supervised loop is running, not retrying, and the recorder owns its partitions (so an
     accepted event can be recorded). 503 names what is not ok."""
-    checks: dict[str, str] = await run_in_threadpool(request.app.state.components.readiness)
+    checks: dict[str, str] = await run_in_threadpool(root.readiness)
     if any(state != "ok" and not state.startswith("degraded") for state in checks.values()):
         raise Problem(503, "Not ready", ", ".join(f"{k}: {v}" for k, v in checks.items()), checks=checks)
     return {"status": "ok"} | checks

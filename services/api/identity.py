@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -14,20 +14,13 @@ from projections.cases.queries import involves
 from projections.customers.card import Card
 from projections.customers.queries import DecisionRow
 from services.api.auth import PrincipalDep
-from services.api.cases import NowDep
+from services.api.deps import CustomerViewsDep, NowDep
 from services.api.permissions import masked, shown
 from services.api.problems import Problem
 from services.customers import CustomerViews, Resolved
 
 router = APIRouter(tags=["customers"])
 
-
-def _views(request: Request) -> CustomerViews:
-    views: CustomerViews = request.app.state.components.customers
-    return views
-
-
-ViewsDep = Annotated[CustomerViews, Depends(_views)]
 
 
 class IdentifierOut(BaseModel):
@@ -129,7 +122,7 @@ class SharedOut(BaseModel):
 
 @router.get("/v1/customers/{customer_id}/card", response_model=CardOut, operation_id="customer_card",
             responses={404: {}})
-async def customer_card(principal: PrincipalDep, views: ViewsDep, now: NowDep, customer_id: str) -> CardOut:
+async def customer_card(principal: PrincipalDep, views: CustomerViewsDep, now: NowDep, customer_id: str) -> CardOut:
     """The front-desk context card: who this is, how often they came lately, what is open and promised.
     Department tokens: other departments' free text is masked (docs/security.md)."""
     resolved = await _resolved(views, customer_id, principal.department)
@@ -139,7 +132,7 @@ async def customer_card(principal: PrincipalDep, views: ViewsDep, now: NowDep, c
 
 @router.get("/v1/customers/{customer_id}/identity", response_model=IdentityOut, operation_id="customer_identity",
             responses={404: {}})
-async def customer_identity(principal: PrincipalDep, views: ViewsDep, customer_id: str) -> IdentityOut:
+async def customer_identity(principal: PrincipalDep, views: CustomerViewsDep, customer_id: str) -> IdentityOut:
     """The customer's identifiers (masked) and every merge, split and refused link that shaped it."""
     resolved = await _resolved(views, customer_id, principal.department)
     members = await run_in_threadpool(views.directory.members, resolved.customer_id)
@@ -151,7 +144,7 @@ async def customer_identity(principal: PrincipalDep, views: ViewsDep, customer_i
 
 @router.get("/v1/identity/shared", response_model=list[SharedOut], operation_id="shared_identifiers")
 async def shared_identifiers(
-    _: PrincipalDep, views: ViewsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    _: PrincipalDep, views: CustomerViewsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[SharedOut]:
     """Identifiers seen on several different people (switchboards, family e-mails): they no longer link."""
     found = await run_in_threadpool(views.directory.shared, limit)

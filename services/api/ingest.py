@@ -18,7 +18,9 @@ from pydantic import BaseModel, Field
 from contracts import Envelope
 from domain.intake import Rejected, admit, conflict_error, same_content, split_resends
 from services.api.auth import Principal, PrincipalDep
+from services.api.deps import RootDep
 from services.api.problems import Problem
+from services.entrypoints.bootstrap import Root
 from services.kafka.records import PublishFailed
 from services.metrics import INGEST_EVENTS
 
@@ -65,9 +67,9 @@ EVENTS_BODY = {
                409: {"description": "Every valid event reuses an event id with different content"},
                413: {}, 422: {}, 503: {}},
 )
-async def publish_events(request: Request, principal: PrincipalDep) -> IngestResult:
+async def publish_events(request: Request, principal: PrincipalDep, root: RootDep) -> IngestResult:
     """Validate every event, publish the valid ones (acks=all), and report each item's outcome."""
-    limit = request.app.state.components.settings.max_body_bytes
+    limit = root.settings.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise Problem(413, "Request too large", f"At most {limit} bytes per request.")
@@ -76,22 +78,22 @@ async def publish_events(request: Request, principal: PrincipalDep) -> IngestRes
         raw += chunk
         if len(raw) > limit:
             raise Problem(413, "Request too large", f"At most {limit} bytes per request.")
-    return await run_in_threadpool(_ingest, request.app.state.components, principal, bytes(raw))
+    return await run_in_threadpool(_ingest, root, principal, bytes(raw))
 
 
-def _ingest(components: Any, principal: Principal, raw: bytes) -> IngestResult:
-    items, batch = _items(raw, components.settings.max_batch)
-    outcomes: list[Envelope | Rejected] = [admit(item, components.protector) for item in items]
+def _ingest(root: Root, principal: Principal, raw: bytes) -> IngestResult:
+    items, batch = _items(raw, root.settings.max_batch)
+    outcomes: list[Envelope | Rejected] = [admit(item, root.protector) for item in items]
     _refuse_internal(outcomes, batch)
     valid = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, Envelope)]
     _authorise(principal.department, [event for _, event in valid])
-    fresh, conflicts = _resends(components.event_store, valid)
+    fresh, conflicts = _resends(root.event_store, valid)
     results = [_result(i, o, i in conflicts) for i, o in enumerate(outcomes)]
     accepted = len(valid) - len(conflicts)
     if not accepted:
         _refuse_all(results, conflicts)
     try:
-        components.publisher.publish(fresh)
+        root.publisher.publish(fresh)
     except PublishFailed as exc:
         raise Problem(503, "Broker unavailable", str(exc), headers={"Retry-After": "1"}) from exc
     INGEST_EVENTS.labels("accepted").inc(accepted)

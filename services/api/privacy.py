@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from services.api.auth import AdminDep
+from services.api.deps import ErasureDep
 from services.api.problems import Problem
-from services.privacy.erasure import ErasureService, NothingToErase, rebuild_note
+from services.privacy.erasure import NothingToErase, rebuild_note
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
 
@@ -34,13 +35,10 @@ class ErasureAnswer(BaseModel):
 
 @router.post("/erasures", operation_id="erase_customer", status_code=201, response_model=ErasureAnswer,
              responses={403: {}, 404: {}, 422: {}})
-async def erase(request: Request, body: ErasureRequest, principal: AdminDep) -> ErasureAnswer:
+async def erase(body: ErasureRequest, principal: AdminDep, service: ErasureDep) -> ErasureAnswer:
     """Destroy the customer's data keys: their personal values become unreadable in the store at once, and in the
     read models once the projector has rebuilt them after the recorded `privacy.subject_erased` event.
     The audit chain keeps verifying (nothing stored is changed). 404: no personal data held for this customer."""
-    service: ErasureService | None = getattr(request.app.state.components, "erasure", None)
-    if service is None:
-        raise Problem(503, "Erasure unavailable", "This process was started without the erasure service.")
     try:
         done = await run_in_threadpool(service.erase, body.customer_id, body.reason, principal.name)
     except NothingToErase as exc:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -13,8 +13,8 @@ from projections.cursor import InvalidCursor
 from projections.failures import failures, request_retry
 from projections.protocol import Failure
 from services.api.auth import PrincipalDep
+from services.api.deps import NowDep, ReadModelsDep
 from services.api.problems import Problem
-from services.clock import utc_now
 
 MAX_POSITION = 2**63 - 1  # log positions are 64-bit
 router = APIRouter(prefix="/v1/projections", tags=["projections"])
@@ -55,8 +55,8 @@ class RetryOut(BaseModel):
 @router.get("/failures", response_model=FailuresOut, operation_id="list_projection_failures",
             responses={403: {}, 422: {}})
 async def list_failures(
-    request: Request,
     _: PrincipalDep,
+    views: ReadModelsDep,
     projection: Annotated[str | None, Query(max_length=100)] = None,
     resolved: Annotated[bool, Query(description="Include the resolved ones.")] = False,
     cursor: str | None = None,
@@ -64,7 +64,6 @@ async def list_failures(
 ) -> FailuresOut:
     """The events projections parked: recorded facts a projection could not apply, skipped by it while it and
     the others went on (docs/operations.md, "Parked events"). Ordered by projection, then log position."""
-    views: Any = request.app.state.components.views
     try:
         page, after = await run_in_threadpool(lambda: failures(views, projection=projection, resolved=resolved,
                                                                cursor=cursor, limit=limit))
@@ -76,15 +75,13 @@ async def list_failures(
 
 @router.post("/failures/{projection}/{position}/retry", response_model=RetryOut, status_code=202,
              operation_id="retry_projection_failure", responses={403: {}, 404: {}})
-async def retry_failure(request: Request, projection: Annotated[str, Path(max_length=100)],
+async def retry_failure(projection: Annotated[str, Path(max_length=100)],
                         position: Annotated[int, Path(ge=1, le=MAX_POSITION)],
-                        _: PrincipalDep) -> RetryOut:
+                        _: PrincipalDep, views: ReadModelsDep, now: NowDep) -> RetryOut:
     """Ask the projector to retry a parked event (after a fix is deployed): it rebuilds the projection from zero
     in place, which applies every parked event of it again; those that now apply are resolved, the others stay
     parked with one more attempt. Answers 202 at once; watch the failure's `resolved_at`."""
-    components: Any = request.app.state.components
-    now = getattr(components, "clock", utc_now)()
-    count = await run_in_threadpool(request_retry, components.views, now, projection, position)
+    count = await run_in_threadpool(request_retry, views, now, projection, position)
     if count == 0:
         raise Problem(404, "Not Found", f"no unresolved parked event of {projection} at position {position}")
     return RetryOut(projection=projection, position=position, requested=count,

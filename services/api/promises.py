@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from domain.sla.ledger import PromiseStatus
 from projections.sla.queries import PromiseQuery
-from services.api.alerts import sla_views
 from services.api.auth import Principal, PrincipalDep
+from services.api.deps import IdentityViewsDep, NowDep, SlaViewsDep
 from services.api.sla_schemas import Ledger, LedgerLineOut, PromiseList, PromiseOut
 from services.customers import anchors_for
 
@@ -31,8 +31,10 @@ def _scoped(principal: Principal, department: str | None) -> str | None:
 
 @router.get("", response_model=PromiseList, operation_id="list_promises")
 async def list_promises(
-    request: Request,
     principal: PrincipalDep,
+    views: SlaViewsDep,
+    identity: IdentityViewsDep,
+    now: NowDep,
     agent: str | None = None,
     department: str | None = None,
     customer_id: str | None = None,
@@ -42,10 +44,9 @@ async def list_promises(
 ) -> PromiseList:
     """Promises (latest due first) and their counts per status; statuses are computed for now. Department
     tokens read their department's promises."""
-    components: Any = request.app.state.components
     department = _scoped(principal, department)
-    store, now = sla_views(request).store, components.clock()
-    anchors = await run_in_threadpool(anchors_for, components, customer_id) if customer_id else ()
+    store = views.store
+    anchors = await run_in_threadpool(anchors_for, identity, customer_id) if customer_id else ()
     query = PromiseQuery(agent, department, None, case_id, status, limit, customer_ids=anchors)
     unfiltered = PromiseQuery(agent, department, None, case_id, customer_ids=anchors)
     promises = await run_in_threadpool(store.promises, query, now)
@@ -56,15 +57,14 @@ async def list_promises(
 
 @router.get("/ledger", response_model=Ledger, operation_id="promise_ledger")
 async def promise_ledger(
-    request: Request,
     principal: PrincipalDep,
+    views: SlaViewsDep,
+    now: NowDep,
     by: Literal["agent", "department", "customer"] = "agent",
     department: str | None = None,
 ) -> Ledger:
     """Kept on time / kept late / broken / pending / released per agent, department or customer (department
     tokens: their department's promises)."""
-    components: Any = request.app.state.components
     department = _scoped(principal, department)
-    store, now = sla_views(request).store, components.clock()
-    lines = await run_in_threadpool(store.promise_summary, by, PromiseQuery(department=department), now)
+    lines = await run_in_threadpool(views.store.promise_summary, by, PromiseQuery(department=department), now)
     return Ledger(now=now, by=by, lines=[LedgerLineOut.of(line) for line in lines])

@@ -11,6 +11,7 @@ from typing import cast
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from services.adapters.databases import open_views, projection_stores
 from services.audit.replay import (
     REBUILD_BATCH,
     Checksummed,
@@ -26,9 +27,9 @@ from services.audit.replay import (
     rebuild_target,
     replay_jobs,
 )
-from services.bootstrap import open_event_store, open_views, projection_stores
 from services.settings import Settings
 from services.store.eventstore import EventStore
+from services.store.opening import open_event_store
 
 
 def stores_on(views: Engine, name: str = "all") -> dict[str, Checksummed]:

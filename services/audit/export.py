@@ -30,6 +30,9 @@ from domain.audit.checkpoint import SignedCheckpoint
 from domain.audit.export import encode_line, event_line, header, trailer
 from domain.audit.hashing import ChainLink, LogRow, event_hash
 from domain.audit.tree import EventHashTree
+from projections.customers.queries import CustomerStore
+from projections.customers.queries import anchors_of as covered_anchors
+from projections.timeline.queries import TimelineStore
 from services.audit.service import AuditService, Inconsistent, NotCovered, NotFound, checkpoint_json
 from services.clock import Clock, utc_now
 from services.store.eventstore import EventStore, StoredLogEntry
@@ -133,3 +136,20 @@ def _windows(positions: Sequence[int], span: int) -> Iterator[tuple[int, int]]:
             first = position
         previous = position
     yield first, previous
+
+
+def timeline_positions(timeline: TimelineStore, directory: CustomerStore | None = None) -> PositionResolver:
+    """A customer's events: the timeline entries of every anchor the resolved customer covers (an id merged into
+    another customer is followed to it); without the identity read model, those stored under the id itself."""
+
+    def positions(customer_id: str) -> list[int]:
+        anchors = covered_anchors(directory, customer_id) if directory is not None else [customer_id]
+        return timeline.positions_of(anchors)
+
+    return positions
+
+
+def customer_exporter(audit: AuditService, event_store: EventStore, timeline: TimelineStore,
+                      clock: Clock = utc_now, directory: CustomerStore | None = None) -> CustomerExporter:
+    """What `GET /v1/audit/customers/{id}/export` and `touchline audit export` write."""
+    return CustomerExporter(audit, event_store, timeline_positions(timeline, directory), clock)

@@ -11,12 +11,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pymerkle import InvalidChallenge
 from sqlalchemy import Engine, select
 
-from domain.audit.checkpoint import SignedCheckpoint, raw_public_key
+from domain.audit.checkpoint import SignedCheckpoint, checkpoint_json, raw_public_key
 from domain.audit.checkpoint import key_id as key_id_of
-from domain.audit.hashing import HASH_ALGORITHM, ChainLink, LogRow
+from domain.audit.hashing import ChainLink, LogRow
 from domain.audit.tree import EventHashTree
 from domain.audit.verify import Verdict, verify_log
-from services.audit.tables import audit_chain, audit_checkpoints, checkpoint_of, link_of
+from services.audit.keys import signing_key, verification_keys
+from services.audit.tables import audit_chain, audit_checkpoints, checkpoint_of, link_of, open_audit_engine
+from services.settings import Settings
 from services.store.eventstore import EventStore
 
 PAGE = 5000
@@ -167,10 +169,7 @@ class AuditService:
             return [checkpoint_of(row) for row in conn.execute(select(audit_checkpoints)).all()]
 
 
-def checkpoint_json(checkpoint: SignedCheckpoint) -> dict[str, Any]:
-    """A checkpoint as published: the statement's fields, the exact signed text, signature and key id."""
-    s = checkpoint.statement
-    return {"seq": s.seq, "tree_size": s.tree_size, "last_position": s.last_position, "root_hash": s.root_hash.hex(),
-            "chain_head": s.chain_head.hex(), "issued_at": s.issued_at.isoformat(), "algorithm": HASH_ALGORITHM,
-            "statement": s.to_bytes().decode(), "signature": base64.b64encode(checkpoint.signature).decode(),
-            "key_id": checkpoint.key_id}
+def build_audit_service(settings: Settings, store: EventStore, engine: Engine | None = None) -> AuditService:
+    """The audit queries; `close()` disposes their engine."""
+    engine = engine or open_audit_engine(settings)
+    return AuditService(store, engine, signing_key(settings).public_key(), verification_keys(settings))

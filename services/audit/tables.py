@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Engine, LargeBinary, MetaDat
 
 from domain.audit.checkpoint import CheckpointStatement, SignedCheckpoint
 from domain.audit.hashing import ChainLink
-from projections.sqlstore import make_engine, url_with_search_path
+from services.adapters.databases import open_store_database
 from services.settings import Settings
 
 metadata = MetaData()
@@ -42,12 +42,7 @@ audit_checkpoints = Table(
 
 def open_audit_engine(settings: Settings) -> Engine:
     """An engine on the event-store database, in TOUCHLINE_DB_SCHEMA when set, with the audit tables created."""
-    url = settings.store_url
-    if settings.db_schema and not url.startswith("sqlite"):
-        url = url_with_search_path(url, settings.db_schema)
-    if url.startswith("sqlite:///"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
+    engine = open_store_database(settings)
     metadata.create_all(engine)
     return engine
 

@@ -9,6 +9,8 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from services.settings import Settings
+
 
 def ensure_topics(bootstrap_servers: str, topics: dict[str, int], replication_factor: int = 1) -> None:
     """Create each missing topic with the given partition count (existing topics are left as they are)."""
@@ -60,3 +62,16 @@ def broker_reachable(bootstrap_servers: str, timeout_s: float = 3.0) -> bool:
         return False
     finally:
         admin.close()
+
+
+def ensure_kafka_topics(settings: Settings) -> None:
+    """Create missing topics outside production; in production they must have been created by operations
+    (replication, retention), so a missing topic is an error rather than a silently under-replicated topic."""
+    wanted = {settings.events_topic: settings.events_topic_partitions, settings.dlq_topic: 1,
+              settings.alerts_topic: 1, settings.audit_topic: 1}
+    if settings.env != "production":
+        ensure_topics(settings.kafka_bootstrap_servers, wanted)
+        return
+    missing = sorted(set(wanted) - existing_topics(settings.kafka_bootstrap_servers))
+    if missing:
+        raise RuntimeError(f"topics missing: {', '.join(missing)} (create them first, see docs/operations.md)")

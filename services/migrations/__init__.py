@@ -33,7 +33,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
-from projections.sqlstore import make_engine, url_with_search_path
+from projections.sqlstore import make_engine
+from services.adapters.databases import in_schema
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class Database:
 
 def databases(settings: Settings) -> tuple[Database, Database]:
     """The event store's database and the read models', each with TOUCHLINE_DB_SCHEMA as search path."""
-    return Database("store", _in_schema(settings, settings.store_url)), Database("views", _in_schema(
+    return Database("store", in_schema(settings, settings.store_url)), Database("views", in_schema(
         settings, settings.views_url))
 
 
@@ -163,12 +164,6 @@ def run_in_alembic_context() -> None:
                       transactional_ddl=True)
     with context.begin_transaction():
         context.run_migrations()
-
-
-def _in_schema(settings: Settings, url: str) -> str:
-    if settings.db_schema and not url.startswith("sqlite"):
-        return url_with_search_path(url, settings.db_schema)
-    return url
 
 
 def _without_schema_query(url: str) -> str:

@@ -22,8 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from contracts import PrivacySubjectErased
+from projections.customers.queries import CustomerStore
+from projections.customers.queries import anchors_of as covered_anchors
 from services.clock import Clock, utc_now
 from services.privacy.vault import KeyVault, PendingErasure, pseudonym
+from services.privacy.wiring import open_vault
+from services.settings import Settings
 from services.store.eventstore import EventStore, StoreConflict
 
 log = logging.getLogger(__name__)
@@ -116,3 +120,20 @@ def rebuild_note(position: int | None) -> str:
     where = f"position {position}" if position else "the erasure event"
     return (f"the projector rebuilds every read model from zero when it reaches {where}; "
             "if no projector runs, run `touchline rebuild all` before serving the read models again")
+
+
+def build_erasure_service(settings: Settings, store: EventStore, anchors_of: AnchorsOf = single_anchor,
+                          clock: Clock = utc_now) -> ErasureService:
+    """Erasures over `store`; `close()` the service's vault with `service.close()`."""
+    return ErasureService(store, open_vault(settings), anchors_of, clock)
+
+
+def erasure_service(settings: Settings, event_store: EventStore,
+                    directory: CustomerStore | None = None) -> ErasureService:
+    """What `POST /v1/privacy/erasures` and `touchline privacy erase` use: a customer id names the anchors of every
+    identifier resolved to it (the identity read model), whose keys an erasure destroys; without that read model,
+    the id is its own single anchor."""
+    if directory is None:
+        return build_erasure_service(settings, event_store, single_anchor)
+    known = directory
+    return build_erasure_service(settings, event_store, lambda customer_id: covered_anchors(known, customer_id))

@@ -1,16 +1,15 @@
-"""Building the key vault, the event store's sealer and the erasure service from Settings."""
+"""The privacy keys from Settings: the key-encryption key, the key vault, the event store's sealer, the protector."""
 
 from __future__ import annotations
 
 import base64
 
-from projections.sqlstore import make_engine, url_with_search_path
+from domain.identity.identifiers import IdentifierProtector
+from services.adapters.databases import open_store_database
 from services.clock import Clock, utc_now
-from services.privacy.erasure import AnchorsOf, ErasureService, single_anchor
 from services.privacy.sealer import Sealer
 from services.privacy.vault import KeyVault
 from services.settings import Settings, development_privacy_kek
-from services.store.eventstore import EventStore
 
 
 def privacy_kek(settings: Settings) -> bytes:
@@ -25,12 +24,7 @@ def privacy_kek(settings: Settings) -> bytes:
 
 def open_vault(settings: Settings) -> KeyVault:
     """A key vault on the event-store database (in TOUCHLINE_DB_SCHEMA when set), its tables created."""
-    url = settings.store_url
-    if settings.db_schema and not url.startswith("sqlite"):
-        url = url_with_search_path(url, settings.db_schema)
-    if url.startswith("sqlite:///"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    vault = KeyVault(make_engine(url), privacy_kek(settings))
+    vault = KeyVault(open_store_database(settings), privacy_kek(settings))
     vault.create()
     return vault
 
@@ -40,7 +34,6 @@ def sealer_for(settings: Settings, clock: Clock = utc_now) -> Sealer:
     return Sealer(open_vault(settings), clock)
 
 
-def build_erasure_service(settings: Settings, store: EventStore, anchors_of: AnchorsOf = single_anchor,
-                          clock: Clock = utc_now) -> ErasureService:
-    """Erasures over `store`; `close()` the service's vault with `service.close()`."""
-    return ErasureService(store, open_vault(settings), anchors_of, clock)
+def protector_for(settings: Settings) -> IdentifierProtector:
+    """The keyed digest of national IDs (TOUCHLINE_ID_HASH_KEY)."""
+    return IdentifierProtector(settings.id_hash_key.get_secret_value().encode())

@@ -211,7 +211,7 @@ class EventStore:
 def _decode_clear(row: StoredLogEntry) -> Envelope:
     if SEALED_MARK in row.state and sealed_key_ids(orjson.loads(row.state)):
         raise SealedRow(f"the event at position {row.position} holds sealed personal values; open the store with "
-                        "a sealer (services.bootstrap.open_event_store)")
+                        "a sealer (services.store.opening.open_event_store)")
     return decode(row.topic, row.state)
 
 

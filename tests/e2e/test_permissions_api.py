@@ -22,8 +22,8 @@ from contracts import Envelope, to_canonical_json
 from domain.sla.policy import PolicyBook
 from services.api.app import api_routes, build_app
 from services.api.permissions import MATRIX, STAFF, Kind, Scope, route_key
-from services.audit.wiring import build_chainer
 from services.demo import SHANGHAI, demo_events
+from services.entrypoints.loops.chainer import build_chainer
 from services.sla.policies import ensure_default_policy
 from services.sla.ticker import SlaTicker
 from tests.support.builders import make_event

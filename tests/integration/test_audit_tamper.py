@@ -26,9 +26,10 @@ from domain.audit.tree import consistency_proof_valid, inclusion_proof_valid
 from domain.audit.verify import Reason
 from services.api.app import build_app
 from services.audit.keys import private_key_to_base64
-from services.audit.service import AuditService
-from services.audit.wiring import KafkaCheckpointSink, build_audit_service, build_chainer
-from services.cli import app as cli
+from services.audit.service import AuditService, build_audit_service
+from services.entrypoints.cli import app as cli
+from services.entrypoints.loops.chainer import build_chainer
+from services.kafka.checkpoints import KafkaCheckpointSink
 from services.kafka.producer import KafkaSender, make_producer
 from services.settings import Settings
 from services.store.eventstore import EventStore

@@ -11,10 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts import EVENT_TYPES, parse
+from services.adapters.databases import open_views
 from services.audit.replay import Checksummed
-from services.bootstrap import build_projection_engine, open_event_store, open_views
-from services.cli import app
+from services.entrypoints.cli import app
+from services.entrypoints.loops.pipeline import build_projection_engine
 from services.settings import Settings
+from services.store.opening import open_event_store
 from tests.support.pipeline import read_topic, touchpoint
 
 pytestmark = pytest.mark.integration

@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from services.bootstrap import open_event_store
 from services.settings import Settings
+from services.store.opening import open_event_store
 from tests.support.pipeline import BEARER, TOKENS, free_port, stored_ids, touchpoint
 
 pytestmark = pytest.mark.integration
@@ -53,8 +53,8 @@ def touchline_run(data_dir: Path, **extra: str) -> Iterator[Run]:
     port = free_port()
     log = data_dir.parent / f"run-{uuid.uuid4().hex[:6]}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "services.cli", "run"], env=run_env(data_dir, port, **extra),
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "services.entrypoints.cli", "run"],
+                                env=run_env(data_dir, port, **extra), stdout=out, stderr=subprocess.STDOUT)
     run = Run(proc, f"http://127.0.0.1:{port}", log)
     try:
         deadline = time.monotonic() + 90

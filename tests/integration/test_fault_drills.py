@@ -21,19 +21,14 @@ from sqlalchemy import Engine, select
 from contracts import CaseOpened
 from domain.sla.alerts import policy_event_id
 from projections.timeline.sql import entries_table
-from services.bootstrap import (
-    build_recorder_loop,
-    ensure_kafka_topics,
-    open_event_store,
-    open_views,
-    projection_stores,
-    run_in_thread,
-    start_pipeline,
-)
+from services.adapters.databases import open_views, projection_stores
+from services.entrypoints.loops.pipeline import build_recorder_loop, run_in_thread, start_pipeline
+from services.entrypoints.loops.sla import build_sla_services
+from services.kafka.admin import ensure_kafka_topics
 from services.recorder.recorder import BatchResult
 from services.settings import Settings
-from services.sla.wiring import build_sla_services
 from services.store.eventstore import EventStore
+from services.store.opening import open_event_store
 from tests.support.drills import (
     BackendKiller,
     RestartingRecorder,

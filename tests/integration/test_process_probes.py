@@ -17,7 +17,7 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from services.bootstrap import ensure_kafka_topics
+from services.kafka.admin import ensure_kafka_topics
 from tests.support.pipeline import free_port, pipeline_settings, settings_env, touchpoint, wait_for
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ def process(command: str, env: dict[str, str], log: Path) -> Iterator[tuple[subp
     full = {k: v for k, v in os.environ.items() if not k.startswith("TOUCHLINE_")} | env | {
         "TOUCHLINE_METRICS_PORT": str(port)}
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "services.cli", command], env=full, stdout=out,
+        proc = subprocess.Popen([sys.executable, "-m", "services.entrypoints.cli", command], env=full, stdout=out,
                                 stderr=subprocess.STDOUT)
     try:
         yield proc, f"http://127.0.0.1:{port}"

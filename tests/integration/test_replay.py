@@ -23,18 +23,19 @@ from projections.sqlstore import make_engine, url_with_search_path
 from projections.timeline.memory import MemoryTimelineStore
 from projections.timeline.queries import TimelinePage
 from projections.timeline.sql import entries_table
+from services.adapters.databases import open_views
 from services.api.app import build_app
 from services.audit.asof import AsOfReplayer, NoTimeIndex
 from services.audit.commands import RebuildPlace, replay_runner, stores_on
 from services.audit.replay import Opened, ReplayFailed, rebuild_target, replay, replay_jobs
 from services.audit.replays import ReplayJobs
-from services.bootstrap import open_event_store, open_views
 from services.cases import CaseViews, build_case_views
-from services.cli import app
+from services.entrypoints.cli import app
 from services.projector.engine import ProjectionEngine
 from services.settings import Settings
 from services.sla.deliveries import DeliveryStore, deliveries_table
 from services.store.eventstore import EventStore
+from services.store.opening import open_event_store
 from tests.support.replay_data import replay_log
 
 pytestmark = pytest.mark.integration

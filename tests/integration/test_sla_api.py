@@ -17,7 +17,7 @@ from services.api.app import build_app
 from services.projector.engine import ProjectionEngine
 from services.sla.deliveries import DeliveryStore
 from services.sla.policies import ensure_default_policy
-from services.sla.wiring import SlaViews
+from services.sla.views import SlaViews
 from services.store.eventstore import EventStore
 from tests.support.sla import BEARER, CONFIG, HOUR, SlaComponents, at, policy_payload, rule
 

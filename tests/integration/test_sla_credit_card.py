@@ -27,7 +27,7 @@ from services.projector.engine import ProjectionEngine, rebuild
 from services.sla.deliveries import DeliveryStore
 from services.sla.policies import ensure_default_policy
 from services.sla.ticker import SlaTicker
-from services.sla.wiring import SlaViews
+from services.sla.views import SlaViews
 from services.store.eventstore import EventStore
 from tests.support.sla import BEARER, CONFIG, SlaComponents, at
 

@@ -16,19 +16,16 @@ import pytest
 
 from contracts import Envelope, SlaAlertPayload
 from projections.sla.sql import SqlSlaStore
+from services.adapters.databases import open_views
 from services.api.app import build_app
-from services.bootstrap import (
-    build_api_components,
-    build_projection_engine,
-    ensure_kafka_topics,
-    open_event_store,
-    open_views,
-    run_in_thread,
-)
+from services.entrypoints.bootstrap import build_api_components
+from services.entrypoints.loops.pipeline import build_projection_engine, run_in_thread
+from services.entrypoints.loops.sla import build_sla_services
+from services.kafka.admin import ensure_kafka_topics
 from services.projector.engine import rebuild
 from services.settings import Settings
-from services.sla.wiring import build_sla_services
 from services.store.eventstore import EventStore
+from services.store.opening import open_event_store
 from tests.support.builders import make_event
 from tests.support.pipeline import BEARER, pipeline_settings, read_topic, serve, wait_for
 

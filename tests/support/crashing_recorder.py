@@ -7,9 +7,10 @@ import os
 import sys
 import threading
 
-from services.bootstrap import build_recorder_loop, open_event_store
+from services.entrypoints.loops.pipeline import build_recorder_loop
 from services.recorder.recorder import BatchResult
 from services.settings import Settings
+from services.store.opening import open_event_store
 
 CRASH_EXIT_CODE = 137
 

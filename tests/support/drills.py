@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from services.bootstrap import build_recorder_loop
+from services.entrypoints.loops.pipeline import build_recorder_loop
 from services.publisher import TouchlinePublisher
 from services.recorder.recorder import RecorderLoop
 from services.settings import Settings

@@ -18,17 +18,14 @@ from fastapi import FastAPI
 from kafka import KafkaConsumer, TopicPartition
 
 from contracts import CallReceived, FrontdeskVisitCheckedIn, WebRequestSubmitted
+from services.adapters.databases import open_views
 from services.api.app import build_app
-from services.bootstrap import (
-    ApiComponents,
-    build_api_components,
-    ensure_kafka_topics,
-    open_event_store,
-    open_views,
-    start_pipeline,
-)
+from services.entrypoints.bootstrap import ApiComponents, build_api_components
+from services.entrypoints.loops.pipeline import start_pipeline
+from services.kafka.admin import ensure_kafka_topics
 from services.settings import Settings
 from services.store.eventstore import EventStore
+from services.store.opening import open_event_store
 
 TOKENS = ("hotline=hotline-test-token-0001,web=web-test-token-00002,frontdesk=frontdesk-token-0003,"
           "ops=ops-token-000004,auditor=auditor-token-000005")

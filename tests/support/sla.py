@@ -16,7 +16,7 @@ from domain.sla.clock import Clock
 from domain.sla.policy import Policy, PolicyBook
 from services.config import load_sla_config
 from services.settings import Settings
-from services.sla.wiring import SlaViews
+from services.sla.views import SlaViews
 
 TOKENS = ("card_centre=card-centre-token-01,card_centre-manager=card-manager-token-1,"
           "loan=loan-token-000000001,ops=ops-token-0000000001")

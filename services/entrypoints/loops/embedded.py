@@ -22,18 +22,13 @@ from types import FrameType
 import uvicorn
 
 from services.api.app import build_app
-from services.audit.wiring import build_chainer
-from services.bootstrap import (
-    build_api_components,
-    ensure_kafka_topics,
-    open_event_store,
-    open_views,
-    run_in_thread,
-    start_pipeline,
-)
+from services.entrypoints.bootstrap import Root
+from services.entrypoints.loops.chainer import build_chainer
+from services.entrypoints.loops.pipeline import liveness_for, run_in_thread, start_pipeline
+from services.entrypoints.loops.sla import build_sla_services
+from services.kafka.admin import ensure_kafka_topics
 from services.settings import Settings
-from services.sla.wiring import build_sla_services
-from services.supervision import Backoff, Liveness
+from services.supervision import Liveness
 
 log = logging.getLogger(__name__)
 DRAIN_JOIN_S = 30.0  # how long the stop waits for a loop (the recorder drains meanwhile)
@@ -42,16 +37,16 @@ DRAIN_JOIN_S = 30.0  # how long the stop waits for a loop (the recorder drains m
 def run_embedded(settings: Settings, *, demo: bool = False) -> int:
     """Start broker (if needed), recorder, projector, SLA ticker and alert delivery, audit chainer, and the API;
     block until stopped. Returns the exit status: 0 after SIGTERM/SIGINT, 1 when a loop died."""
-    liveness = Liveness(Backoff(settings.loop_backoff_seconds, settings.loop_backoff_max_seconds,
-                                settings.loop_max_failures))
+    liveness = liveness_for(settings)
     with _signals_stop_gracefully(), contextlib.ExitStack() as stack:
         local = not settings.kafka_bootstrap_servers
         if local:
             settings = _start_local_broker(settings, stack)
         ensure_kafka_topics(settings)
         stop = threading.Event()
-        store, views = open_event_store(settings), open_views(settings)
-        stack.callback(store.close)
+        root = Root(settings, liveness=liveness)
+        stack.callback(root.close)
+        store, views = root.event_store, root.views
         if local:
             forgotten = store.forget_tracking(f"{settings.events_topic}:")
             log.info("fresh local broker: %d tracking position(s) of the previous one forgotten", forgotten)
@@ -62,14 +57,12 @@ def run_embedded(settings: Settings, *, demo: bool = False) -> int:
         audit = build_chainer(settings, store)  # hash chain and signed checkpoints (docs/audit.md)
         stack.callback(audit.close)
         threads.append(run_in_thread("chainer", audit.run, stop, liveness))
-        components = build_api_components(settings)
-        components.liveness = liveness
-        stack.callback(components.close)
+        root.open_api()
         if demo:
             from services.demo import publish_demo
 
-            log.info("demo: published %d events from the seed stories", publish_demo(components.publisher))
-        server = uvicorn.Server(uvicorn.Config(build_app(components), host=settings.host, port=settings.port,
+            log.info("demo: published %d events from the seed stories", publish_demo(root.publisher))
+        server = uvicorn.Server(uvicorn.Config(build_app(root), host=settings.host, port=settings.port,
                                                log_config=None))  # services.logs formats its lines
         threading.Thread(target=_stop_server_when_a_loop_dies, args=(liveness, server, stop), name="watchdog",
                          daemon=True).start()

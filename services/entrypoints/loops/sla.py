@@ -1,4 +1,4 @@
-"""Composition of the SLA services: views for the API, the ticker, and alert delivery (topic and webhooks)."""
+"""The SLA loops of a process: the ticker, alert dispatch (alerts topic) and webhook delivery, supervised."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from projections.sla.queries import SlaStore
 from projections.sla.sql import SqlSlaStore
 from services.clock import Clock, utc_now
-from services.config import SlaConfig, load_sla_config
+from services.config import load_sla_config
 from services.kafka.producer import KafkaEventPublisher, KafkaSender
 from services.settings import Settings
 from services.sla.deliveries import DeliveryStore
@@ -24,22 +23,6 @@ from services.sla.ticker import SlaTicker
 from services.sla.webhooks import WebhookSender
 from services.store.eventstore import EventStore
 from services.supervision import Liveness
-
-
-@dataclass
-class SlaViews:
-    """What the SLA endpoints need: the read model, the configuration, the delivery log, the event store."""
-
-    store: SlaStore
-    config: SlaConfig
-    deliveries: DeliveryStore
-    event_store: EventStore
-
-
-def build_sla_views(settings: Settings, store: SlaStore, event_store: EventStore, views: Engine) -> SlaViews:
-    deliveries = DeliveryStore(views)
-    deliveries.create()
-    return SlaViews(store, load_sla_config(settings.config_dir), deliveries, event_store)
 
 
 @dataclass

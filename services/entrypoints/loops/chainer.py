@@ -1,38 +1,20 @@
-"""Building the chainer and the audit service from Settings, and the Kafka sink for checkpoints."""
+"""The chainer process loop: the hash chain and signed checkpoints, published to the audit topic, supervised."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-from sqlalchemy import Engine
-
-from domain.audit.checkpoint import SignedCheckpoint
 from services.audit.chain import Chainer
-from services.audit.keys import signing_key, verification_keys
-from services.audit.service import AuditService, checkpoint_json
+from services.audit.keys import signing_key
 from services.audit.tables import open_audit_engine
 from services.clock import Clock, utc_now
+from services.kafka.checkpoints import KafkaCheckpointSink
 from services.kafka.producer import KafkaSender
 from services.settings import Settings
 from services.store.eventstore import EventStore
 from services.supervision import Liveness
-
-
-class KafkaCheckpointSink:
-    """Publishes checkpoints to the audit topic: key = seq, value = the checkpoint JSON (see docs/audit.md)."""
-
-    def __init__(self, sender: KafkaSender) -> None:
-        self._sender = sender
-
-    def __call__(self, checkpoints: Sequence[SignedCheckpoint]) -> None:
-        headers = (("content-type", b"application/json"),)
-        self._sender.send_all([(str(c.statement.seq).encode(),
-                                orjson.dumps(checkpoint_json(c), option=orjson.OPT_SORT_KEYS), headers)
-                               for c in checkpoints])
 
 
 @dataclass
@@ -68,9 +50,3 @@ def build_chainer(settings: Settings, store: EventStore, *, clock: Clock = utc_n
     chainer = Chainer(store, engine, signing_key(settings), clock, every_events=settings.audit_checkpoint_events,
                       every_seconds=settings.audit_checkpoint_seconds, batch=settings.projector_batch_size, sink=sink)
     return AuditProcess(chainer, closers, resets)
-
-
-def build_audit_service(settings: Settings, store: EventStore, engine: Engine | None = None) -> AuditService:
-    """The audit queries; `close()` disposes their engine."""
-    engine = engine or open_audit_engine(settings)
-    return AuditService(store, engine, signing_key(settings).public_key(), verification_keys(settings))

@@ -1,0 +1,1 @@
+"""Adapters: Kafka, the event store, the key vault, database engines, webhooks, migrations and settings."""

@@ -1,0 +1,56 @@
+"""The one way a process opens a database from Settings (the low-level factory is projections.sqlstore)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from projections.protocol import ProjectionStore
+from projections.registry import StoreOptions, sql_stores
+from projections.sqlstore import make_engine, url_with_search_path
+from services.config import IdentityConfig, load_identity_config
+from services.settings import Settings
+
+
+def in_schema(settings: Settings, url: str) -> str:
+    """`url` with TOUCHLINE_DB_SCHEMA as its search path (Postgres; SQLite has no schemas)."""
+    if settings.db_schema and not url.startswith("sqlite"):
+        return url_with_search_path(url, settings.db_schema)
+    return url
+
+
+def open_engine(settings: Settings, url: str, **kwargs: Any) -> Engine:
+    """An engine on `url` in TOUCHLINE_DB_SCHEMA, the data folder created for a SQLite file."""
+    if url.startswith("sqlite:///"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(in_schema(settings, url), **kwargs)
+
+
+def open_views(settings: Settings) -> Engine:
+    """The read models' database (TOUCHLINE_VIEWS_DATABASE_URL)."""
+    return open_engine(settings, settings.views_url)
+
+
+def open_store_database(settings: Settings) -> Engine:
+    """The event store's database (DATABASE_URL), where the audit and key-vault tables live too."""
+    return open_engine(settings, settings.store_url)
+
+
+def projection_stores(views: Engine, identity: IdentityConfig | None = None) -> dict[str, ProjectionStore]:
+    """Every registered projection (projections.registry) by name, tables created (retrying: processes starting
+    together race to create them)."""
+    options = StoreOptions(shared_threshold=(identity or load_identity_config()).shared_threshold)
+    stores: dict[str, ProjectionStore] = dict(sql_stores(views, options))
+    for store in stores.values():
+        for attempt in range(1, 6):
+            try:
+                store.create()
+                break
+            except DBAPIError:
+                if attempt == 5:
+                    raise
+                time.sleep(0.2 * attempt)
+    return stores
