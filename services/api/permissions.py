@@ -8,11 +8,9 @@ are applied where the data is read (see `Scope`).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 
@@ -194,17 +192,3 @@ def with_table(document: str, table: str) -> str:
     head, _, rest = document.partition(BEGIN)
     _, _, tail = rest.partition(END)
     return f"{head}{BEGIN}{table}{END}{tail}"
-
-
-def _write_doc(path: Path) -> None:
-    from types import SimpleNamespace
-
-    from services.api.app import api_routes, build_app
-    from services.settings import Settings
-
-    app = build_app(SimpleNamespace(settings=Settings(env="test", bootstrap_tokens="")))
-    path.write_text(with_table(path.read_text(encoding="utf-8"), render_markdown(api_routes(app))), encoding="utf-8")
-
-
-if __name__ == "__main__":  # python -m services.api.permissions docs/security.md
-    _write_doc(Path(sys.argv[1]))

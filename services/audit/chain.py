@@ -22,8 +22,9 @@ from sqlalchemy import Engine, func, insert, select, update
 from domain.audit.checkpoint import CheckpointStatement, SignedCheckpoint, sign
 from domain.audit.hashing import ChainLink, LogRow, link
 from domain.audit.tree import EventHashTree
+from domain.instants import epoch_us
 from projections.sqlstore import write_transaction
-from services.audit.tables import audit_chain, audit_checkpoints, checkpoint_of, link_of, to_us
+from services.audit.tables import audit_chain, audit_checkpoints, checkpoint_of, link_of
 from services.clock import Clock
 from services.store.eventstore import EventStore
 from services.supervision import Liveness, StepLoop, run_loop
@@ -89,7 +90,7 @@ class Chainer:
         with write_transaction(self._engine) as conn:
             conn.execute(insert(audit_checkpoints).values(
                 seq=statement.seq, tree_size=size, last_position=head.position, root_hash=statement.root_hash,
-                chain_head=statement.chain_head, issued_us=to_us(now), signature=checkpoint.signature,
+                chain_head=statement.chain_head, issued_us=epoch_us(now), signature=checkpoint.signature,
                 key_id=checkpoint.key_id, published=False))
         log.info("audit checkpoint %d: %d events up to position %d", statement.seq, size, head.position)
         return checkpoint
@@ -116,7 +117,7 @@ class Chainer:
             rows = self._store.read_raw(head.position if head else 0, self._batch)
             if not rows:
                 return 0
-            instant = to_us(self._clock())
+            instant = epoch_us(self._clock())
             links: list[ChainLink] = []
             for raw in rows:
                 head = link(LogRow(raw.position, raw.event_id, raw.topic, raw.state), head)
@@ -148,7 +149,7 @@ def position_at(engine: Engine, instant: datetime) -> int:
     counts from when the chainer recorded it, which is at or shortly after the store committed it."""
     with engine.connect() as conn:
         found = conn.execute(select(func.max(audit_chain.c.position))
-                             .where(audit_chain.c.recorded_us <= to_us(instant))).scalar_one_or_none()
+                             .where(audit_chain.c.recorded_us <= epoch_us(instant))).scalar_one_or_none()
     return int(found or 0)
 
 

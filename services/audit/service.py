@@ -16,13 +16,13 @@ from domain.audit.checkpoint import key_id as key_id_of
 from domain.audit.hashing import ChainLink, LogRow
 from domain.audit.tree import EventHashTree
 from domain.audit.verify import Verdict, verify_log
+from projections.sqlstore import in_chunks
 from services.audit.keys import signing_key, verification_keys
 from services.audit.tables import audit_chain, audit_checkpoints, checkpoint_of, link_of, open_audit_engine
 from services.settings import Settings
 from services.store.eventstore import EventStore
 
 PAGE = 5000
-_IN_CHUNK = 500  # bound parameters per IN (...) list
 
 
 class AuditError(Exception):
@@ -129,8 +129,7 @@ class AuditService:
         """The chain links recorded at `positions` (those the chainer saw), in log order."""
         found: list[ChainLink] = []
         with self._engine.connect() as conn:
-            for start in range(0, len(positions), _IN_CHUNK):
-                chunk = positions[start:start + _IN_CHUNK]
+            for chunk in in_chunks(positions):
                 rows = conn.execute(select(audit_chain).where(audit_chain.c.position.in_(chunk))).all()
                 found.extend(link_of(row) for row in rows)
         return sorted(found, key=lambda item: item.position)

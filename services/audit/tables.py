@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import BigInteger, Boolean, Column, Engine, LargeBinary, MetaData, Row, String, Table
 
 from domain.audit.checkpoint import CheckpointStatement, SignedCheckpoint
 from domain.audit.hashing import ChainLink
+from domain.instants import from_epoch_us
 from services.adapters.databases import open_store_database
 from services.settings import Settings
 
@@ -47,20 +47,11 @@ def open_audit_engine(settings: Settings) -> Engine:
     return engine
 
 
-def to_us(instant: datetime) -> int:
-    delta = instant.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_us(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
-
-
 def link_of(row: Row) -> ChainLink:
     return ChainLink(row.position, UUID(row.event_id), row.leaf_index, bytes(row.event_hash), bytes(row.chain_hash))
 
 
 def checkpoint_of(row: Row) -> SignedCheckpoint:
     statement = CheckpointStatement(row.seq, row.tree_size, row.last_position, bytes(row.root_hash),
-                                    bytes(row.chain_head), from_us(row.issued_us))
+                                    bytes(row.chain_head), from_epoch_us(row.issued_us))
     return SignedCheckpoint(statement, bytes(row.signature), row.key_id)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,9 +30,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import BigInteger, Column, Engine, Integer, LargeBinary, MetaData, String, Table, Text, delete, select
 from sqlalchemy import insert as sql_insert
 
+from domain.instants import epoch_us
 from domain.privacy.sealing import KEY_BYTES, NONCE_BYTES, DataKey, ErasedKey
-from projections.sqlstore import dialect_insert, write_transaction
-from services.audit.tables import to_us
+from projections.sqlstore import dialect_insert, in_chunks, write_transaction
 
 metadata = MetaData()
 
@@ -121,11 +121,11 @@ class KeyVault:
         wanted = sorted(set(key_ids))
         ring: dict[str, DataKey | ErasedKey] = {}
         with self._engine.connect() as conn:
-            for chunk in _chunks(wanted):
+            for chunk in in_chunks(wanted, CHUNK):
                 query = select(privacy_keys.c.key_id, privacy_keys.c.wrapped_key).where(
                     privacy_keys.c.key_id.in_(chunk))
                 ring.update((key_id, self._unwrap(key_id, bytes(wrapped))) for key_id, wrapped in conn.execute(query))
-            for chunk in _chunks([k for k in wanted if k not in ring]):
+            for chunk in in_chunks([k for k in wanted if k not in ring], CHUNK):
                 query = select(privacy_erased_keys.c.key_id, privacy_erased_keys.c.erasure_id).where(
                     privacy_erased_keys.c.key_id.in_(chunk))
                 ring.update((key_id, ErasedKey(key_id, pseudonym(erasure_id))) for key_id, erasure_id in
@@ -139,15 +139,15 @@ class KeyVault:
         wanted = sorted(set(anchors))
         with write_transaction(self._engine) as conn:
             key_ids: list[str] = []
-            for chunk in _chunks(wanted):
+            for chunk in in_chunks(wanted, CHUNK):
                 query = select(privacy_keys.c.key_id).where(privacy_keys.c.anchor_id.in_(chunk))
                 key_ids += conn.execute(query.with_for_update()).scalars()
             if not key_ids:
                 return ()
-            for chunk in _chunks(key_ids):
+            for chunk in in_chunks(key_ids, CHUNK):
                 conn.execute(delete(privacy_keys).where(privacy_keys.c.key_id.in_(chunk)))
             conn.execute(sql_insert(privacy_erasures).values(
-                erasure_id=erasure_id, erased_us=to_us(now), reason=reason, keys=len(key_ids), event_id=event_id))
+                erasure_id=erasure_id, erased_us=epoch_us(now), reason=reason, keys=len(key_ids), event_id=event_id))
             conn.execute(sql_insert(privacy_erased_keys),
                          [{"key_id": key_id, "erasure_id": erasure_id} for key_id in key_ids])
         destroyed = set(key_ids)
@@ -171,7 +171,7 @@ class KeyVault:
     def _live_keys(self, anchors: Sequence[str]) -> dict[str, DataKey]:
         found: dict[str, DataKey] = {}
         with self._engine.connect() as conn:
-            for chunk in _chunks(anchors):
+            for chunk in in_chunks(anchors, CHUNK):
                 query = select(privacy_keys.c.anchor_id, privacy_keys.c.key_id, privacy_keys.c.wrapped_key).where(
                     privacy_keys.c.anchor_id.in_(chunk))
                 found.update((anchor, self._unwrap(key_id, bytes(wrapped)))
@@ -183,7 +183,7 @@ class KeyVault:
         nonce = os.urandom(NONCE_BYTES)
         wrapped = nonce + self._kek.encrypt(nonce, AESGCM.generate_key(bit_length=256), _wrap_ad(key_id))
         return {"key_id": key_id, "anchor_id": anchor, "wrapped_key": wrapped, "kek_id": self._kek_id,
-                "created_us": to_us(now)}
+                "created_us": epoch_us(now)}
 
     def _unwrap(self, key_id: str, wrapped: bytes) -> DataKey:
         cached = self._unwrapped.get((key_id, wrapped))
@@ -206,8 +206,3 @@ def pseudonym(erasure_id: str) -> str:
 
 def _wrap_ad(key_id: str) -> bytes:
     return _WRAP_LABEL + b"\x00" + key_id.encode()
-
-
-def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
