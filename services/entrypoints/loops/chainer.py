@@ -10,6 +10,7 @@ from services.audit.chain import Chainer
 from services.audit.keys import signing_key
 from services.audit.tables import open_audit_engine
 from services.clock import Clock, utc_now
+from services.entrypoints.loops.pipeline import ClientsOfLoops
 from services.kafka.checkpoints import KafkaCheckpointSink
 from services.kafka.producer import KafkaSender
 from services.settings import Settings
@@ -18,7 +19,9 @@ from services.supervision import Liveness
 
 
 @dataclass
-class AuditProcess:
+class AuditProcess(ClientsOfLoops):
+    """The chainer of one process, and its checkpoint producer."""
+
     chainer: Chainer
     closers: list[Any] = field(default_factory=list)
     resets: list[Any] = field(default_factory=list)  # recreate the checkpoint producer after a failed pass
@@ -26,14 +29,6 @@ class AuditProcess:
     def run(self, stop: threading.Event, liveness: Liveness | None = None) -> None:
         """The chainer, supervised (services.supervision) until `stop` is set or it dies."""
         self.chainer.run(stop, liveness=liveness, reset_clients=self.reset)
-
-    def reset(self) -> None:
-        for reset in self.resets:
-            reset()
-
-    def close(self) -> None:
-        for closer in reversed(self.closers):
-            closer()
 
 
 def build_chainer(settings: Settings, store: EventStore, *, clock: Clock = utc_now,

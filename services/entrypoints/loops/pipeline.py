@@ -6,7 +6,7 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import Engine
@@ -23,6 +23,22 @@ from services.store.eventstore import EventStore
 from services.supervision import Backoff, Liveness
 
 log = logging.getLogger(__name__)
+
+
+class ClientsOfLoops:
+    """What a process's loops opened (`closers`) and how to recreate the clients a failed step may have broken
+    (`resets`, e.g. a producer): `reset` after a failure, `close` once, last opened first."""
+
+    closers: list[Callable[[], Any]]
+    resets: list[Callable[[], Any]]
+
+    def reset(self) -> None:
+        for reset in self.resets:
+            reset()
+
+    def close(self) -> None:
+        for closer in reversed(self.closers):
+            closer()
 
 
 def build_recorder_loop(

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from projections.sla.sql import SqlSlaStore
 from services.clock import Clock, utc_now
 from services.config import load_sla_config
+from services.entrypoints.loops.pipeline import ClientsOfLoops
 from services.kafka.producer import KafkaEventPublisher, KafkaSender
 from services.settings import Settings
 from services.sla.deliveries import DeliveryStore
@@ -26,14 +27,13 @@ from services.supervision import Liveness
 
 
 @dataclass
-class SlaServices:
+class SlaServices(ClientsOfLoops):
     """The SLA background loops of one process, and what to close when they stop."""
 
     ticker: SlaTicker
     dispatcher: AlertDispatcher
     webhooks: WebhookSender
     closers: list[Callable[[], Any]] = field(default_factory=list)
-
     resets: list[Callable[[], Any]] = field(default_factory=list)  # recreate the alerts producer
 
     def loops(self, settings: Settings) -> dict[str, Callable[[threading.Event, Liveness | None], None]]:
@@ -49,14 +49,6 @@ class SlaServices:
             self.webhooks.run(stop, liveness=liveness)
 
         return {"sla-ticker": ticker, "sla-dispatch": dispatch, "sla-webhooks": webhooks}
-
-    def reset(self) -> None:
-        for reset in self.resets:
-            reset()
-
-    def close(self) -> None:
-        for closer in reversed(self.closers):
-            closer()
 
 
 def build_sla_services(settings: Settings, event_store: EventStore, views: Engine, *,
