@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from projections.protocol import ProjectionStore
@@ -37,6 +38,35 @@ def open_views(settings: Settings) -> Engine:
 def open_store_database(settings: Settings) -> Engine:
     """The event store's database (DATABASE_URL), where the audit and key-vault tables live too."""
     return open_engine(settings, settings.store_url)
+
+
+def open_rebuild_target(url: str, schema: str | None = None) -> Engine:
+    """An engine on a fresh place for rebuilt read models: a SQLite file (written without fsync: a failed rebuild
+    is simply run again) or a Postgres database with `schema` (or `?schema=` in the URL), created if missing;
+    ValueError for a schema name that is not plain."""
+    parsed = make_url(url)
+    schema = schema or parsed.query.get("schema")  # type: ignore[assignment]
+    if parsed.get_backend_name() == "sqlite":
+        engine = make_engine(url)
+        event.listen(engine, "connect", _unsynchronised)
+        return engine
+    plain = parsed.difference_update_query(["schema"]).render_as_string(hide_password=False)
+    if not schema:
+        return make_engine(plain)
+    with_path = url_with_search_path(plain, schema)
+    admin = make_engine(plain)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'create schema if not exists "{schema}"'))
+    finally:
+        admin.dispose()
+    return make_engine(with_path)
+
+
+def _unsynchronised(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.close()
 
 
 def projection_stores(views: Engine, identity: IdentityConfig | None = None) -> dict[str, ProjectionStore]:

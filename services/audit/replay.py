@@ -14,11 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from projections.protocol import ProjectionStore
-from projections.sqlstore import make_engine, url_with_search_path
+from services.adapters.databases import open_rebuild_target
 from services.projector.engine import (
     REBUILD_BATCH,
     REBUILD_FLUSH,
@@ -69,34 +68,12 @@ class Comparison:
 
 
 def rebuild_target(url: str, schema: str | None = None) -> Engine:
-    """An engine on a fresh place for rebuilt read models: a SQLite file (written without fsync: a failed rebuild
-    is simply run again) or a Postgres database with `schema` (or `?schema=` in the URL), created if missing."""
-    parsed = make_url(url)
-    schema = schema or parsed.query.get("schema")  # type: ignore[assignment]
-    if parsed.get_backend_name() == "sqlite":
-        engine = make_engine(url)
-        event.listen(engine, "connect", _unsynchronised)
-        return engine
-    plain = parsed.difference_update_query(["schema"]).render_as_string(hide_password=False)
-    if not schema:
-        return make_engine(plain)
+    """An engine on a fresh place for rebuilt read models (services.adapters.databases.open_rebuild_target);
+    ReplayError for a schema name that is not plain."""
     try:
-        with_path = url_with_search_path(plain, schema)
+        return open_rebuild_target(url, schema)
     except ValueError as exc:
         raise ReplayError(str(exc)) from exc
-    admin = make_engine(plain)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'create schema if not exists "{schema}"'))
-    finally:
-        admin.dispose()
-    return make_engine(with_path)
-
-
-def _unsynchronised(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA synchronous=OFF")
-    cursor.close()
 
 
 def replay(
