@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 
 from projections.protocol import ProjectionStore
-from projections.sqlstore import make_engine, url_with_search_path
+from projections.sqlstore import create_schema, make_engine, url_with_search_path
 from services.projector.engine import (
     REBUILD_BATCH,
     REBUILD_FLUSH,
@@ -84,12 +84,7 @@ def rebuild_target(url: str, schema: str | None = None) -> Engine:
         with_path = url_with_search_path(plain, schema)
     except ValueError as exc:
         raise ReplayError(str(exc)) from exc
-    admin = make_engine(plain)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'create schema if not exists "{schema}"'))
-    finally:
-        admin.dispose()
+    create_schema(plain, schema)
     return make_engine(with_path)
 
 
