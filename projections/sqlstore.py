@@ -22,6 +22,7 @@ from sqlalchemy import (
     delete,
     event,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -81,6 +82,21 @@ def url_with_search_path(url: str, schema: str) -> str:
         raise ValueError(f"not a plain schema name: {schema!r}")
     parsed = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
     return parsed.render_as_string(hide_password=False)
+
+
+def create_schema(url: str, schema: str) -> None:
+    """Create a Postgres schema if it is missing. Two sessions racing on `create schema if not exists` can both
+    pass the check and one then fails on the catalogue's unique index, so creators take a transaction-level
+    advisory lock on the name first."""
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"not a plain schema name: {schema!r}")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": f"touchline.schema:{schema}"})
+            conn.execute(text(f'create schema if not exists "{schema}"'))
+    finally:
+        engine.dispose()
 
 
 @contextmanager

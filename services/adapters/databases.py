@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from projections.protocol import ProjectionStore
 from projections.registry import StoreOptions, sql_stores
-from projections.sqlstore import make_engine, url_with_search_path
+from projections.sqlstore import create_schema, make_engine, url_with_search_path
 from services.config import IdentityConfig, load_identity_config
 from services.settings import Settings
 
@@ -54,12 +54,7 @@ def open_rebuild_target(url: str, schema: str | None = None) -> Engine:
     if not schema:
         return make_engine(plain)
     with_path = url_with_search_path(plain, schema)
-    admin = make_engine(plain)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'create schema if not exists "{schema}"'))
-    finally:
-        admin.dispose()
+    create_schema(plain, schema)
     return make_engine(with_path)
 
 

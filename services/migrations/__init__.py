@@ -33,7 +33,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
-from projections.sqlstore import make_engine
+from projections.sqlstore import create_schema, make_engine
 from services.adapters.databases import in_schema
 from services.settings import Settings
 
@@ -178,12 +178,7 @@ def _create_schema(settings: Settings) -> None:
     for url in {settings.store_url, settings.views_url}:
         if url.startswith("sqlite"):
             continue
-        engine = make_engine(_without_schema_query(url))
-        try:
-            with engine.begin() as conn:
-                conn.execute(text(f'create schema if not exists "{settings.db_schema}"'))
-        finally:
-            engine.dispose()
+        create_schema(_without_schema_query(url), settings.db_schema)
 
 
 def _create_event_store_tables(settings: Settings) -> None:

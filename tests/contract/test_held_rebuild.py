@@ -3,7 +3,7 @@ writes, whatever its flushes, and goes on batch by batch past its memory bound (
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from projections.cases.memory import MemoryCasesStore
 from projections.cases.sql import SqlCasesStore
 from projections.sla.memory import MemorySlaStore
 from projections.sla.sql import SqlSlaStore
-from projections.sqlstore import RebuildChanged, make_engine, url_with_search_path
+from projections.sqlstore import RebuildChanged, make_engine
 from tests.support.credit_card import all_events
 from tests.support.replay_data import replay_log
 from tests.support.sla import at, recorded_from
@@ -39,18 +39,6 @@ def log() -> list[RecordedEvent]:
 
 EVENTS = log()
 KINDS: dict[str, Callable[[Engine], Any]] = {"cases": SqlCasesStore, "sla": SqlSlaStore}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def views(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A fresh, empty place for read models on the backend."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'views.db'}")
-    else:
-        url, schema = request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
-        engine = make_engine(url_with_search_path(url, schema))
-    yield engine
-    engine.dispose()
 
 
 def live_checksum(kind: str) -> str:

@@ -3,9 +3,6 @@ reference holds (equal checksums) on SQLite and Postgres; the registry resolves 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine
 
@@ -19,7 +16,7 @@ from projections.registry import (
     sql_stores,
     with_consulted,
 )
-from projections.sqlstore import make_engine, url_with_search_path
+from projections.sqlstore import make_engine
 from tests.support.credit_card import all_events
 from tests.support.replay_data import replay_log
 from tests.support.sla import recorded_from
@@ -27,18 +24,6 @@ from tests.support.sla import recorded_from
 pytestmark = pytest.mark.contract
 
 EVENTS: list[RecordedEvent] = recorded_from([*replay_log(300), *all_events()])
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def views(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A fresh, empty place for read models on the backend."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'views.db'}")
-    else:
-        url, schema = request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
-        engine = make_engine(url_with_search_path(url, schema))
-    yield engine
-    engine.dispose()
 
 
 @pytest.mark.parametrize("name", NAMES)
