@@ -30,7 +30,7 @@ def office_calendars() -> CalendarFor:
 
 @dataclass
 class CaseApiComponents:
-    """The parts of services.bootstrap.ApiComponents that the case endpoints read."""
+    """The parts of services.entrypoints.bootstrap.Root that the case endpoints read."""
 
     settings: Settings
     cases: CaseViews

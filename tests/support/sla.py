@@ -86,7 +86,7 @@ def minutes(n: float) -> timedelta:
 
 @dataclass
 class SlaComponents:
-    """What the SLA endpoints read from `app.state.components`; `clock_at[0]` is the API's `now`."""
+    """What the SLA endpoints read from the root (services.api.deps); `clock_at[0]` is the API's `now`."""
 
     sla: SlaViews
     clock_at: list[datetime]
