@@ -45,7 +45,7 @@ def build_app(root: Root | Any) -> FastAPI:
     `Root.open_api`), handed over once here; routes read it through the typed dependencies of services.api.deps.
     Tests hand a partial stand-in holding only what the routes under test read."""
     app = FastAPI(title="touchline", version="0.1.0", description=DESCRIPTION)
-    app.state.root = root
+    app.state.components = root
     app.state.tokens = TokenRegistry.from_setting(root.settings.bootstrap_tokens.get_secret_value())
     problems.install(app)
     routers = (ingest, customers, identity, cases, departments, handoffs, sla, alerts, promises, audit_api,

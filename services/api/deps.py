@@ -29,8 +29,8 @@ from services.store.eventstore import EventStore
 
 
 def root(request: Request) -> Root:
-    """The root `build_app` was given."""
-    found: Root = request.app.state.root
+    """The root `build_app` was given (the one place that reads it from the app's state)."""
+    found: Root = request.app.state.components
     return found
 
 
