@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 from uuid import UUID
 
@@ -100,9 +100,10 @@ async def stream(request: Request, viewer: ViewerDep) -> Response:
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def _events(request: Request, viewer: Viewer) -> AsyncIterator[str]:
+async def _events(request: Request, viewer: Viewer) -> AsyncGenerator[str, None]:
     yield "retry: 500\n\n"
-    last, ends = "", time.monotonic() + STREAM_SECONDS
+    last: str | None = None  # the first drawing is always sent, even of an empty board
+    ends = time.monotonic() + STREAM_SECONDS
     while time.monotonic() < ends and not await request.is_disconnected():
         board = await _board(request, viewer)
         if board["fingerprint"] != last:
