@@ -6,7 +6,12 @@
     var source = new EventSource(live.dataset.stream);
     source.addEventListener("alerts", function (event) {
       var focused = document.activeElement && document.activeElement.id;
+      var typed = {};  // what someone is typing in an acknowledgement form survives the redraw
+      target.querySelectorAll("input[id]").forEach(function (input) { typed[input.id] = input.value; });
       target.innerHTML = event.data;
+      target.querySelectorAll("input[id]").forEach(function (input) {
+        if (typed[input.id] && input.type !== "hidden") { input.value = typed[input.id]; }
+      });
       if (window.htmx) { window.htmx.process(target); }
       if (focused && document.getElementById(focused)) { document.getElementById(focused).focus(); }
       live.dataset.updated = String(Date.now());
