@@ -11,6 +11,7 @@ from services.api.permissions import MATRIX
 class Page(StrEnum):
     CUSTOMERS = "customers"
     CASES = "cases"
+    HANDOFFS = "handoffs"
     ALERTS = "alerts"
     INBOX = "inbox"
     SHARED = "shared"
@@ -19,6 +20,7 @@ class Page(StrEnum):
 READS: dict[Page, tuple[str, ...]] = {
     Page.CUSTOMERS: ("lookup_customer", "customer_card", "customer_timeline"),
     Page.CASES: ("case_board", "case_view", "explain_case_sla"),
+    Page.HANDOFFS: ("handoff_matrix", "dropped_handoffs", "ping_pong"),
     Page.ALERTS: ("list_alerts",),
     Page.INBOX: ("department_inbox",),
     Page.SHARED: ("shared_identifiers",),

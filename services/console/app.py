@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.auth import TokenRegistry
-from services.console import alert_pages, case_pages, customer_pages, signin
+from services.console import alert_pages, case_pages, customer_pages, handoff_pages, signin
 from services.console.sessions import SessionStore
 from services.console.web import PREFIX, Forbidden, SignInRequired, ViewerDep, is_htmx, render, see_other
 
@@ -28,7 +28,7 @@ def build_console(components: Any, tokens: TokenRegistry, sessions: SessionStore
     console.state.tokens = tokens
     console.state.sessions = sessions or SessionStore()
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (signin, customer_pages, case_pages, alert_pages):
+    for module in (signin, customer_pages, case_pages, handoff_pages, alert_pages):
         console.include_router(module.router)
     console.add_api_route("/", home, methods=["GET"], name="console_home")
     console.add_exception_handler(SignInRequired, _sign_in)

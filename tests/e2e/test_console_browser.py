@@ -128,6 +128,9 @@ def open_board(driver: WebDriver, console: Console) -> None:
     until(driver, lambda d: d.find_element(By.ID, "live").get_attribute("data-updated"))
 
 
+FETCH_TEXT = "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.text()).then(done);"
+
+
 def find_customer(driver: WebDriver, console: Console, kind: str, value: str) -> None:
     driver.get(console.url("/customers"))
     Select(driver.find_element(By.ID, "kind")).select_by_value(kind)
@@ -155,6 +158,15 @@ def test_sign_in_find_by_phone_card_timeline_and_case(console: Console, browser:
     until(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "tr.timeline-entry")) > 20)
     look(driver, "03-timeline-more")
 
+    csv = driver.execute_async_script(FETCH_TEXT, driver.find_element(By.ID, "export-csv").get_attribute("href"))
+    lines = csv.lstrip("\ufeff").splitlines()
+    assert lines[0] == "When,Channel,Department,Event,Summary,Case"
+    customer_id = driver.find_element(By.ID, "customer-id").text
+    api = console.stack.client.get(f"/v1/customers/{customer_id}/timeline", params={"limit": 500},
+                                   headers={"Authorization": f"Bearer {TOKENS['ops']}"}).json()
+    assert len(lines) - 1 == len(api["entries"]) > 20 and api["next_cursor"] is None
+    assert NATIONAL_ID not in csv
+
     Select(driver.find_element(By.ID, "f-department")).select_by_value("loan")
     driver.find_element(By.ID, "filter").click()
     until(driver, lambda d: "department=loan" in d.current_url)
@@ -169,6 +181,17 @@ def test_sign_in_find_by_phone_card_timeline_and_case(console: Console, browser:
     assert len(driver.find_elements(By.CSS_SELECTOR, "#handoff-chain tr.handoff")) == 2
     assert texts(driver, "#department-times tbody td:first-child") == ["Loan", "Card centre", "Approval office"]
     assert driver.find_elements(By.CSS_SELECTOR, "#sla-clocks tr.clock")
+
+
+def test_handoffs_heat_map_dropped_and_ping_pong(console: Console, browser: WebDriver) -> None:
+    sign_in(browser, console, "ops")
+    browser.find_element(By.CSS_SELECTOR, 'nav a[data-page="handoffs"]').click()
+    until(browser, lambda d: d.find_elements(By.ID, "handoff-matrix"))
+    look(browser, "15-handoffs")
+    pair = '[data-from="card_centre"][data-to="approval_office"]'
+    cell = browser.find_element(By.CSS_SELECTOR, f"#handoff-matrix td{pair}")
+    assert int(cell.get_attribute("data-count") or 0) >= 1
+    assert CARD_CASE in browser.find_element(By.ID, "dropped").text  # accepted days after its target
 
 
 def test_a_national_id_search_keeps_it_out_of_the_url_and_page(console: Console, browser: WebDriver) -> None:
@@ -228,7 +251,7 @@ def test_switch_language_to_chinese(console: Console, browser: WebDriver) -> Non
     until(browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN")
     look(browser, "09-case-zh-CN")
     assert browser.find_element(By.ID, "chain-h").text == "转交链"
-    assert texts(browser, "nav a")[:3] == ["客户查询", "案件看板", "SLA 看板"]
+    assert texts(browser, "nav a")[:4] == ["客户查询", "案件看板", "转交分析", "SLA 看板"]
     assert browser.find_element(By.ID, "case-path").text == "信贷部 → 信用卡中心 → 审批办公室"
     assert "2026年11月5日 09:47" in browser.find_element(By.ID, "handoff-chain").text  # Shanghai wall clock
     assert browser.current_url.endswith(f"/console/cases/{CARD_CASE}")  # back on the same page
@@ -240,7 +263,7 @@ def test_switch_language_to_chinese(console: Console, browser: WebDriver) -> Non
 def test_a_department_token_sees_only_what_its_role_may(console: Console, browser: WebDriver) -> None:
     sign_in(browser, console, "hotline")
     nav = [a.get_attribute("data-page") for a in browser.find_elements(By.CSS_SELECTOR, "nav a")]
-    assert nav == ["customers", "cases", "alerts", "inbox"]  # no shared identifiers (roles only)
+    assert nav == ["customers", "cases", "handoffs", "alerts", "inbox"]  # no shared identifiers (roles only)
     browser.get(console.url("/shared"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Not allowed"
     look(browser, "11-department-forbidden")
@@ -253,6 +276,9 @@ def test_a_department_token_sees_only_what_its_role_may(console: Console, browse
     look(browser, "13-department-alerts")
     assert not browser.find_elements(By.CSS_SELECTOR, "button.ack-button")  # staff do not acknowledge
     assert not browser.find_elements(By.CSS_SELECTOR, 'tr.alert[data-case="CASE-DEMO-003"]')
+    browser.get(console.url("/handoffs"))
+    assert not browser.find_elements(By.CSS_SELECTOR, '#handoff-matrix td[data-from="card_centre"]')  # not its own
+    assert CARD_CASE not in browser.page_source
     browser.get(console.url("/inbox"))
     look(browser, "14-department-inbox")
     assert "Hotline" in browser.find_element(By.TAG_NAME, "h1").text

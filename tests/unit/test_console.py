@@ -18,6 +18,7 @@ from services.api.auth import Principal
 from services.api.sla_schemas import AlertOut
 from services.console.access import Page, pages_for
 from services.console.alert_pages import _ackers, _events
+from services.console.customer_pages import _cell
 from services.console.i18n import LANGUAGES, Locale, catalogue, negotiate
 from services.console.sessions import COOKIE, Session, SessionStore
 from services.console.web import Viewer
@@ -76,8 +77,8 @@ def test_dates_numbers_and_durations_are_local_and_in_shanghai_time() -> None:
 
 
 def test_pages_follow_the_permission_matrix() -> None:
-    assert pages_for(Principal("ops")) == [Page.CUSTOMERS, Page.CASES, Page.ALERTS, Page.SHARED]
-    assert pages_for(Principal("hotline")) == [Page.CUSTOMERS, Page.CASES, Page.ALERTS, Page.INBOX]
+    assert pages_for(Principal("ops")) == [Page.CUSTOMERS, Page.CASES, Page.HANDOFFS, Page.ALERTS, Page.SHARED]
+    assert pages_for(Principal("hotline")) == [Page.CUSTOMERS, Page.CASES, Page.HANDOFFS, Page.ALERTS, Page.INBOX]
     assert pages_for(Principal("hotline-manager")) == pages_for(Principal("hotline"))
 
 
@@ -175,3 +176,9 @@ def test_the_live_board_sends_its_first_drawing_even_when_empty() -> None:
     retry, drawing = asyncio.run(first_two())
     assert retry == "retry: 500\n\n"
     assert drawing.startswith("event: alerts\ndata: ") and drawing.endswith("\n\n") and "None." in drawing
+
+
+@pytest.mark.parametrize(("text", "cell"), [("=SUM(A1)", "'=SUM(A1)"), ("+86 call", "'+86 call"), ("plain", "plain"),
+                                            ("", "")])
+def test_csv_cells_never_run_as_formulas(text: str, cell: str) -> None:
+    assert _cell(text) == cell
