@@ -15,6 +15,7 @@ class Page(StrEnum):
     ALERTS = "alerts"
     INBOX = "inbox"
     SHARED = "shared"
+    AUDIT = "audit"
 
 
 READS: dict[Page, tuple[str, ...]] = {
@@ -24,10 +25,12 @@ READS: dict[Page, tuple[str, ...]] = {
     Page.ALERTS: ("list_alerts",),
     Page.INBOX: ("department_inbox",),
     Page.SHARED: ("shared_identifiers",),
+    Page.AUDIT: ("list_audit_checkpoints", "audit_verify", "list_audit_replays"),
 }
 """The API operations whose data a page shows: a token sees the page when it may call all of them."""
 
 ACKNOWLEDGE = "acknowledge_alert"
+START_REPLAY = "start_audit_replay"
 
 
 def may(principal: Principal, operation: str) -> bool:

@@ -11,10 +11,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.auth import TokenRegistry
-from services.console import alert_pages, case_pages, customer_pages, handoff_pages, signin
+from services.console import alert_pages, audit_pages, case_pages, customer_pages, handoff_pages, signin
 from services.console.sessions import SessionStore
 from services.console.web import PREFIX, Forbidden, SignInRequired, ViewerDep, is_htmx, render, see_other
 
@@ -28,11 +29,12 @@ def build_console(components: Any, tokens: TokenRegistry, sessions: SessionStore
     console.state.tokens = tokens
     console.state.sessions = sessions or SessionStore()
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (signin, customer_pages, case_pages, handoff_pages, alert_pages):
+    for module in (signin, customer_pages, case_pages, handoff_pages, alert_pages, audit_pages):
         console.include_router(module.router)
     console.add_api_route("/", home, methods=["GET"], name="console_home")
     console.add_exception_handler(SignInRequired, _sign_in)
     console.add_exception_handler(Forbidden, _forbidden)
+    console.add_exception_handler(StarletteHTTPException, _http_error)
     return console
 
 
@@ -50,6 +52,12 @@ async def _sign_in(request: Request, _: Exception) -> Response:
 
 async def _forbidden(request: Request, _: Exception) -> Response:
     return render(request, "forbidden.html", None, status=403)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown pages (and wrong methods) answer with a page, not the API's JSON."""
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    return render(request, "not_found.html", None, status=status, what="page")
 
 
 class RootRedirect:

@@ -105,10 +105,3 @@ def render(request: Request, template: str, viewer: Viewer | None, status: int =
 
 def see_other(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
-
-
-def back_to(request: Request, path: str) -> Response:
-    """After a form: htmx follows HX-Location, a plain form the 303."""
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Location": path})
-    return see_other(path)

@@ -23,7 +23,7 @@ from projections.sla.reducer import AlertState, Severity
 from services.demo import SHANGHAI, demo_events
 from services.sla.policies import ensure_default_policy
 from services.sla.ticker import SlaTicker
-from tests.e2e.test_permissions_api import caught_up, fresh_topic_and_schema
+from tests.e2e.test_permissions_api import caught_up, checkpoint, fresh_topic_and_schema
 from tests.support.browser import chromium, missing_browser, screenshot
 from tests.support.builders import make_event
 from tests.support.pipeline import Backbone, pipeline_settings, running_backbone, wait_for
@@ -32,7 +32,7 @@ from tests.support.services import give_up
 pytestmark = pytest.mark.e2e
 
 TOKENS = {"ops": "console-ops-token-00001", "hotline": "console-hotline-token-02",
-          "card_centre-manager": "console-card-manager-003"}
+          "card_centre-manager": "console-card-manager-003", "auditor": "console-auditor-token-04"}
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=SHANGHAI)
 PHONE, NATIONAL_ID = "13800138000", "310104198806152426"  # the credit-card story's customer (seed 003)
 CARD_CASE = "CASE-DEMO-003"
@@ -78,6 +78,7 @@ def seed(stack: Backbone) -> None:
     wait_for(caught_up(stack), 30, "alerts projected")
     open_alerts = api.sla.store.alerts(AlertQuery(state=AlertState.OPEN, limit=500))
     assert {a.department for a in open_alerts if a.severity is Severity.CRITICAL} >= {"card_centre", "hotline"}
+    checkpoint(stack)  # chained and signed, for the auditor's page
 
 
 @pytest.fixture(scope="module")
@@ -294,3 +295,24 @@ def test_a_manager_acknowledges_only_its_department_and_signs_out(console: Conso
     until(browser, lambda d: d.current_url.endswith("/console/login"))
     browser.get(console.url("/alerts"))
     assert browser.current_url.endswith("/console/login")  # the session is gone
+
+
+def test_the_auditor_verifies_the_log_and_runs_a_replay(console: Console, browser: WebDriver) -> None:
+    sign_in(browser, console, "auditor")
+    browser.find_element(By.CSS_SELECTOR, 'nav a[data-page="audit"]').click()
+    until(browser, lambda d: d.find_elements(By.ID, "checkpoints"))
+    assert browser.find_elements(By.CSS_SELECTOR, "#checkpoints tr.checkpoint")
+    browser.find_element(By.ID, "verify").click()
+    until(browser, lambda d: d.find_elements(By.ID, "verdict"), timeout=30)
+    assert browser.find_element(By.ID, "verdict").get_attribute("data-ok") == "true"
+    browser.find_element(By.ID, "start-replay").click()
+    until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#replays tr.replay"))
+    look(browser, "16-audit")
+    status = browser.find_element(By.CSS_SELECTOR, "#replays tr.replay").get_attribute("data-status")
+    assert status in ("running", "equal")
+    jobs = console.stack.api.replays
+    assert jobs is not None
+    wait_for(lambda: all(job.status != "running" for job in jobs.recent()), 60, "replay finished")
+    browser.refresh()
+    assert browser.find_element(By.CSS_SELECTOR, "#replays tr.replay").get_attribute("data-status") == "equal"
+    look(browser, "17-audit-replayed")

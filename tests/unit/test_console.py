@@ -80,6 +80,7 @@ def test_pages_follow_the_permission_matrix() -> None:
     assert pages_for(Principal("ops")) == [Page.CUSTOMERS, Page.CASES, Page.HANDOFFS, Page.ALERTS, Page.SHARED]
     assert pages_for(Principal("hotline")) == [Page.CUSTOMERS, Page.CASES, Page.HANDOFFS, Page.ALERTS, Page.INBOX]
     assert pages_for(Principal("hotline-manager")) == pages_for(Principal("hotline"))
+    assert pages_for(Principal("auditor"))[-2:] == [Page.SHARED, Page.AUDIT]
 
 
 @pytest.mark.parametrize("principal", ["ops", "admin", "auditor", "hotline", "card_centre", "card_centre-manager",
@@ -142,6 +143,9 @@ def test_posts_need_the_form_token_and_the_same_origin(client: TestClient) -> No
 def test_a_department_token_cannot_open_a_roles_page(client: TestClient) -> None:
     sign_in(client, "console-hotline-token-2")
     assert client.get("/console/shared").status_code == 403
+    assert client.get("/console/audit").status_code == 403
+    unknown = client.get("/console/nowhere")
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/html")
 
 
 def test_the_language_switch_stays_on_the_console(client: TestClient) -> None:
