@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -12,6 +14,7 @@ from services.api import departments as departments_api
 from services.api import sla as sla_api
 from services.api.problems import Problem
 from services.console.access import Page
+from services.console.i18n import DEPARTMENTS
 from services.console.web import ViewerDep, render, require
 
 router = APIRouter()
@@ -19,20 +22,25 @@ STATUSES = [s.value for s in CaseStatus]
 
 
 @router.get("/cases", name="console_cases")
-async def board(request: Request, viewer: ViewerDep, status: str = "open", cursor: str = "") -> Response:
-    """The cases the token may read (`GET /v1/cases`: a department sees the cases it is involved in)."""
+async def board(request: Request, viewer: ViewerDep, status: str = "open", holder: str = "",
+                pending_to: str = "", ping_pong: str = "", cursor: str = "") -> Response:
+    """The cases the token may read (`GET /v1/cases`: a department sees the cases it is involved in), filtered by
+    status, holder, the department a handoff waits for, and ping-pong (back at a department it had left)."""
     require(viewer, Page.CASES)
     components = request.app.state.components
     chosen = [CaseStatus(status)] if status in STATUSES else None
+    filters = {"status": status if chosen else "all", "holder": holder if holder in DEPARTMENTS else "",
+               "pending_to": pending_to if pending_to in DEPARTMENTS else "", "ping_pong": "1" if ping_pong else ""}
     try:
         page = await cases_api.case_board(
-            request, viewer.principal, components.cases, components.clock(), holder=None, status=chosen,
-            customer=None, pending_to=None, older_than=None, younger_than=None, ping_pong=False,
-            with_anomalies=False, cursor=cursor or None, limit=50)
+            request, viewer.principal, components.cases, components.clock(), holder=filters["holder"] or None,
+            status=chosen, customer=None, pending_to=filters["pending_to"] or None, older_than=None,
+            younger_than=None, ping_pong=bool(ping_pong), with_anomalies=False, cursor=cursor or None, limit=50)
     except Problem as problem:
         return render(request, "not_found.html", viewer, status=problem.status, what="cases")
-    return render(request, "cases.html", viewer, page=page, statuses=STATUSES,
-                  chosen=status if chosen else "")
+    next_query = urlencode(filters | {"cursor": page.next_cursor}) if page.next_cursor else ""
+    return render(request, "cases.html", viewer, page=page, statuses=STATUSES, departments=DEPARTMENTS,
+                  filters=filters, next_query=next_query)
 
 
 @router.get("/cases/{case_id}", name="console_case")

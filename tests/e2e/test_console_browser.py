@@ -193,6 +193,17 @@ def test_handoffs_heat_map_dropped_and_ping_pong(console: Console, browser: WebD
     cell = browser.find_element(By.CSS_SELECTOR, f"#handoff-matrix td{pair}")
     assert int(cell.get_attribute("data-count") or 0) >= 1
     assert CARD_CASE in browser.find_element(By.ID, "dropped").text  # accepted days after its target
+    browser.find_element(By.CSS_SELECTOR, f'#dropped a[href$="/cases/{CARD_CASE}"]').click()
+    until(browser, lambda d: d.find_elements(By.ID, "handoff-chain"))
+    browser.find_element(By.CSS_SELECTOR, 'nav a[data-page="cases"]').click()
+    until(browser, lambda d: d.find_elements(By.ID, "case-board"))
+    assert "CASE-CC-OPEN" in texts(browser, "#case-board .case-link")  # open cases by default
+    Select(browser.find_element(By.ID, "f-status")).select_by_value("all")
+    Select(browser.find_element(By.ID, "f-holder")).select_by_value("approval_office")
+    browser.find_element(By.ID, "case-filter").click()
+    until(browser, lambda d: "holder=approval_office" in d.current_url)
+    look(browser, "16-case-board")
+    assert texts(browser, "#case-board .case-link") == [CARD_CASE]
 
 
 def test_a_national_id_search_keeps_it_out_of_the_url_and_page(console: Console, browser: WebDriver) -> None:
@@ -307,7 +318,7 @@ def test_the_auditor_verifies_the_log_and_runs_a_replay(console: Console, browse
     assert browser.find_element(By.ID, "verdict").get_attribute("data-ok") == "true"
     browser.find_element(By.ID, "start-replay").click()
     until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#replays tr.replay"))
-    look(browser, "16-audit")
+    look(browser, "17-audit")
     status = browser.find_element(By.CSS_SELECTOR, "#replays tr.replay").get_attribute("data-status")
     assert status in ("running", "equal")
     jobs = console.stack.api.replays
@@ -315,4 +326,4 @@ def test_the_auditor_verifies_the_log_and_runs_a_replay(console: Console, browse
     wait_for(lambda: all(job.status != "running" for job in jobs.recent()), 60, "replay finished")
     browser.refresh()
     assert browser.find_element(By.CSS_SELECTOR, "#replays tr.replay").get_attribute("data-status") == "equal"
-    look(browser, "17-audit-replayed")
+    look(browser, "18-audit-replayed")
