@@ -70,7 +70,8 @@ def require(viewer: Viewer, page: Page) -> None:
 
 
 async def form_of(request: Request) -> dict[str, str]:
-    """An urlencoded form body (at most MAX_FORM_BYTES), first value of each field; refused from another origin."""
+    """An urlencoded form body (at most MAX_FORM_BYTES), first value of each field; refused from another origin or
+    holding NUL characters."""
     origin = request.headers.get("origin")
     if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
         raise Forbidden("origin")
@@ -80,7 +81,10 @@ async def form_of(request: Request) -> dict[str, str]:
         if len(body) > MAX_FORM_BYTES:
             raise Forbidden("form too large")
     fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-    return {name: values[0] for name, values in fields.items()}
+    form = {name: values[0] for name, values in fields.items()}
+    if any("\x00" in text for pair in form.items() for text in pair):  # no store can hold it (as for JSON bodies)
+        raise Forbidden("NUL in form")
+    return form
 
 
 async def checked_form(request: Request, viewer: Viewer) -> dict[str, str]:

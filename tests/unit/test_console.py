@@ -161,6 +161,8 @@ def test_form_bodies_reach_only_the_console(client: TestClient) -> None:
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     assert client.post("/v1/customers/lookup", content=b"identifier=phone:1", headers=form).status_code == 415
     assert client.post("/console/login", content=b"token=x", headers=form).status_code == 403  # no form token
+    csrf = sign_in(client, "console-ops-token-1")
+    assert client.post("/console/logout", content=f"csrf={csrf}&x=%00".encode(), headers=form).status_code == 403
 
 
 def test_the_live_board_sends_its_first_drawing_even_when_empty() -> None:
