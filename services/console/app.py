@@ -17,7 +17,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.api.auth import TokenRegistry
 from services.console import alert_pages, audit_pages, case_pages, customer_pages, handoff_pages, signin
 from services.console.sessions import SessionStore
-from services.console.web import PREFIX, Forbidden, SignInRequired, ViewerDep, is_htmx, render, see_other
+from services.console.web import (
+    PREFIX,
+    Forbidden,
+    SignInRequired,
+    Viewer,
+    ViewerDep,
+    current_viewer,
+    is_htmx,
+    render,
+    see_other,
+)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -51,13 +61,21 @@ async def _sign_in(request: Request, _: Exception) -> Response:
 
 
 async def _forbidden(request: Request, _: Exception) -> Response:
-    return render(request, "forbidden.html", None, status=403)
+    return render(request, "forbidden.html", _signed_in(request), status=403)
+
+
+def _signed_in(request: Request) -> Viewer | None:
+    """The viewer, for the menu of an error page (None when signed out)."""
+    try:
+        return current_viewer(request)
+    except SignInRequired:
+        return None
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Unknown pages (and wrong methods) answer with a page, not the API's JSON."""
     status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
-    return render(request, "not_found.html", None, status=status, what="page")
+    return render(request, "not_found.html", _signed_in(request), status=status, what="page")
 
 
 class RootRedirect:

@@ -142,7 +142,8 @@ def test_posts_need_the_form_token_and_the_same_origin(client: TestClient) -> No
 
 def test_a_department_token_cannot_open_a_roles_page(client: TestClient) -> None:
     sign_in(client, "console-hotline-token-2")
-    assert client.get("/console/shared").status_code == 403
+    refused = client.get("/console/shared")
+    assert refused.status_code == 403 and 'data-page="inbox"' in refused.text  # the menu stays
     assert client.get("/console/audit").status_code == 403
     unknown = client.get("/console/nowhere")
     assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/html")
