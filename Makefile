@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 DEMO   ?=
 
-.PHONY: run test lint bench venv clean schemas docs
+.PHONY: run test lint bench venv clean schemas docs browser
 
 $(STAMP): pyproject.toml requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,17 @@ run: $(STAMP)
 	TOUCHLINE_BOOTSTRAP_TOKENS="$${TOUCHLINE_BOOTSTRAP_TOKENS:-$(DEV_TOKENS)}" \
 	  $(BIN)/touchline run --port $(PORT) $(if $(DEMO),--demo,)
 
-## The whole test suite (under CI=true, Postgres and the broker are required, never skipped).
-test: $(STAMP) lint
+## The whole test suite (under CI=true, Postgres, the broker and Chromium are required, never skipped).
+test: $(STAMP) lint browser
 	$(BIN)/python -m pytest
+
+## Debian's Chromium and its driver for the console's browser tests, installed when missing (as root).
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    { apt-get install -y -q chromium chromium-driver fonts-wqy-microhei || \
+	      { apt-get update -q && apt-get install -y -q chromium chromium-driver fonts-wqy-microhei; }; }; } || \
+	  echo "Chromium missing: apt-get install chromium chromium-driver (browser tests skip, or fail under CI=true)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check contracts domain projections services tests bench

@@ -26,6 +26,8 @@ from typing import Self
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from services.kafka.clients import construct
+
 
 class BrokerStartError(RuntimeError):
     """The broker (or a process it needs) did not come up; the message carries the tail of its log."""
@@ -189,8 +191,8 @@ def wait_for_port(name: str, proc: subprocess.Popen[bytes], port: int, log: Path
 def broker_answers(bootstrap_servers: str, timeout_ms: int = 2000) -> bool:
     """True when a Kafka broker at bootstrap_servers answers a DescribeCluster/metadata request in time."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, bootstrap_timeout_ms=timeout_ms,
-                                 request_timeout_ms=timeout_ms)
+        admin = construct(KafkaAdminClient, bootstrap_servers=bootstrap_servers, bootstrap_timeout_ms=timeout_ms,
+                          request_timeout_ms=timeout_ms)
     except (KafkaError, OSError):
         return False
     try:

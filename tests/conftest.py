@@ -14,6 +14,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from psycopg import sql
 
+from tests.support import kafka_leaks
 from tests.support.services import (
     Choice,
     Unreachable,
@@ -26,6 +27,10 @@ from tests.support.services import (
 )
 
 DEFAULT_PARTITIONS = 3
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    kafka_leaks.install()  # before any probe or broker start: those make clients too
 
 
 def _start_kafka(choice: Choice, stack: ExitStack) -> str:
@@ -64,6 +69,9 @@ def kafka_bootstrap() -> Iterator[str]:
         if failure is not None:  # outside `except`: pytest keeps the outcome, not the failure's traceback
             give_up(f"Kafka ({choice.source}: {choice.target}) unavailable: {failure}", env)
         yield bootstrap
+        leaked = kafka_leaks.close_leftovers()
+        if leaked:
+            pytest.fail("Kafka clients left open (their IO threads would outlive the broker):\n" + "\n".join(leaked))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
 
 from services.api import (
     alerts,
@@ -29,6 +30,7 @@ from services.api.jsonbody import JsonBodyMiddleware
 from services.api.params import RefuseNulMiddleware
 from services.api.permissions import check_routes
 from services.api.ratelimit import RateLimiter, RateLimitMiddleware
+from services.console import app as console
 from services.entrypoints.bootstrap import Root
 
 DESCRIPTION = """touchline records every customer touchpoint (front desk, hotline, web, repair, any department)
@@ -54,14 +56,16 @@ def build_app(root: Root | Any) -> FastAPI:
         app.include_router(module.router)
     check_routes(api_routes(app), authenticate)
     problems.document_problems(app)
+    console.install(app)  # the ops console's pages at /console (docs/console.md); `/` leads there
     # Added last = runs first: a caller over its limit is refused before its body is even read.
     app.add_middleware(JsonBodyMiddleware, max_bytes=root.settings.max_body_bytes,
-                       per_item_paths=frozenset({"/v1/events"}))
+                       per_item_paths=frozenset({"/v1/events"}), form_prefix=console.PREFIX + "/")
     app.add_middleware(RefuseNulMiddleware)
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(root.settings.rate_limit))
     return app
 
 
 def api_routes(app: FastAPI) -> list[Any]:
-    """Every route the app serves (FastAPI's documentation routes included), in declaration order."""
-    return [context.route for context in iter_route_contexts(app.routes)]
+    """Every route the app serves (FastAPI's documentation routes included), in declaration order; not the
+    console, a mounted application of its own (pages with session sign-in, reading through these routes)."""
+    return [context.route for context in iter_route_contexts(app.routes) if not isinstance(context.route, Mount)]

@@ -1,7 +1,7 @@
-"""Request bodies at the edge: only JSON (415 otherwise), at most TOUCHLINE_MAX_BODY_BYTES (413), no object
-with the same key twice (400 naming the key's path), and no string no store can hold (NUL, lone surrogates:
-422 naming the path), before any route parses them. The events endpoint reports such strings per item
-instead (the contracts refuse them), so one bad event does not refuse its whole batch.
+"""Request bodies at the edge: only JSON (415 otherwise; the console's HTML forms under its prefix excepted), at
+most TOUCHLINE_MAX_BODY_BYTES (413), no object with the same key twice (400 naming the key's path), and no string
+no store can hold (NUL, lone surrogates: 422 naming the path), before any route parses them. The events endpoint
+reports such strings per item instead (the contracts refuse them), so one bad event does not refuse its whole batch.
 
 Every JSON parser keeps one of two duplicate keys silently (the last, usually), so a document such as
 `{"source": {"department": "hotline", "department": "billing"}}` would mean different things to different
@@ -19,6 +19,7 @@ from services.api.problems import send_problem
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 JSON_MEDIA_TYPES = frozenset({"application/json"})
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
 
 class DuplicateKey(ValueError):
@@ -104,10 +105,12 @@ def media_type(scope: Scope) -> str:
 class JsonBodyMiddleware:
     """Reads a request body once, checks type, size and duplicate keys, then hands the same bytes on."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, per_item_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, per_item_paths: frozenset[str] = frozenset(),
+                 form_prefix: str | None = None) -> None:
         self._app = app
         self._max_bytes = max_bytes
         self._per_item_paths = per_item_paths  # bodies whose strings the route checks item by item
+        self._form_prefix = form_prefix  # paths taking HTML form bodies (the console's pages), size-checked only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -116,6 +119,9 @@ class JsonBodyMiddleware:
         raw = await self._read(receive)
         if raw is None:
             await send_problem(scope, send, 413, "Request too large", f"At most {self._max_bytes} bytes per request.")
+            return
+        if raw and self._is_form(scope):
+            await self._app(scope, _replay(raw, receive), send)
             return
         if raw and media_type(scope) not in JSON_MEDIA_TYPES:
             await send_problem(scope, send, 415, "Unsupported media type",
@@ -135,6 +141,10 @@ class JsonBodyMiddleware:
             await send_problem(scope, send, 422, "Invalid request", "See errors.", errors=[error])
             return
         await self._app(scope, _replay(raw, receive), send)
+
+    def _is_form(self, scope: Scope) -> bool:
+        return (self._form_prefix is not None and scope["path"].startswith(self._form_prefix)
+                and media_type(scope) == FORM_MEDIA_TYPE)
 
     async def _read(self, receive: Receive) -> bytes | None:
         """The whole body, or None once it exceeds the limit."""

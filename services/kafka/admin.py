@@ -9,12 +9,13 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from services.kafka.clients import construct
 from services.settings import Settings
 
 
 def ensure_topics(bootstrap_servers: str, topics: dict[str, int], replication_factor: int = 1) -> None:
     """Create each missing topic with the given partition count (existing topics are left as they are)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="touchline-admin")
+    admin = construct(KafkaAdminClient, bootstrap_servers=bootstrap_servers.split(","), client_id="touchline-admin")
     try:
         existing = set(admin.list_topics())
         missing = [NewTopic(name, n, replication_factor) for name, n in topics.items() if name not in existing]
@@ -35,7 +36,7 @@ def _accepts_tcp(address: str, timeout_s: float) -> bool:
 
 
 def existing_topics(bootstrap_servers: str) -> set[str]:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="touchline-admin")
+    admin = construct(KafkaAdminClient, bootstrap_servers=bootstrap_servers.split(","), client_id="touchline-admin")
     try:
         return set(admin.list_topics())
     finally:
@@ -47,7 +48,8 @@ def broker_reachable(bootstrap_servers: str, timeout_s: float = 3.0) -> bool:
     if not any(_accepts_tcp(address, timeout_s) for address in bootstrap_servers.split(",")):
         return False  # kafka-python would retry (and leak sockets) against a closed port
     try:
-        admin = KafkaAdminClient(
+        admin = construct(
+            KafkaAdminClient,
             bootstrap_servers=bootstrap_servers.split(","),
             client_id="touchline-probe",
             request_timeout_ms=int(timeout_s * 1000),

@@ -10,6 +10,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata
 
+from services.kafka.clients import construct
 from services.kafka.records import SourceRecord
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class KafkaRecordSource:
             "heartbeat_interval_ms": 1000,
             "fetch_max_wait_ms": 100,
         }
-        self._consumer = KafkaConsumer(**(config | overrides))
+        self._consumer = construct(KafkaConsumer, **(config | overrides))
         self._consumer.subscribe([topic], listener=_SeekToTracked(self._consumer, tracked))
 
     def poll(self, timeout_s: float) -> list[SourceRecord]:

@@ -13,6 +13,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from contracts import Envelope, partition_key, to_canonical_json
+from services.kafka.clients import construct
 from services.kafka.records import DeadLetter, Headers, PublishFailed
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def make_producer(bootstrap_servers: str, **overrides: Any) -> KafkaProducer:
         "max_request_size": 8 * 1024 * 1024,
         "client_id": "touchline",
     }
-    return KafkaProducer(**(config | overrides))
+    return construct(KafkaProducer, **(config | overrides))
 
 
 class KafkaSender:

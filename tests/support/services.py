@@ -14,6 +14,8 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from services.kafka.clients import construct
+
 KAFKA_ENV = "KAFKA_BOOTSTRAP_SERVERS"
 POSTGRES_ENV = "DATABASE_URL"
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"  # testcontainers' KafkaContainer expects a Confluent image
@@ -119,8 +121,8 @@ def _tcp_refusals(bootstrap_servers: str, timeout_s: float) -> str | None:
 
 def _describe_cluster(bootstrap_servers: str, timeout_ms: int) -> str | None:
     try:
-        with KafkaAdminClient(bootstrap_servers=bootstrap_servers, bootstrap_timeout_ms=timeout_ms,
-                              request_timeout_ms=timeout_ms) as admin:
+        with construct(KafkaAdminClient, bootstrap_servers=bootstrap_servers, bootstrap_timeout_ms=timeout_ms,
+                       request_timeout_ms=timeout_ms) as admin:
             admin.describe_cluster()
     except (KafkaError, OSError) as exc:
         return repr(exc)

@@ -1,0 +1,49 @@
+"""A Kafka client whose constructor fails leaves no network thread behind (kafka-python starts it first)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.errors import KafkaError
+
+from services.devbroker import free_port
+from services.kafka.clients import construct
+from tests.support import kafka_leaks
+from tests.support.drills import close_kafka_leftovers
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _refused_sockets() -> Iterator[None]:
+    yield
+    close_kafka_leftovers()  # kafka-python does not close a socket whose connect was refused
+
+
+def io_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("kafka-io-")}
+
+
+@pytest.mark.parametrize("kind", [KafkaAdminClient, KafkaConsumer])
+def test_a_failed_bootstrap_closes_the_clients_network_thread(kind: type) -> None:
+    before = io_threads()
+    nobody = f"127.0.0.1:{free_port()}"  # nothing listens there
+    with pytest.raises(KafkaError):
+        construct(kind, bootstrap_servers=nobody, bootstrap_timeout_ms=300, client_id=f"probe-{kind.__name__}")
+    left = {t for t in io_threads() - before if t.is_alive()}
+    assert left == set(), f"network threads left running: {[t.name for t in left]}"
+
+
+@pytest.mark.parametrize("kind", [KafkaAdminClient, KafkaConsumer])
+def test_the_plain_constructor_would_leave_it_running(kind: type) -> None:
+    """What construct() guards against: without it, the failed client's thread keeps retrying the broker."""
+    before = io_threads()
+    nobody = f"127.0.0.1:{free_port()}"
+    with pytest.raises(KafkaError):
+        kind(bootstrap_servers=nobody, bootstrap_timeout_ms=300, client_id=f"orphan-{kind.__name__}")
+    orphans = {t for t in io_threads() - before if t.is_alive()}
+    assert [t.name for t in orphans] == [f"kafka-io-orphan-{kind.__name__}"]
+    assert len(kafka_leaks.close_leftovers()) == 1  # stop it here, so the session's guard stays about real leaks
