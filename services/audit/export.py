@@ -32,6 +32,7 @@ from domain.audit.hashing import ChainLink, LogRow, event_hash
 from domain.audit.tree import EventHashTree
 from projections.customers.queries import CustomerStore
 from projections.customers.queries import anchors_of as covered_anchors
+from projections.sqlstore import in_chunks
 from projections.timeline.queries import TimelineStore
 from services.audit.service import AuditService, Inconsistent, NotCovered, NotFound, checkpoint_json
 from services.clock import Clock, utc_now
@@ -83,8 +84,8 @@ class CustomerExporter:
         digest = hashlib.sha256(first)
         yield first
         line = 1
-        for start in range(0, len(positions), self._page):
-            for row, chained, readable in self._page_of(positions[start:start + self._page], checkpoint):
+        for page in in_chunks(positions, self._page):
+            for row, chained, readable in self._page_of(page, checkpoint):
                 line += 1
                 proof = tree.prove_inclusion(chained.leaf_index, checkpoint.statement.tree_size).serialize()
                 encoded = encode_line(event_line(line, row, chained, proof, readable))
@@ -92,7 +93,7 @@ class CustomerExporter:
                 yield encoded
         yield encode_line(trailer(line + 1, line - 1, digest.hexdigest()))
 
-    def _page_of(self, positions: list[int],
+    def _page_of(self, positions: Sequence[int],
                  checkpoint: SignedCheckpoint) -> list[tuple[LogRow, ChainLink, dict[str, Any]]]:
         """Each position's stored row and chain link, checked to agree (the bytes are those that were chained), and
         the event as touchline reads it: the page's rows opened by the event store in one call (sealed values in
@@ -116,7 +117,7 @@ class CustomerExporter:
         return [(row, chained, orjson.loads(to_canonical_json(envelope)))
                 for (_, row, chained), envelope in zip(checked, opened, strict=True)]
 
-    def _rows(self, positions: list[int]) -> dict[int, StoredLogEntry]:
+    def _rows(self, positions: Sequence[int]) -> dict[int, StoredLogEntry]:
         """The stored rows at `positions`: one read per window of positions at most `window` apart."""
         wanted = set(positions)
         rows: dict[int, StoredLogEntry] = {}

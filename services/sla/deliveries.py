@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 
+from domain.instants import epoch_us
 from projections.sqlstore import (
     dialect_insert,
     ensure_position,
@@ -93,10 +94,6 @@ def delivery_id_for(alert_id: str, url: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{alert_id}|{url}"))
 
 
-def _us(at: datetime) -> int:
-    return (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-
-
 class DeliveryStore:
     """Queue rows enqueued together with the dispatcher's log position; attempts appended to the log."""
 
@@ -125,7 +122,7 @@ class DeliveryStore:
 
     def due(self, now: datetime, limit: int = 100) -> list[Delivery]:
         t = deliveries_table.c
-        statement = (select(deliveries_table).where(t.status == "pending", t.next_attempt_us <= _us(now))
+        statement = (select(deliveries_table).where(t.status == "pending", t.next_attempt_us <= epoch_us(now))
                      .order_by(t.next_attempt_us).limit(limit))
         with self._engine.connect() as conn:
             return [_delivery(row._mapping) for row in conn.execute(statement)]
@@ -136,7 +133,7 @@ class DeliveryStore:
             conn.execute(attempts_table.insert(), [_attempt_row(attempt)])
             conn.execute(update(deliveries_table).where(deliveries_table.c.delivery_id == delivery.delivery_id)
                          .values(status=status, attempts=attempt.attempt, last_error=attempt.error,
-                                 next_attempt_us=_us(next_at) if next_at else None))
+                                 next_attempt_us=epoch_us(next_at) if next_at else None))
 
     def for_alert(self, alert_id: str) -> list[tuple[Delivery, list[Attempt]]]:
         """The deliveries of an alert with their attempts (the delivery log)."""
@@ -157,7 +154,7 @@ class DeliveryStore:
 def _row(delivery: Delivery, now: datetime) -> dict[str, Any]:
     return {"delivery_id": delivery.delivery_id, "alert_id": delivery.alert_id, "event_type": delivery.event_type,
             "department": delivery.department, "url": delivery.url, "secret_env": delivery.secret_env,
-            "body": delivery.body, "status": "pending", "attempts": 0, "next_attempt_us": _us(now),
+            "body": delivery.body, "status": "pending", "attempts": 0, "next_attempt_us": epoch_us(now),
             "last_error": None}
 
 
