@@ -6,7 +6,7 @@ A component a process was started without (a test's partial root) answers 503 wh
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -27,6 +27,8 @@ from services.settings import Settings
 from services.sla.views import SlaViews
 from services.store.eventstore import EventStore
 
+T = TypeVar("T")
+
 
 def root(request: Request) -> Root:
     """The root `build_app` was given (the one place that reads it from the app's state)."""
@@ -34,18 +36,43 @@ def root(request: Request) -> Root:
     return found
 
 
-def _optional(request: Request, name: str) -> Any:
-    return getattr(root(request), name, None)
+class Component(Generic[T]):
+    """The root's component `name` (a dependency: `Component[SlaViews]("sla")(request)`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, request: Request) -> T:
+        found: T = getattr(root(request), self.name)
+        return found
 
 
-def _required(request: Request, name: str, title: str, without: str) -> Any:
-    found = _optional(request, name)
-    return _Unavailable(title, f"This process was started without {without}.") if found is None else found
+class MaybeComponent(Component[T | None]):
+    """A component the route does without when the process has none (None)."""
+
+    def __call__(self, request: Request) -> T | None:
+        found: T | None = getattr(root(request), self.name, None)
+        return found
+
+
+class NeededComponent(Component[T]):
+    """A component the route needs: without it, the route's first use of it answers 503 (so the request's own
+    errors, 401, 403 and 422, are still reported first)."""
+
+    def __init__(self, name: str, title: str, without: str) -> None:
+        super().__init__(name)
+        self.title, self.without = title, without
+
+    def __call__(self, request: Request) -> T:
+        found: T | None = getattr(root(request), self.name, None)
+        if found is None:
+            unavailable: Any = _Unavailable(self.title, f"This process was started without {self.without}.")
+            return unavailable
+        return found
 
 
 class _Unavailable:
-    """Stands in for a component this process was started without: its first use in the route answers 503, so
-    the request's own errors (401, 403, 422) are still reported first."""
+    """Stands in for a missing component: any use raises the 503."""
 
     def __init__(self, title: str, detail: str) -> None:
         self._title, self._detail = title, detail
@@ -54,74 +81,25 @@ class _Unavailable:
         raise Problem(503, self._title, self._detail)
 
 
-def settings(request: Request) -> Settings:
-    return root(request).settings
-
-
 def now(request: Request) -> datetime:
     """The instant the views are computed for: the root's clock, read once per request."""
     return getattr(root(request), "clock", utc_now)()
 
 
-def protector(request: Request) -> IdentifierProtector:
-    return root(request).protector
-
-
-def timeline(request: Request) -> TimelineStore:
-    return root(request).timeline
-
-
-def case_views(request: Request) -> CaseViews:
-    return root(request).cases
-
-
-def customer_views(request: Request) -> CustomerViews:
-    return root(request).customers
-
-
-def identity_views(request: Request) -> CustomerViews | None:
-    """The identity views, when this process has them (customer filters then match the resolved anchors)."""
-    found: CustomerViews | None = _optional(request, "customers")
-    return found
-
-
-def event_store(request: Request) -> EventStore:
-    return root(request).event_store
-
-
-def read_models(request: Request) -> Engine:
-    return root(request).views
-
-
-def sla_views(request: Request) -> SlaViews:
-    found: SlaViews = _required(request, "sla", "SLA unavailable", "the SLA views")
-    return found
-
-
-def audit_service(request: Request) -> AuditService:
-    found: AuditService = _required(request, "audit", "Audit unavailable", "the audit service")
-    return found
-
-
-def exporter(request: Request) -> CustomerExporter:
-    found: CustomerExporter = _required(request, "exporter", "Export unavailable", "the customer exporter")
-    return found
-
-
-def erasure(request: Request) -> ErasureService:
-    found: ErasureService = _required(request, "erasure", "Erasure unavailable", "the erasure service")
-    return found
-
-
-def replays(request: Request) -> ReplayJobs:
-    found: ReplayJobs = _required(request, "replays", "Replay unavailable", "replays")
-    return found
-
-
-def position_at(request: Request) -> PositionAt | None:
-    found: PositionAt | None = _optional(request, "position_at")
-    return found
-
+settings = Component[Settings]("settings")
+protector = Component[IdentifierProtector]("protector")
+timeline = Component[TimelineStore]("timeline")
+case_views = Component[CaseViews]("cases")
+customer_views = Component[CustomerViews]("customers")
+event_store = Component[EventStore]("event_store")
+read_models = Component[Engine]("views")
+identity_views = MaybeComponent[CustomerViews]("customers")  # customer filters then match the resolved anchors
+position_at = MaybeComponent[PositionAt]("position_at")
+sla_views = NeededComponent[SlaViews]("sla", "SLA unavailable", "the SLA views")
+audit_service = NeededComponent[AuditService]("audit", "Audit unavailable", "the audit service")
+exporter = NeededComponent[CustomerExporter]("exporter", "Export unavailable", "the customer exporter")
+erasure = NeededComponent[ErasureService]("erasure", "Erasure unavailable", "the erasure service")
+replays = NeededComponent[ReplayJobs]("replays", "Replay unavailable", "replays")
 
 RootDep = Annotated[Root, Depends(root)]
 SettingsDep = Annotated[Settings, Depends(settings)]
