@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.identity.segments import SegmentRule
+from domain.quality.facts import Fact
 from domain.quality.fcr import FcrConfig, rates
 from domain.quality.periods import PeriodKind
 from domain.quality.proactive import Due, ProactiveConfig
@@ -75,9 +76,13 @@ class Quality:
         return self.stores.scorecard.scorecard(query)
 
     def views(self, now: datetime) -> QualityViews:
+        """The views as of `now` over one read of the facts, every anchor among them resolved in one read."""
         settings = QualitySettings(self.stores.fcr, self.stores.proactive, self.stores.segments,
                                    self.cases.handoff_target)
-        return QualityViews(self.stores.contacts, self.resolve, now, settings)
+        facts = self.stores.contacts.facts(now)
+        anchors = sorted({f.anchor for f in facts if f.anchor is not None} - self._known.keys())
+        self._known.update({a: a for a in anchors} | self.customers.resolve_many(anchors))
+        return QualityViews(_Read(facts), self.resolve, now, settings)
 
     def fcr(self, now: datetime) -> FcrReport:
         report = self.views(now).fcr()
@@ -117,6 +122,16 @@ class Quality:
     def _touched(self, views: QualityViews) -> set[str]:
         """Customers with a contact-quality fact recorded by the scope's department."""
         return {self.resolve(f.anchor) for f in views.facts if f.department == self.scope and f.anchor is not None}
+
+
+@dataclass(frozen=True)
+class _Read:
+    """Facts already read (and cut at `now`), as a reader."""
+
+    found: list[Fact]
+
+    def facts(self, until: datetime | None = None) -> list[Fact]:
+        return self.found
 
 
 def _rows_of(rows: Sequence[StaffRow], keys: set[str]) -> tuple[StaffRow, ...]:
