@@ -93,10 +93,12 @@ class LastSurvey:
 
 def last_survey(servqual: ServqualReader, resolved: Resolved, at: datetime | None) -> LastSurvey | None:
     """The latest survey of the customer's anchors answered at or before `at` (any when None)."""
-    if at is None:
-        found = servqual.last_survey(resolved.anchors)
-        return _survey(found) if found is not None else None
-    anchors, at_us = set(resolved.anchors), epoch_us(at)
+    latest = servqual.last_survey(resolved.anchors)  # reads only these anchors' surveys
+    if latest is None:
+        return None
+    if at is None or latest.occurred_us <= epoch_us(at):
+        return _survey(latest)
+    anchors, at_us = set(resolved.anchors), epoch_us(at)  # answered again since `at`: look further back
     rows = [r for r in servqual.surveys() if r.customer_id in anchors and r.occurred_us <= at_us]
     return _survey(max(rows, key=lambda r: (r.occurred_us, r.position))) if rows else None
 
