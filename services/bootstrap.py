@@ -38,6 +38,7 @@ from services.privacy.erasure import ErasureService, single_anchor
 from services.privacy.wiring import build_erasure_service, sealer_for
 from services.projector.engine import ProjectionEngine
 from services.projector.watch import ProjectionWatch
+from services.quality import QualityStores, quality_stores
 from services.recorder.recorder import AfterCommit, Recorder, RecorderClients, RecorderLoop
 from services.settings import Settings
 from services.sla.wiring import SlaViews, build_sla_views
@@ -146,6 +147,7 @@ class ApiComponents:
     erasure: ErasureService | None = None  # erasing a customer's personal data (services.api.privacy)
     replays: ReplayJobs | None = None  # rebuild-and-compare runs asked for by auditors (services.api.audit_replay)
     projections: ProjectionWatch | None = None  # parked events and stuck projections (services.api.projections)
+    quality: QualityStores | None = None  # service-quality read models (services.api.quality)
     liveness: Liveness | None = None  # the loops running in this process (`touchline run`), each a check
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
 
@@ -200,6 +202,7 @@ def build_api_components(settings: Settings) -> ApiComponents:
         erasure=erasure,
         replays=ReplayJobs(replay_runner(settings, event_store)),
         projections=ProjectionWatch(views, event_store.head, list(stores), settings.projector_stuck_seconds),
+        quality=quality_stores(stores, identity.card.segments),
         closers=[event_store.close, views.dispose, sender.close, audit.close, erasure.close],
     )
 
