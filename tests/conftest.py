@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -70,6 +71,8 @@ def kafka_bootstrap() -> Iterator[str]:
             give_up(f"Kafka ({choice.source}: {choice.target}) unavailable: {failure}", env)
         yield bootstrap
         leaked = kafka_leaks.close_leftovers()
+        leaked += [f"- {t.name}, made where nothing recorded it" for t in threading.enumerate()
+                   if t.name.startswith("kafka-io-") and t.is_alive()]
         if leaked:
             pytest.fail("Kafka clients left open (their IO threads would outlive the broker):\n" + "\n".join(leaked))
 

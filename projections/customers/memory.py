@@ -78,6 +78,10 @@ class MemoryCustomerStore(MemoryProjection):
     def resolve(self, node_id: str) -> str | None:
         return self._graph.customer_of(node_id)
 
+    def resolve_many(self, node_ids: Sequence[str]) -> dict[str, str]:
+        found = {node_id: self._graph.customer_of(node_id) for node_id in node_ids}
+        return {node_id: customer for node_id, customer in found.items() if customer is not None}
+
     def members(self, customer_id: str) -> list[Node]:
         return self._graph.members_of(customer_id)
 

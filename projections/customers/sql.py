@@ -163,6 +163,14 @@ class SqlCustomerStore(SqlProjection):
             return conn.execute(select(nodes_table.c.customer_id).where(nodes_table.c.node_id == node_id)
                                 ).scalar_one_or_none()
 
+    def resolve_many(self, node_ids: Sequence[str]) -> dict[str, str]:
+        t, found = nodes_table.c, dict[str, str]()
+        with self._engine.connect() as conn:
+            for chunk in in_chunks(sorted(set(node_ids)), 1000):
+                rows = conn.execute(select(t.node_id, t.customer_id).where(t.node_id.in_(chunk)))
+                found.update((str(node), str(customer)) for node, customer in rows)
+        return found
+
     def members(self, customer_id: str) -> list[Node]:
         t = nodes_table.c
         with self._engine.connect() as conn:

@@ -20,6 +20,7 @@ from services.api import (
     ingest,
     problems,
     promises,
+    quality,
     sla,
 )
 from services.api import audit as audit_api
@@ -50,7 +51,7 @@ def build_app(root: Root | Any) -> FastAPI:
     app.state.components = root
     app.state.tokens = TokenRegistry.from_setting(root.settings.bootstrap_tokens.get_secret_value())
     problems.install(app)
-    routers = (ingest, customers, identity, cases, departments, handoffs, sla, alerts, promises, audit_api,
+    routers = (ingest, customers, identity, cases, departments, handoffs, sla, alerts, promises, quality, audit_api,
                audit_replay, privacy_api, projections_api, health)
     for module in routers:
         app.include_router(module.router)

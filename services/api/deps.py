@@ -23,6 +23,7 @@ from services.clock import utc_now
 from services.customers import CustomerViews
 from services.entrypoints.bootstrap import Root
 from services.privacy.erasure import ErasureService
+from services.quality import QualityStores
 from services.settings import Settings
 from services.sla.views import SlaViews
 from services.store.eventstore import EventStore
@@ -95,6 +96,7 @@ event_store = Component[EventStore]("event_store")
 read_models = Component[Engine]("views")
 identity_views = MaybeComponent[CustomerViews]("customers")  # customer filters then match the resolved anchors
 position_at = MaybeComponent[PositionAt]("position_at")
+quality_stores = MaybeComponent[QualityStores]("quality")  # the service-quality read models
 sla_views = NeededComponent[SlaViews]("sla", "SLA unavailable", "the SLA views")
 audit_service = NeededComponent[AuditService]("audit", "Audit unavailable", "the audit service")
 exporter = NeededComponent[CustomerExporter]("exporter", "Export unavailable", "the customer exporter")
@@ -116,4 +118,5 @@ AuditDep = Annotated[AuditService, Depends(audit_service)]
 ExporterDep = Annotated[CustomerExporter, Depends(exporter)]
 ErasureDep = Annotated[ErasureService, Depends(erasure)]
 ReplaysDep = Annotated[ReplayJobs, Depends(replays)]
+QualityStoresDep = Annotated[QualityStores | None, Depends(quality_stores)]
 PositionAtDep = Annotated[PositionAt | None, Depends(position_at)]

@@ -14,9 +14,11 @@ from projections.cases.queries import involves
 from projections.customers.card import Card
 from projections.customers.queries import DecisionRow
 from services.api.auth import PrincipalDep
-from services.api.deps import CustomerViewsDep, NowDep
+from services.api.deps import CustomerViewsDep, NowDep, QualityStoresDep
+from services.api.params import Instant
 from services.api.permissions import masked, shown
 from services.api.problems import Problem
+from services.card_at import card_at, last_survey
 from services.customers import CustomerViews, Resolved
 
 router = APIRouter(tags=["customers"])
@@ -79,6 +81,7 @@ class AlertOut(BaseModel):
 class SurveyOut(BaseModel):
     score: float = Field(description="SERVQUAL overall mean gap (perception − expectation).")
     at: datetime
+    dimensions: dict[str, float] | None = Field(None, description="Mean gap per SERVQUAL dimension answered.")
 
 
 class CardOut(BaseModel):
@@ -122,12 +125,23 @@ class SharedOut(BaseModel):
 
 @router.get("/v1/customers/{customer_id}/card", response_model=CardOut, operation_id="customer_card",
             responses={404: {}})
-async def customer_card(principal: PrincipalDep, views: CustomerViewsDep, now: NowDep, customer_id: str) -> CardOut:
-    """The front-desk context card: who this is, how often they came lately, what is open and promised.
+async def customer_card(principal: PrincipalDep, views: CustomerViewsDep, now: NowDep, quality: QualityStoresDep,
+                        customer_id: str,
+                        at: Annotated[Instant | None, Query(description="Event time: the card as the front desk "
+                                                                        "saw it then (default: now).")] = None,
+                        ) -> CardOut:
+    """The front-desk context card: who this is, how often they came lately, what is open and promised, and the
+    last SERVQUAL survey's five dimension gaps; `at` shows it as of an earlier instant (docs/identity.md).
     Department tokens: other departments' free text is masked (docs/security.md)."""
     resolved = await _resolved(views, customer_id, principal.department)
-    card = await run_in_threadpool(views.card, resolved, now)
-    return _card_out(card, principal.department)
+    card = await run_in_threadpool(views.card, resolved, now) if at is None else \
+        await run_in_threadpool(card_at, views, resolved, at)
+    out = _card_out(card, principal.department)
+    if quality is not None:
+        survey = await run_in_threadpool(last_survey, quality.servqual, resolved, at)
+        out.last_survey = None if survey is None else SurveyOut(score=survey.score, at=survey.at,
+                                                               dimensions=survey.dimensions)
+    return out
 
 
 @router.get("/v1/customers/{customer_id}/identity", response_model=IdentityOut, operation_id="customer_identity",

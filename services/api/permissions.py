@@ -32,6 +32,7 @@ class Scope(StrEnum):
     CUSTOMERS_TOUCHED = "customers touched"
     CASES_INVOLVED = "cases involved"
     DEPARTMENT_ROWS = "own department's rows"
+    QUALITY_ROWS = "own department's measures"
 
 
 SCOPE_MEANING = {
@@ -47,6 +48,9 @@ SCOPE_MEANING = {
     Scope.DEPARTMENT_ROWS: "Lists and aggregates keep only the department's rows: alerts and promises of the "
                            "department, handoffs from or to it, repeat contacts it received or held, anomalies of "
                            "cases it is involved in; one alert of another department is 404.",
+    Scope.QUALITY_ROWS: "Service-quality measures of the department only: SERVQUAL surveys attributed to it, its "
+                        "scorecard rows, FCR of the cases it opened, its touchpoints, its own and its agents' "
+                        "staff rows, and proactive and segment lists of customers with a contact it recorded.",
 }
 
 STAFF = frozenset({Kind.DEPARTMENT, Kind.MANAGER})
@@ -54,6 +58,7 @@ READERS = frozenset(Kind)
 ROLES_READING = frozenset({Kind.OPS, Kind.AUDITOR, Kind.ADMIN})
 AUDIT = frozenset({Kind.AUDITOR, Kind.ADMIN})
 SUPERVISORS = frozenset({Kind.OPS, Kind.ADMIN})
+QUALITY_READERS = frozenset({Kind.MANAGER, Kind.OPS, Kind.AUDITOR, Kind.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,14 @@ MATRIX: dict[str, Rule] = {
     "acknowledge_alert": Rule(frozenset({Kind.MANAGER, Kind.OPS, Kind.ADMIN}), Scope.DEPARTMENT_ROWS),
     "list_promises": Rule(READERS, Scope.DEPARTMENT_ROWS),
     "promise_ledger": Rule(READERS, Scope.DEPARTMENT_ROWS),
+    # service quality (managers: their department's measures; staff tokens: none)
+    "quality_servqual": Rule(QUALITY_READERS, Scope.QUALITY_ROWS),
+    "quality_scorecard": Rule(QUALITY_READERS, Scope.QUALITY_ROWS),
+    "quality_fcr": Rule(QUALITY_READERS, Scope.QUALITY_ROWS),
+    "quality_proactive": Rule(QUALITY_READERS, Scope.QUALITY_ROWS),
+    "quality_touchpoints": Rule(QUALITY_READERS, Scope.QUALITY_ROWS),
+    "quality_segments": Rule(QUALITY_READERS, Scope.QUALITY_ROWS),
+    "quality_staff": Rule(QUALITY_READERS, Scope.QUALITY_ROWS),
     # audit and privacy
     "audit_public_key": PUBLIC,
     "list_audit_checkpoints": Rule(AUDIT),

@@ -58,7 +58,7 @@ async def customer_page(request: Request, viewer: ViewerDep, customer_id: str, c
     require(viewer, Page.CUSTOMERS)
     try:
         card = await identity_api.customer_card(viewer.principal, deps.customer_views(request), deps.now(request),
-                                                customer_id)
+                                                deps.quality_stores(request), customer_id)
     except Problem as problem:
         return render(request, "not_found.html", viewer, status=problem.status, what="customer")
     filters = _filters(channel, department, since, until)

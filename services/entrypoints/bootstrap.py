@@ -35,6 +35,7 @@ from services.kafka.records import EventPublisher
 from services.privacy.erasure import ErasureService, erasure_service
 from services.privacy.wiring import protector_for
 from services.projector.watch import ProjectionWatch
+from services.quality import QualityStores, quality_stores
 from services.settings import Settings
 from services.sla.views import SlaViews, build_sla_views
 from services.store.eventstore import EventStore
@@ -158,6 +159,15 @@ class Root:
         return ReplayJobs(replay_runner(self.settings, self.event_store))
 
     @cached_property
+    def quality(self) -> QualityStores | None:
+        """The service-quality read models and their settings (services.api.quality); None when the registry has
+        no quality projections."""
+        every = self.stores.every
+        if not {"servqual", "scorecard", "contacts"} <= every.keys():
+            return None
+        return quality_stores(every, self.identity.card.segments)
+
+    @cached_property
     def projections(self) -> ProjectionWatch:
         """Parked events and stuck projections."""
         return ProjectionWatch(self.views, self.event_store.head, list(self.stores.every),
@@ -166,7 +176,7 @@ class Root:
     def open_api(self) -> Root:
         """Open everything the HTTP API serves, in this order (the events producer first), and return self."""
         for name in ("sender", "event_store", "views", "stores", "audit", "erasure", "cases", "customers", "sla",
-                     "exporter", "position_at", "replays", "projections", "publisher", "protector"):
+                     "exporter", "position_at", "replays", "projections", "quality", "publisher", "protector"):
             getattr(self, name)
         return self
 

@@ -69,6 +69,9 @@ class CustomerStoreContract:
         assert store.decisions(phone) == reference.decisions(phone)
         assert store.facts([phone]) == reference.facts([phone])
         assert store.checksum() == reference.checksum()
+        national, email = node(IdentifierKind.NATIONAL_ID, "110101199003071234"), node(IdentifierKind.EMAIL,
+                                                                                       "li@example.cn")
+        assert store.resolve_many([national, email, "no-such-node", national]) == {national: phone, email: email}
 
     @pytest.mark.parametrize("seed", [1, 2, 3])
     def test_generated_histories_in_uneven_batches_match_the_reference(self, store: CustomerStore,

@@ -145,6 +145,7 @@ READ_ALL = (401, 200, 200, 200, 200, 200, 200, 200)
 CARD_SCOPED = (401, 404, 404, 200, 200, 200, 200, 200)
 ROLES_ONLY = (401, 403, 403, 403, 403, 200, 200, 200)
 AUDIT_ONLY = (401, 403, 403, 403, 403, 403, 200, 200)
+MANAGERS_AND_ROLES = (401, 403, 200, 403, 200, 200, 200, 200)
 
 Request = Callable[[World], dict[str, Any]]
 
@@ -194,6 +195,8 @@ TABLE: dict[str, tuple[Request, tuple[int | tuple[int, ...], ...]]] = {
                           (401, 403, 404, 403, 409, 409, 403, 409)),  # 409: allowed, already acknowledged
     "list_promises": (_get("/v1/promises"), READ_ALL),
     "promise_ledger": (_get("/v1/promises/ledger"), READ_ALL),
+    **{f"quality_{name}": (_get(f"/v1/quality/{name}"), MANAGERS_AND_ROLES)
+       for name in ("servqual", "scorecard", "fcr", "proactive", "touchpoints", "segments", "staff")},
     "audit_public_key": (_get("/v1/audit/public-key"), OK),
     "list_audit_checkpoints": (_get("/v1/audit/checkpoints"), AUDIT_ONLY),
     "audit_inclusion_proof": (_get("/v1/audit/proofs/inclusion", event_id=str(uuid.UUID(int=1))),

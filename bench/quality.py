@@ -1,0 +1,152 @@
+"""Latency of the service-quality endpoints: p50/p99 of each `/v1/quality/*` operation over HTTP (FastAPI in
+process), with the read models of a large history in Postgres.
+
+    python -m bench.quality                                   # 100,000 customers, 1,000,000 events (long fill)
+    python -m bench.quality --customers 10000 --events 100000 --samples 20
+    python -m bench.quality --reuse --schema bench_quality     # measure again on an earlier fill
+
+The history is bench.card's (calls, visits with national IDs, linked e-mails, cases opened and resolved, callback
+promises, complaints, SERVQUAL answers with distinct survey ids), applied in log order by every registered store
+(untimed; kept in the schema). Each endpoint is then asked `--samples` times as the `ops` token, as of `NOW`. The
+target is p99 < 100 ms; the measures are computed from the stored rows at request time (docs/quality.md), so their
+cost grows with the history: the figures show by how much.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from fastapi.testclient import TestClient
+from psycopg import sql
+
+from bench.card import NOW, history
+from contracts import Envelope
+from domain.log import RecordedEvent
+from projections.registry import sql_stores
+from projections.sqlstore import make_engine, url_with_search_path
+from services.cases import build_case_views
+from services.config import load_identity_config
+from services.customers import CustomerViews
+from services.quality import quality_stores
+
+ENDPOINTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("servqual", {"by": "department", "period": "month"}),
+    ("servqual", {"by": "segment", "period": "quarter"}),
+    ("scorecard", {"period": "month"}),
+    ("fcr", {}),
+    ("proactive", {}),
+    ("touchpoints", {}),
+    ("segments", {"limit": 100}),
+    ("staff", {}),
+)
+
+
+def quality_history(customers: int, events: int) -> Iterator[Envelope]:
+    """bench.card's history, each SERVQUAL answer with a survey id of its own."""
+    for event in history(customers, events, seed=20261125):
+        if event.event_type == "survey.servqual_answered":
+            payload = event.payload.model_copy(update={"survey_id": str(uuid.uuid4())})
+            event = event.model_copy(update={"payload": payload})
+        yield event
+
+
+def fill(url: str, customers: int, events: int, batch: int) -> int:
+    engine = make_engine(url)
+    stores = sql_stores(engine)
+    for store in stores.values():
+        store.create()
+        store.reset()
+    started, position, pending = time.perf_counter(), 0, []
+    for event in quality_history(customers, events):
+        position += 1
+        pending.append(RecordedEvent(position, event))
+        if len(pending) == batch:
+            for store in stores.values():
+                store.apply(pending)
+            pending = []
+            print(f"  {position:>9,} events applied ({position / (time.perf_counter() - started):,.0f}/s)",
+                  flush=True)
+    for store in stores.values():
+        store.apply(pending)
+    engine.dispose()
+    return position
+
+
+def measure(url: str, samples: int) -> None:
+    from services.api.app import build_app
+
+    engine = make_engine(url, pool_size=4)
+    identity = load_identity_config()
+    stores: dict[str, Any] = dict(sql_stores(engine))
+    case_views = build_case_views(stores["cases"], 4.0)
+
+    class Components:
+        settings = _settings()
+        cases = case_views
+        customers = CustomerViews(stores["customers"], stores["timeline"], stores["cases"], stores["sla"],
+                                  identity.card)
+        quality = quality_stores(stores, identity.card.segments)
+
+        @staticmethod
+        def clock() -> datetime:
+            return NOW
+
+    with TestClient(build_app(Components())) as client:
+        headers = {"Authorization": "Bearer bench-ops-token"}
+        for name, params in ENDPOINTS:
+            timings = []
+            for _ in range(samples):
+                started = time.perf_counter()
+                response = client.get(f"/v1/quality/{name}", params=params, headers=headers)
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.text
+            _report(f"{name} {params}", timings, len(response.content))
+    engine.dispose()
+
+
+def _settings() -> Any:
+    from services.settings import Settings
+
+    return Settings(env="test", bootstrap_tokens="ops=bench-ops-token", rate_limit="100000/second")
+
+
+def _report(label: str, timings: list[float], size: int) -> None:
+    ordered = sorted(timings)
+    p50 = ordered[len(ordered) // 2]
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    print(f"{label}: n={len(ordered)} p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms, "
+          f"body {size:,} bytes", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--schema", default="bench_quality")
+    parser.add_argument("--reuse", action="store_true", help="measure only, on the read models of an earlier run")
+    args = parser.parse_args()
+    url = url_with_search_path(args.database_url, args.schema)
+    if not args.reuse:
+        with psycopg.connect(args.database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(args.schema)))
+            conn.execute(sql.SQL("create schema {}").format(sql.Identifier(args.schema)))
+        started = time.perf_counter()
+        applied = fill(url, args.customers, args.events, args.batch)
+        print(f"filled read models with {applied:,} events in {time.perf_counter() - started:.0f} s", flush=True)
+        with psycopg.connect(args.database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("set search_path to {}").format(sql.Identifier(args.schema)))
+            conn.execute("analyze")
+    measure(url, args.samples)
+
+
+if __name__ == "__main__":
+    main()
