@@ -54,7 +54,7 @@ bench: $(STAMP)
 ## Regenerate the event catalogue and JSON Schemas from the contracts, and the permission matrix in docs/security.md.
 docs: $(STAMP)
 	$(BIN)/touchline contracts catalogue docs/events.md
-	$(BIN)/python -m services.api.security_doc docs/security.md
+	$(BIN)/python -m services.entrypoints.security_doc docs/security.md
 
 clean:
 	rm -rf $(VENV) .touchline .tools .pytest_cache

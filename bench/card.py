@@ -37,8 +37,8 @@ from projections.registry import sql_stores
 from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine, url_with_search_path
 from projections.timeline.sql import SqlTimelineStore
-from services.config import load_identity_config
-from services.customers import CustomerViews
+from services.adapters.config import load_identity_config
+from services.application.customers import CustomerViews
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -173,7 +173,7 @@ def measure(url: str, samples: int) -> None:
 
 
 def _report_http(views: CustomerViews, chosen: list[str]) -> None:
-    from services.api.app import build_app
+    from services.entrypoints.app import build_app
 
     class Components:
         settings = _settings()
@@ -195,7 +195,7 @@ def _report_http(views: CustomerViews, chosen: list[str]) -> None:
 
 
 def _settings() -> Any:
-    from services.settings import Settings
+    from services.adapters.settings import Settings
 
     return Settings(env="test", bootstrap_tokens="ops=bench-ops-token")
 

@@ -25,9 +25,9 @@ from kafka import KafkaConsumer, TopicPartition
 from psycopg import sql
 
 from services.adapters.databases import open_views
-from services.kafka.admin import ensure_kafka_topics
-from services.publisher import TouchlinePublisher
-from services.settings import Settings
+from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.settings import Settings
+from services.application.publish import TouchlinePublisher
 from tests.support.pipeline import settings_env, touchpoint
 
 PARTITIONS = 6
@@ -157,7 +157,7 @@ def main() -> None:
     with ExitStack() as stack:
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
         if not bootstrap:
-            from services.devbroker import LocalBroker
+            from services.adapters.devbroker import LocalBroker
 
             bootstrap = stack.enter_context(LocalBroker()).bootstrap_servers
         run(bootstrap, urls, args.events)

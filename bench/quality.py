@@ -30,10 +30,10 @@ from contracts import Envelope
 from domain.log import RecordedEvent
 from projections.registry import sql_stores
 from projections.sqlstore import make_engine, url_with_search_path
-from services.cases import build_case_views
-from services.config import load_identity_config
-from services.customers import CustomerViews
-from services.quality import quality_stores
+from services.adapters.config import load_identity_config
+from services.application.cases import build_case_views
+from services.application.customers import CustomerViews
+from services.application.quality import quality_stores
 
 ENDPOINTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("servqual", {"by": "department", "period": "month"}),
@@ -79,7 +79,7 @@ def fill(url: str, customers: int, events: int, batch: int) -> int:
 
 
 def measure(url: str, samples: int) -> None:
-    from services.api.app import build_app
+    from services.entrypoints.app import build_app
 
     engine = make_engine(url, pool_size=4)
     identity = load_identity_config()
@@ -111,7 +111,7 @@ def measure(url: str, samples: int) -> None:
 
 
 def _settings() -> Any:
-    from services.settings import Settings
+    from services.adapters.settings import Settings
 
     return Settings(env="test", bootstrap_tokens="ops=bench-ops-token", rate_limit="100000/second")
 

@@ -9,8 +9,8 @@
 
 The event store is filled first (untimed; on Postgres in private schemas, dropped afterwards); then the raw read
 (`EventStore.read_raw`, no decoding), a decoding read (`EventStore.read`), all projections rebuilt together in
-one process (`services.audit.replay.replay`: each batch read and decoded once for all), all of them again in
-`--jobs` processes as `touchline rebuild all --into` does (`services.audit.replay.replay_jobs`: each process reads
+one process (`services.application.replay.replay`: each batch read and decoded once for all), all of them again in
+`--jobs` processes as `touchline rebuild all --into` does (`services.application.replay.replay_jobs`: each process reads
 and decodes the log for its share of the projections), and each projection alone from the log read and decoded
 beforehand (its own work only). A rebuild's time includes its final checksum (replay prints them); the checksums are
 timed again afterwards and shown apart. Memo caches are emptied before each timed rebuild.
@@ -71,8 +71,12 @@ from sqlalchemy import Engine, text
 
 from domain.log import RecordedEvent
 from services.adapters.databases import projection_stores
-from services.audit.commands import stores_on
-from services.audit.replay import (
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.application.projector.engine import fewer_collections
+from services.application.rebuild import stores_on
+from services.application.replay import (
     REBUILD_BATCH,
     Checksummed,
     Opened,
@@ -81,10 +85,6 @@ from services.audit.replay import (
     replay,
     replay_jobs,
 )
-from services.projector.engine import fewer_collections
-from services.settings import Settings
-from services.store.eventstore import EventStore
-from services.store.opening import open_event_store
 from tests.support.replay_data import replay_log
 
 

@@ -41,7 +41,7 @@ def _start_kafka(choice: Choice, stack: ExitStack) -> str:
         from testcontainers.community.kafka import KafkaContainer
 
         return str(stack.enter_context(KafkaContainer(choice.target).with_kraft()).get_bootstrap_server())
-    from services.devbroker import LocalBroker
+    from services.adapters.devbroker import LocalBroker
 
     return stack.enter_context(LocalBroker()).bootstrap_servers
 

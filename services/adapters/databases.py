@@ -12,8 +12,8 @@ from sqlalchemy.exc import DBAPIError
 from projections.protocol import ProjectionStore
 from projections.registry import StoreOptions, sql_stores
 from projections.sqlstore import create_schema, make_engine, url_with_search_path
-from services.config import IdentityConfig, load_identity_config
-from services.settings import Settings
+from services.adapters.config import IdentityConfig, load_identity_config
+from services.adapters.settings import Settings
 
 
 def in_schema(settings: Settings, url: str) -> str:

@@ -18,29 +18,29 @@ from projections.customers.sql import SqlCustomerStore
 from projections.protocol import ProjectionStore
 from projections.sla.sql import SqlSlaStore
 from projections.timeline.sql import SqlTimelineStore
+from services.adapters.audit.tables import open_audit_engine
+from services.adapters.clock import Clock, utc_now
+from services.adapters.config import IdentityConfig, load_identity_config
 from services.adapters.databases import open_views, projection_stores
-from services.audit.asof import PositionAt, chain_index
-from services.audit.commands import replay_runner
-from services.audit.export import CustomerExporter, customer_exporter
-from services.audit.replays import ReplayJobs
-from services.audit.service import AuditService, build_audit_service
-from services.audit.tables import open_audit_engine
-from services.cases import CaseViews, build_case_views
-from services.clock import Clock, utc_now
-from services.config import IdentityConfig, load_identity_config
-from services.customers import CustomerViews
-from services.kafka.admin import broker_reachable
-from services.kafka.producer import KafkaEventPublisher, KafkaSender
-from services.kafka.records import EventPublisher
-from services.privacy.erasure import ErasureService, erasure_service
-from services.privacy.wiring import protector_for
-from services.projector.watch import ProjectionWatch
-from services.quality import QualityStores, quality_stores
-from services.settings import Settings
-from services.sla.views import SlaViews, build_sla_views
-from services.store.eventstore import EventStore
-from services.store.opening import open_event_store
-from services.supervision import Liveness
+from services.adapters.kafka.admin import broker_reachable
+from services.adapters.kafka.producer import KafkaEventPublisher, KafkaSender
+from services.adapters.kafka.records import EventPublisher
+from services.adapters.opening import open_event_store
+from services.adapters.privacy.keys import protector_for
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.adapters.supervision import Liveness
+from services.application.asof import PositionAt, chain_index
+from services.application.audit.export import CustomerExporter, customer_exporter
+from services.application.audit.service import AuditService, build_audit_service
+from services.application.cases import CaseViews, build_case_views
+from services.application.customers import CustomerViews
+from services.application.erasure import ErasureService, erasure_service
+from services.application.projector.watch import ProjectionWatch
+from services.application.quality import QualityStores, quality_stores
+from services.application.rebuild import replay_runner
+from services.application.replays import ReplayJobs
+from services.application.sla.views import SlaViews, build_sla_views
 
 T = TypeVar("T")
 
@@ -160,8 +160,8 @@ class Root:
 
     @cached_property
     def quality(self) -> QualityStores | None:
-        """The service-quality read models and their settings (services.api.quality); None when the registry has
-        no quality projections."""
+        """The service-quality read models and their settings (services.entrypoints.api.quality); None when the
+        registry has no quality projections."""
         every = self.stores.every
         if not {"servqual", "scorecard", "contacts"} <= every.keys():
             return None
@@ -205,7 +205,7 @@ class Root:
 
 
 ApiComponents = Root
-"""What the HTTP API reads (services.api.deps): the root, opened by `open_api`."""
+"""What the HTTP API reads (services.entrypoints.api.deps): the root, opened by `open_api`."""
 
 
 def build_api_components(settings: Settings) -> Root:

@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from contracts import parse
-from services.store.eventstore import EventStore, StoreConflict
+from services.adapters.store.eventstore import EventStore, StoreConflict
 from tests.support.pipeline import touchpoint
 
 pytestmark = pytest.mark.contract

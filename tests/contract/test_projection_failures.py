@@ -34,11 +34,11 @@ from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine, url_with_search_path
 from projections.timeline.memory import MemoryTimelineStore
 from projections.timeline.sql import SqlTimelineStore
-from services.api.app import build_app
-from services.projector.engine import ProjectionEngine, ProjectionsFailing, rebuild_together
-from services.projector.watch import ProjectionWatch
-from services.settings import Settings
-from services.store.eventstore import EventStore
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.application.projector.engine import ProjectionEngine, ProjectionsFailing, rebuild_together
+from services.application.projector.watch import ProjectionWatch
+from services.entrypoints.app import build_app
 from tests.support.builders import call_received
 from tests.support.credit_card import all_events
 from tests.support.credit_card import at as november

@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
-from services.api.app import build_app
+from services.entrypoints.app import build_app
 from tests.support.pipeline import BEARER, TOKENS, pipeline_settings, running_backbone
 
 pytestmark = pytest.mark.e2e
@@ -100,7 +100,7 @@ def build_app_schema() -> Any:
     """The OpenAPI document of the app as built (components are not needed to describe it)."""
     from types import SimpleNamespace
 
-    from services.settings import Settings
+    from services.adapters.settings import Settings
 
     components = SimpleNamespace(settings=Settings(env="test", bootstrap_tokens=f"admin={ADMIN}"))
     return schemathesis.openapi.from_dict(build_app(components).openapi())

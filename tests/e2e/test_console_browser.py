@@ -20,9 +20,9 @@ from contracts import Envelope
 from domain.sla.policy import PolicyBook
 from projections.sla.queries import AlertQuery
 from projections.sla.reducer import AlertState, Severity
-from services.demo import SHANGHAI, demo_events
-from services.sla.policies import ensure_default_policy
-from services.sla.ticker import SlaTicker
+from services.application.demo import SHANGHAI, demo_events
+from services.application.sla.policies import ensure_default_policy
+from services.application.sla.ticker import SlaTicker
 from tests.e2e.test_permissions_api import caught_up, checkpoint, fresh_topic_and_schema
 from tests.support.browser import chromium, missing_browser, screenshot
 from tests.support.builders import make_event

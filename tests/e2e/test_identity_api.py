@@ -18,7 +18,7 @@ from contracts import EVENT_TYPES
 from projections.customers.sql import SqlCustomerStore
 from projections.registry import NAMES
 from projections.sqlstore import make_engine, url_with_search_path
-from services.projector.engine import rebuild
+from services.application.projector.engine import rebuild
 from tests.support.pipeline import BEARER, Backbone, pipeline_settings, running_backbone, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -20,12 +20,12 @@ from psycopg import sql
 
 from contracts import Envelope, to_canonical_json
 from domain.sla.policy import PolicyBook
-from services.api.app import api_routes, build_app
-from services.api.permissions import MATRIX, STAFF, Kind, Scope, route_key
-from services.demo import SHANGHAI, demo_events
+from services.application.demo import SHANGHAI, demo_events
+from services.application.sla.policies import ensure_default_policy
+from services.application.sla.ticker import SlaTicker
+from services.entrypoints.api.permissions import MATRIX, STAFF, Kind, Scope, route_key
+from services.entrypoints.app import api_routes, build_app
 from services.entrypoints.loops.chainer import build_chainer
-from services.sla.policies import ensure_default_policy
-from services.sla.ticker import SlaTicker
 from tests.support.builders import make_event
 from tests.support.pipeline import Backbone, pipeline_settings, running_backbone, wait_for
 

@@ -24,17 +24,17 @@ from domain.audit.checkpoint import public_key_from_base64, trusted_keys
 from domain.audit.export import ExportReason, verify_export
 from domain.identity.identifiers import IdentifierKind, customer_id_for, normalise
 from projections.timeline.sql import SqlTimelineStore
+from services.adapters.audit.keys import private_key_to_base64
+from services.adapters.audit.tables import open_audit_engine
 from services.adapters.databases import open_views
-from services.api.app import build_app
-from services.audit.export import CustomerExporter, customer_exporter, timeline_positions
-from services.audit.keys import private_key_to_base64
-from services.audit.service import AuditService, Inconsistent, NotCovered, NotFound, build_audit_service
-from services.audit.tables import open_audit_engine
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.application.audit.export import CustomerExporter, customer_exporter, timeline_positions
+from services.application.audit.service import AuditService, Inconsistent, NotCovered, NotFound, build_audit_service
+from services.entrypoints.app import build_app
 from services.entrypoints.cli import app as cli
 from services.entrypoints.loops.chainer import build_chainer
-from services.settings import Settings
-from services.store.eventstore import EventStore
-from services.store.opening import open_event_store
 from tests.support.builders import call_received, case_note_added, case_opened, visit_checked_in, web_request
 
 pytestmark = pytest.mark.integration

@@ -24,15 +24,15 @@ from domain.audit.checkpoint import public_key_from_base64
 from domain.audit.hashing import LogRow, event_hash
 from domain.audit.tree import consistency_proof_valid, inclusion_proof_valid
 from domain.audit.verify import Reason
-from services.api.app import build_app
-from services.audit.keys import private_key_to_base64
-from services.audit.service import AuditService, build_audit_service
+from services.adapters.audit.keys import private_key_to_base64
+from services.adapters.kafka.checkpoints import KafkaCheckpointSink
+from services.adapters.kafka.producer import KafkaSender, make_producer
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.application.audit.service import AuditService, build_audit_service
+from services.entrypoints.app import build_app
 from services.entrypoints.cli import app as cli
 from services.entrypoints.loops.chainer import build_chainer
-from services.kafka.checkpoints import KafkaCheckpointSink
-from services.kafka.producer import KafkaSender, make_producer
-from services.settings import Settings
-from services.store.eventstore import EventStore
 from tests.support.builders import call_received
 
 pytestmark = pytest.mark.integration
@@ -172,9 +172,9 @@ def test_api_proofs_verify_with_the_public_key_and_only_auditors_may_ask(history
 
 def test_checkpoints_are_published_signed_to_the_audit_topic(history: History, kafka_bootstrap: str,
                                                              kafka_topic: str) -> None:
-    from services.audit.chain import Chainer
-    from services.audit.keys import signing_key
-    from services.audit.tables import open_audit_engine
+    from services.adapters.audit.keys import signing_key
+    from services.adapters.audit.tables import open_audit_engine
+    from services.application.audit.chain import Chainer
 
     engine = open_audit_engine(history.settings)
     sender = KafkaSender(make_producer(kafka_bootstrap), kafka_topic)

@@ -13,8 +13,8 @@ from projections.cases.memory import MemoryCasesStore
 from projections.cases.sql import SqlCasesStore
 from projections.cases.stats import dropped, ping_pong
 from projections.sqlstore import make_engine, url_with_search_path
-from services.projector.engine import ProjectionEngine, rebuild
-from services.store.eventstore import EventStore
+from services.adapters.store.eventstore import EventStore
+from services.application.projector.engine import ProjectionEngine, rebuild
 from tests.support.case_api import office_calendars
 from tests.support.case_generator import NOW, generate
 from tests.support.credit_card import all_events

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from contracts import EVENT_TYPES, parse
 from services.adapters.databases import open_views
-from services.audit.replay import Checksummed
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
+from services.application.replay import Checksummed
 from services.entrypoints.cli import app
 from services.entrypoints.loops.pipeline import build_projection_engine
-from services.settings import Settings
-from services.store.opening import open_event_store
 from tests.support.pipeline import read_topic, touchpoint
 
 pytestmark = pytest.mark.integration

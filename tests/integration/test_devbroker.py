@@ -106,7 +106,7 @@ def test_the_broker_dies_with_its_parent_even_on_sigkill() -> None:
     import subprocess
     import sys
 
-    script = ("import time; from services.devbroker import LocalBroker; broker = LocalBroker().start(); "
+    script = ("import time; from services.adapters.devbroker import LocalBroker; broker = LocalBroker().start(); "
               "print(*broker.pids, flush=True); time.sleep(600)")
     with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE) as parent:
         assert parent.stdout is not None

@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from services.settings import Settings
-from services.store.opening import open_event_store
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
 from tests.support.pipeline import BEARER, TOKENS, free_port, stored_ids, touchpoint
 
 pytestmark = pytest.mark.integration

@@ -16,12 +16,12 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.adapters.databases import open_views
-from services.api.app import build_app
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
+from services.application.publish import TouchlinePublisher
+from services.entrypoints.app import build_app
 from services.entrypoints.bootstrap import build_api_components
 from services.entrypoints.loops.pipeline import build_projection_engine, build_recorder_loop
-from services.publisher import TouchlinePublisher
-from services.settings import Settings
-from services.store.opening import open_event_store
 from tests.support.crashing_recorder import CRASH_EXIT_CODE
 from tests.support.pipeline import (
     BEARER,

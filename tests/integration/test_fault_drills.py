@@ -22,13 +22,13 @@ from contracts import CaseOpened
 from domain.sla.alerts import policy_event_id
 from projections.timeline.sql import entries_table
 from services.adapters.databases import open_views, projection_stores
+from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.application.recorder import BatchResult
 from services.entrypoints.loops.pipeline import build_recorder_loop, run_in_thread, start_pipeline
 from services.entrypoints.loops.sla import build_sla_services
-from services.kafka.admin import ensure_kafka_topics
-from services.recorder.recorder import BatchResult
-from services.settings import Settings
-from services.store.eventstore import EventStore
-from services.store.opening import open_event_store
 from tests.support.drills import (
     BackendKiller,
     RestartingRecorder,

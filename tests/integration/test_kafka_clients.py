@@ -9,8 +9,8 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.errors import KafkaError
 
-from services.devbroker import free_port
-from services.kafka.clients import construct
+from services.adapters.devbroker import free_port
+from services.adapters.kafka.clients import construct
 from tests.support import kafka_leaks
 from tests.support.drills import close_kafka_leftovers
 

@@ -21,16 +21,16 @@ from typer.testing import CliRunner
 import projections.registry  # noqa: F401 - every projection's tables join the read models' metadata
 from projections.sqlstore import make_engine
 from projections.sqlstore import metadata as views_metadata
+from services.adapters.audit.tables import metadata as audit_metadata
+from services.adapters.audit.tables import open_audit_engine
 from services.adapters.databases import open_views, projection_stores
-from services.audit.tables import metadata as audit_metadata
-from services.audit.tables import open_audit_engine
+from services.adapters.migrations import SchemaNotReady, check, databases, migrate, prepare_schema
+from services.adapters.opening import open_event_store
+from services.adapters.privacy.vault import metadata as vault_metadata
+from services.adapters.settings import Settings
+from services.adapters.webhooks.deliveries import metadata as deliveries_metadata
+from services.application.erasure import build_erasure_service
 from services.entrypoints.cli import app
-from services.migrations import SchemaNotReady, check, databases, migrate, prepare_schema
-from services.privacy.erasure import build_erasure_service
-from services.privacy.vault import metadata as vault_metadata
-from services.settings import Settings
-from services.sla.deliveries import metadata as deliveries_metadata
-from services.store.opening import open_event_store
 
 pytestmark = pytest.mark.integration
 LIBRARY_TABLES = {"stored_events", "notification_tracking"}  # the eventsourcing library's, created by it

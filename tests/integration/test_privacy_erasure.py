@@ -46,22 +46,22 @@ from domain.privacy.fields import subject_of
 from projections.customers.queries import anchors_of
 from projections.customers.sql import SqlCustomerStore
 from projections.protocol import ProjectionStore
+from services.adapters.audit.keys import private_key_to_base64
 from services.adapters.databases import open_views, projection_stores
-from services.api.app import build_app
-from services.audit.keys import private_key_to_base64
-from services.audit.service import build_audit_service
-from services.demo import demo_stories
+from services.adapters.opening import open_event_store
+from services.adapters.privacy.keys import open_vault, protector_for, sealer_for
+from services.adapters.privacy.sealer import Sealer
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore, SealedRow, StoredLogEntry, topic_of
+from services.application.audit.service import build_audit_service
+from services.application.demo import demo_stories
+from services.application.erasure import ErasureService, build_erasure_service
+from services.application.projector.engine import ProjectionEngine
+from services.application.sla.policies import ensure_default_policy
+from services.application.sla.ticker import SlaTicker
+from services.entrypoints.app import build_app
 from services.entrypoints.cli import app as cli
 from services.entrypoints.loops.chainer import build_chainer
-from services.privacy.erasure import ErasureService, build_erasure_service
-from services.privacy.sealer import Sealer
-from services.privacy.wiring import open_vault, protector_for, sealer_for
-from services.projector.engine import ProjectionEngine
-from services.settings import Settings
-from services.sla.policies import ensure_default_policy
-from services.sla.ticker import SlaTicker
-from services.store.eventstore import EventStore, SealedRow, StoredLogEntry, topic_of
-from services.store.opening import open_event_store
 from tests.support.sla import CONFIG, at
 
 pytestmark = pytest.mark.integration
@@ -239,9 +239,9 @@ def test_erasing_a_customer_leaves_no_value_anywhere_and_the_chain_verifies(back
 
 
 def test_an_export_holds_no_value_of_an_erased_customer(backbone: Backbone) -> None:
-    export = pytest.importorskip("services.audit.export")
-    from services.audit.export import customer_exporter
-    from services.audit.service import NotFound
+    export = pytest.importorskip("services.application.audit.export")
+    from services.application.audit.export import customer_exporter
+    from services.application.audit.service import NotFound
 
     protector = protector_for(backbone.settings)
     anchors = a_anchors(protector)
@@ -267,7 +267,7 @@ def test_an_export_holds_no_value_of_an_erased_customer(backbone: Backbone) -> N
 
 
 def test_an_exports_readable_copy_shows_the_customers_values_until_erased_and_never_after(backbone: Backbone) -> None:
-    from services.audit.export import customer_exporter
+    from services.application.audit.export import customer_exporter
 
     protector = protector_for(backbone.settings)
     anchors, gone = a_anchors(protector), a_values(protector)

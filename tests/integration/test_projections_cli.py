@@ -14,10 +14,10 @@ from projections.failures import failures
 from projections.protocol import Failure
 from projections.sqlstore import record_failure, write_transaction
 from services.adapters.databases import open_views
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
 from services.entrypoints.cli import app
 from services.entrypoints.loops.pipeline import build_projection_engine
-from services.settings import Settings
-from services.store.opening import open_event_store
 from tests.support.credit_card import all_events
 
 pytestmark = pytest.mark.integration

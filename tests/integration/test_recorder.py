@@ -9,9 +9,9 @@ import orjson
 import pytest
 
 from domain.identity.identifiers import IdentifierProtector
-from services.kafka.records import DeadLetter, SourceRecord
-from services.recorder.recorder import Recorder
-from services.store.eventstore import EventStore
+from services.adapters.kafka.records import DeadLetter, SourceRecord
+from services.adapters.store.eventstore import EventStore
+from services.application.recorder import Recorder
 from tests.support.pipeline import touchpoint
 
 pytestmark = pytest.mark.integration

@@ -13,9 +13,9 @@ import pytest
 from kafka import KafkaProducer
 
 from contracts import CallbackPromised, SlaAlertAcknowledged, SlaPolicyPublished
+from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.opening import open_event_store
 from services.entrypoints.loops.pipeline import build_recorder_loop
-from services.kafka.admin import ensure_kafka_topics
-from services.store.opening import open_event_store
 from tests.support.pipeline import pipeline_settings, read_topic, stored_ids, touchpoint, wait_for
 
 pytestmark = pytest.mark.integration

@@ -24,18 +24,18 @@ from projections.timeline.memory import MemoryTimelineStore
 from projections.timeline.queries import TimelinePage
 from projections.timeline.sql import entries_table
 from services.adapters.databases import open_views
-from services.api.app import build_app
-from services.audit.asof import AsOfReplayer, NoTimeIndex
-from services.audit.commands import RebuildPlace, replay_runner, stores_on
-from services.audit.replay import Opened, ReplayFailed, rebuild_target, replay, replay_jobs
-from services.audit.replays import ReplayJobs
-from services.cases import CaseViews, build_case_views
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.adapters.webhooks.deliveries import DeliveryStore, deliveries_table
+from services.application.asof import AsOfReplayer, NoTimeIndex
+from services.application.cases import CaseViews, build_case_views
+from services.application.projector.engine import ProjectionEngine
+from services.application.rebuild import RebuildPlace, replay_runner, stores_on
+from services.application.replay import Opened, ReplayFailed, rebuild_target, replay, replay_jobs
+from services.application.replays import ReplayJobs
+from services.entrypoints.app import build_app
 from services.entrypoints.cli import app
-from services.projector.engine import ProjectionEngine
-from services.settings import Settings
-from services.sla.deliveries import DeliveryStore, deliveries_table
-from services.store.eventstore import EventStore
-from services.store.opening import open_event_store
 from tests.support.replay_data import replay_log
 
 pytestmark = pytest.mark.integration
@@ -224,8 +224,8 @@ def test_the_cli_reports_a_failed_replay_process_and_exits_1(
     def failed(*_args: object, **_kwargs: object) -> None:
         raise ReplayFailed("replay process replay-1 failed:\nRuntimeError: [disk] full")
 
-    monkeypatch.setattr("services.audit.commands.replay_jobs", failed)  # rebuild
-    monkeypatch.setattr("services.audit.replay.replay_jobs", failed)  # compare
+    monkeypatch.setattr("services.application.rebuild.replay_jobs", failed)  # rebuild
+    monkeypatch.setattr("services.application.replay.replay_jobs", failed)  # compare
     for command in (["rebuild", "all", "--into", f"sqlite:///{tmp_path / 'x.db'}"], ["rebuild", "sla"],
                     ["audit", "compare"]):
         result = runner.invoke(app, command, env=env)

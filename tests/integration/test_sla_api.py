@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 
 from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine
-from services.api.app import build_app
-from services.projector.engine import ProjectionEngine
-from services.sla.deliveries import DeliveryStore
-from services.sla.policies import ensure_default_policy
-from services.sla.views import SlaViews
-from services.store.eventstore import EventStore
+from services.adapters.store.eventstore import EventStore
+from services.adapters.webhooks.deliveries import DeliveryStore
+from services.application.projector.engine import ProjectionEngine
+from services.application.sla.policies import ensure_default_policy
+from services.application.sla.views import SlaViews
+from services.entrypoints.app import build_app
 from tests.support.sla import BEARER, CONFIG, HOUR, SlaComponents, at, policy_payload, rule
 
 pytestmark = pytest.mark.integration

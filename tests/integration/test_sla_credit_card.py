@@ -21,14 +21,14 @@ from contracts import Envelope
 from projections.sla.queries import AlertQuery
 from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine
-from services.api.app import build_app
-from services.demo import demo_stories
-from services.projector.engine import ProjectionEngine, rebuild
-from services.sla.deliveries import DeliveryStore
-from services.sla.policies import ensure_default_policy
-from services.sla.ticker import SlaTicker
-from services.sla.views import SlaViews
-from services.store.eventstore import EventStore
+from services.adapters.store.eventstore import EventStore
+from services.adapters.webhooks.deliveries import DeliveryStore
+from services.application.demo import demo_stories
+from services.application.projector.engine import ProjectionEngine, rebuild
+from services.application.sla.policies import ensure_default_policy
+from services.application.sla.ticker import SlaTicker
+from services.application.sla.views import SlaViews
+from services.entrypoints.app import build_app
 from tests.support.sla import BEARER, CONFIG, SlaComponents, at
 
 pytestmark = pytest.mark.integration

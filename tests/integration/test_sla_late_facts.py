@@ -18,16 +18,16 @@ from contracts import SlaAlertRetracted
 from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine
 from services.adapters.databases import open_views
-from services.api.app import build_app
+from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.application.projector.engine import ProjectionEngine
+from services.application.sla.ticker import SlaTicker
+from services.entrypoints.app import build_app
 from services.entrypoints.bootstrap import build_api_components
 from services.entrypoints.loops.pipeline import run_in_thread, start_pipeline
 from services.entrypoints.loops.sla import build_sla_services
-from services.kafka.admin import ensure_kafka_topics
-from services.projector.engine import ProjectionEngine
-from services.settings import Settings
-from services.sla.ticker import SlaTicker
-from services.store.eventstore import EventStore
-from services.store.opening import open_event_store
 from tests.support.builders import make_event
 from tests.support.pipeline import BEARER, pipeline_settings, serve, wait_for
 from tests.support.sla import at, policy_event

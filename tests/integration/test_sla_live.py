@@ -17,15 +17,15 @@ import pytest
 from contracts import Envelope, SlaAlertPayload
 from projections.sla.sql import SqlSlaStore
 from services.adapters.databases import open_views
-from services.api.app import build_app
+from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.application.projector.engine import rebuild
+from services.entrypoints.app import build_app
 from services.entrypoints.bootstrap import build_api_components
 from services.entrypoints.loops.pipeline import build_projection_engine, run_in_thread
 from services.entrypoints.loops.sla import build_sla_services
-from services.kafka.admin import ensure_kafka_topics
-from services.projector.engine import rebuild
-from services.settings import Settings
-from services.store.eventstore import EventStore
-from services.store.opening import open_event_store
 from tests.support.builders import make_event
 from tests.support.pipeline import BEARER, pipeline_settings, read_topic, serve, wait_for
 

@@ -19,11 +19,11 @@ import pytest
 from contracts import Envelope, SlaBreached, SlaWarningRaised, to_canonical_json
 from domain.sla.alerts import acknowledgement
 from projections.sqlstore import make_engine
-from services.config import Webhook
-from services.sla.deliveries import DeliveryStore
-from services.sla.dispatch import AlertDispatcher
-from services.sla.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSender, backoff
-from services.store.eventstore import EventStore
+from services.adapters.config import Webhook
+from services.adapters.store.eventstore import EventStore
+from services.adapters.webhooks.deliveries import DeliveryStore
+from services.adapters.webhooks.sender import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSender, backoff
+from services.application.sla.dispatch import AlertDispatcher
 from tests.support.pipeline import free_port
 from tests.support.sla import at
 

@@ -14,14 +14,14 @@ import pytest
 from kafka import KafkaProducer
 from prometheus_client import REGISTRY
 
-from services.api.app import build_app
+from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
+from services.adapters.supervision import Backoff, Liveness
+from services.entrypoints.app import build_app
 from services.entrypoints.bootstrap import build_api_components
 from services.entrypoints.loops import pipeline as bootstrap
 from services.entrypoints.loops.pipeline import build_recorder_loop
-from services.kafka.admin import ensure_kafka_topics
-from services.settings import Settings
-from services.store.opening import open_event_store
-from services.supervision import Backoff, Liveness
 from tests.support.pipeline import pipeline_settings, read_topic, serve, stored_ids, touchpoint, wait_for
 
 pytestmark = pytest.mark.integration
@@ -118,8 +118,8 @@ def test_a_recorder_that_keeps_failing_is_dead_and_the_api_is_not_ready(
 
 def test_the_chainer_recreates_a_failed_checkpoint_producer(
         settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from services.adapters.kafka import producer as kafka_producer
     from services.entrypoints.loops.chainer import build_chainer
-    from services.kafka import producer as kafka_producer
 
     made: list[Any] = []
     real = kafka_producer.make_producer

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from domain.cases import CalendarFor, HandoffTarget, fixed_target
 from projections.cases.memory import MemoryCasesStore
 from projections.cases.queries import CasesStore
-from services.api.app import build_app
-from services.cases import CaseViews, calendar_lookup
-from services.config import load_calendars, load_departments
-from services.settings import Settings
+from services.adapters.config import load_calendars, load_departments
+from services.adapters.settings import Settings
+from services.application.cases import CaseViews, calendar_lookup
+from services.entrypoints.app import build_app
 
 TOKENS = "loan=loan-token-00000001,card_centre=card-token-00000002,approval_office=appr-token-00000003," \
          "ops=ops-token-000000004"

@@ -7,10 +7,10 @@ import os
 import sys
 import threading
 
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
+from services.application.recorder import BatchResult
 from services.entrypoints.loops.pipeline import build_recorder_loop
-from services.recorder.recorder import BatchResult
-from services.settings import Settings
-from services.store.opening import open_event_store
 
 CRASH_EXIT_CODE = 137
 

@@ -20,11 +20,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.application.publish import TouchlinePublisher
+from services.application.recorder import RecorderLoop
 from services.entrypoints.loops.pipeline import build_recorder_loop
-from services.publisher import TouchlinePublisher
-from services.recorder.recorder import RecorderLoop
-from services.settings import Settings
-from services.store.eventstore import EventStore
 from tests.support.pipeline import read_topic, stored_ids
 
 KILL = ("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() "

@@ -1,6 +1,6 @@
 """A durable test broker: Tansu storing through s3rver (a local S3 on disk), so it can be restarted mid-drill.
 
-Test support only: `touchline run` and `python -m services.devbroker` keep their broker in memory (see
+Test support only: `touchline run` and `python -m services.adapters.devbroker` keep their broker in memory (see
 docs/architecture.md, "Processes in one"). s3rver is an npm package: the first run installs it with npm
 into TOOLS_DIR (.tools/s3rver, ignored by git) and later runs reuse it; an s3rver on PATH is used instead.
 """
@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from services.devbroker import BrokerStartError, LocalBroker, free_port, spawn, wait_for_port
+from services.adapters.devbroker import BrokerStartError, LocalBroker, free_port, spawn, wait_for_port
 
 S3RVER_PACKAGE = "s3rver@3.7.1"
 TOOLS_DIR = Path(__file__).resolve().parents[2] / ".tools" / "s3rver"

@@ -19,13 +19,13 @@ from kafka import KafkaConsumer, TopicPartition
 
 from contracts import CallReceived, FrontdeskVisitCheckedIn, WebRequestSubmitted
 from services.adapters.databases import open_views
-from services.api.app import build_app
+from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.opening import open_event_store
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.entrypoints.app import build_app
 from services.entrypoints.bootstrap import ApiComponents, build_api_components
 from services.entrypoints.loops.pipeline import start_pipeline
-from services.kafka.admin import ensure_kafka_topics
-from services.settings import Settings
-from services.store.eventstore import EventStore
-from services.store.opening import open_event_store
 
 TOKENS = ("hotline=hotline-test-token-0001,web=web-test-token-00002,frontdesk=frontdesk-token-0003,"
           "ops=ops-token-000004,auditor=auditor-token-000005")

@@ -14,7 +14,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from services.kafka.clients import construct
+from services.adapters.kafka.clients import construct
 
 KAFKA_ENV = "KAFKA_BOOTSTRAP_SERVERS"
 POSTGRES_ENV = "DATABASE_URL"

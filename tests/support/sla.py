@@ -14,9 +14,9 @@ from domain.sla.alerts import policy_publication
 from domain.sla.calendar import BusinessCalendar
 from domain.sla.clock import Clock
 from domain.sla.policy import Policy, PolicyBook
-from services.config import load_sla_config
-from services.settings import Settings
-from services.sla.views import SlaViews
+from services.adapters.config import load_sla_config
+from services.adapters.settings import Settings
+from services.application.sla.views import SlaViews
 
 TOKENS = ("card_centre=card-centre-token-01,card_centre-manager=card-manager-token-1,"
           "loan=loan-token-000000001,ops=ops-token-0000000001")
@@ -86,7 +86,7 @@ def minutes(n: float) -> timedelta:
 
 @dataclass
 class SlaComponents:
-    """What the SLA endpoints read from the root (services.api.deps); `clock_at[0]` is the API's `now`."""
+    """What the SLA endpoints read from the root (services.entrypoints.api.deps); `clock_at[0]` is the API's `now`."""
 
     sla: SlaViews
     clock_at: list[datetime]

@@ -17,10 +17,10 @@ from projections.cases.memory import MemoryCasesStore
 from projections.customers.card import CardSettings
 from projections.customers.memory import MemoryCustomerStore
 from projections.timeline.memory import MemoryTimelineStore
-from services.api.app import build_app
-from services.customers import CustomerViews
-from services.kafka.records import PublishFailed
-from services.settings import Settings
+from services.adapters.kafka.records import PublishFailed
+from services.adapters.settings import Settings
+from services.application.customers import CustomerViews
+from services.entrypoints.app import build_app
 from tests.support.pipeline import BEARER, TOKENS, touchpoint
 
 pytestmark = pytest.mark.unit

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from contracts import EVENT_CLASSES, parse
 from domain.intake import protect
-from services.api.app import build_app
-from services.settings import Settings
+from services.adapters.settings import Settings
+from services.entrypoints.app import build_app
 from tests.support.case_api import BEARER as CASE_BEARER
 from tests.support.case_api import case_api
 from tests.support.pipeline import BEARER, TOKENS, touchpoint

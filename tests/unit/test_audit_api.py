@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from domain.identity.identifiers import IdentifierProtector
-from services.api.app import build_app
-from services.settings import Settings
+from services.adapters.settings import Settings
+from services.entrypoints.app import build_app
 from tests.support.pipeline import touchpoint
 
 pytestmark = pytest.mark.unit

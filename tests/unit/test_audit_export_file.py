@@ -45,7 +45,7 @@ def log(count: int = 9) -> list[LogRow]:
 
 
 def export(rows: list[LogRow], mine: tuple[int, ...] = MINE) -> list[bytes]:
-    """What services.audit.export writes, built here without a database."""
+    """What services.application.audit.export writes, built here without a database."""
     links, previous = [], None
     for row in rows:
         previous = link(row, previous)
@@ -155,7 +155,7 @@ def test_stored_bytes_that_do_not_reencode_exactly_are_carried_verbatim_and_veri
 
 
 def with_readable(lines: list[bytes], readable: object) -> list[bytes]:
-    """`lines` with a readable copy added to every event line (as services.audit.export writes it) and the
+    """`lines` with a readable copy added to every event line (as services.application.audit.export writes it) and the
     trailer's digest recomputed: `readable` itself, or what it makes of the line's recorded event if callable."""
     out = [lines[0]]
     for raw in lines[1:-1]:

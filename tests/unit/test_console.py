@@ -13,17 +13,17 @@ from fastapi import Request
 from fastapi.testclient import TestClient
 
 from projections.sla.reducer import AlertState, Severity
-from services.api.app import build_app
-from services.api.auth import Principal
-from services.api.sla_schemas import AlertOut
-from services.console.access import Page, pages_for
-from services.console.alert_pages import _ackers, _events
-from services.console.customer_pages import _cell
-from services.console.i18n import LANGUAGES, Locale, catalogue, negotiate
-from services.console.sessions import COOKIE, Session, SessionStore
-from services.console.web import Viewer
-from services.settings import Settings
-from services.sla.acks import may_acknowledge
+from services.adapters.settings import Settings
+from services.application.sla.acks import may_acknowledge
+from services.entrypoints.api.auth import Principal
+from services.entrypoints.api.sla_schemas import AlertOut
+from services.entrypoints.app import build_app
+from services.entrypoints.console.access import Page, pages_for
+from services.entrypoints.console.alert_pages import _ackers, _events
+from services.entrypoints.console.customer_pages import _cell
+from services.entrypoints.console.i18n import LANGUAGES, Locale, catalogue, negotiate
+from services.entrypoints.console.sessions import COOKIE, Session, SessionStore
+from services.entrypoints.console.web import Viewer
 
 pytestmark = pytest.mark.unit
 

@@ -13,7 +13,7 @@ from projections.cases.memory import MemoryCasesStore
 from projections.customers.card import CardSettings
 from projections.customers.memory import MemoryCustomerStore
 from projections.timeline.memory import MemoryTimelineStore
-from services.customers import CustomerViews
+from services.application.customers import CustomerViews
 from tests.support.builders import call_received, case_opened, make_event, recorded, visit_checked_in, web_request
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from contracts import CaseHandedOff, Envelope, parse, to_canonical_json
-from services.demo import DEMO_DEPARTMENTS, demo_events, demo_stories, publish_demo
+from services.application.demo import DEMO_DEPARTMENTS, demo_events, demo_stories, publish_demo
 
 pytestmark = pytest.mark.unit
 

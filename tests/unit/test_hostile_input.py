@@ -21,7 +21,7 @@ from contracts import (
 )
 from domain.identity.identifiers import IdentifierProtector
 from domain.intake import Rejected, admit, split_resends
-from services.api.jsonbody import DuplicateKey, UnstorableString, check_duplicate_keys
+from services.entrypoints.api.jsonbody import DuplicateKey, UnstorableString, check_duplicate_keys
 
 pytestmark = pytest.mark.unit
 PROTECTOR = IdentifierProtector(b"unit-key")

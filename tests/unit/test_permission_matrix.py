@@ -10,9 +10,10 @@ import pytest
 from fastapi import APIRouter, FastAPI
 
 from projections.sla.reducer import Alert
-from services.api.app import api_routes, build_app
-from services.api.auth import Principal, PrincipalDep, authenticate, manager_of
-from services.api.permissions import (
+from services.adapters.settings import Settings
+from services.application.sla.acks import may_acknowledge
+from services.entrypoints.api.auth import Principal, PrincipalDep, authenticate, manager_of
+from services.entrypoints.api.permissions import (
     BEGIN,
     END,
     MATRIX,
@@ -24,8 +25,7 @@ from services.api.permissions import (
     shown,
     with_table,
 )
-from services.settings import Settings
-from services.sla.acks import may_acknowledge
+from services.entrypoints.app import api_routes, build_app
 
 pytestmark = pytest.mark.unit
 

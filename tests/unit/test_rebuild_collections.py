@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from services.projector.engine import REBUILD_GC_THRESHOLD, fewer_collections
+from services.application.projector.engine import REBUILD_GC_THRESHOLD, fewer_collections
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.audit.replay import Comparison, Progress, Rebuilt
-from services.audit.replays import ReplayBusy, ReplayJobs
+from services.application.replay import Comparison, Progress, Rebuilt
+from services.application.replays import ReplayBusy, ReplayJobs
 
 AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.settings import Settings, development_privacy_kek, parse_tokens
+from services.adapters.settings import Settings, development_privacy_kek, parse_tokens
 
 pytestmark = pytest.mark.unit
 PRODUCTION: dict[str, Any] = {

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.sla.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar, CalendarError, calendar_from_mapping
-from services.config import CONFIG_DIR, config_dir, load_calendars
+from services.adapters.config import CONFIG_DIR, config_dir, load_calendars
 
 pytestmark = pytest.mark.unit
 

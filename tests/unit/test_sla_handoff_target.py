@@ -11,7 +11,7 @@ from domain.cases import AcceptanceTarget, HandoffCase, acceptance_deadline, fix
 from domain.sla.calendar import TWENTY_FOUR_SEVEN
 from domain.sla.handoffs import policy_handoff_target
 from domain.sla.policy import Policy, PolicyBook
-from services.config import load_calendars, load_policy
+from services.adapters.config import load_calendars, load_policy
 
 pytestmark = pytest.mark.unit
 CST = timezone(timedelta(hours=8))

@@ -15,8 +15,8 @@ from domain.sla.clock import ClockState
 from projections.sla.memory import MemorySlaStore
 from projections.sla.queries import AlertQuery
 from projections.sla.reducer import Severity
-from services.config import load_calendars
-from services.holidays import public_holidays
+from services.adapters.config import load_calendars
+from services.adapters.holidays import public_holidays
 from tests.support.builders import make_event
 from tests.support.sla import HOUR, OFFICE, SHANGHAI, at, clock, policy_event, recorded_from
 

@@ -10,7 +10,7 @@ import pytest
 from contracts import SlaBasis, SlaMetric
 from domain.sla.calendar import calendar_from_mapping
 from domain.sla.policy import ClockContext, Policy, PolicyError, calendar_contract, calendar_mapping, parse_duration
-from services.config import ConfigError, load_departments, load_policy
+from services.adapters.config import ConfigError, load_departments, load_policy
 from tests.support.sla import CONFIG, HOUR, OFFICE, at, book, policy_payload, rule
 
 pytestmark = pytest.mark.unit

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from services.supervision import Backoff, Fatal, Liveness, StepLoop, run_loop
+from services.adapters.supervision import Backoff, Fatal, Liveness, StepLoop, run_loop
 
 FAST = Backoff(initial_s=0.001, cap_s=0.01, max_failures=3)
 

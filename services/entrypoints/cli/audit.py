@@ -26,7 +26,7 @@ def audit_generate_key() -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from domain.audit.checkpoint import key_id, raw_public_key
-    from services.audit.keys import private_key_to_base64
+    from services.adapters.audit.keys import private_key_to_base64
 
     key = Ed25519PrivateKey.generate()
     typer.echo(f"TOUCHLINE_AUDIT_SIGNING_KEY={private_key_to_base64(key)}")
@@ -78,8 +78,8 @@ def audit_compare(
 ) -> None:
     """Rebuild every projection from zero into a fresh place and compare its checksum with the live read model
     caught up to the same log position. Exit 0 when all are equal; exit 1 naming those that differ."""
-    from services.audit.commands import compare_live, differing_lines
-    from services.audit.replay import ReplayError, ReplayFailed
+    from services.application.rebuild import compare_live, differing_lines
+    from services.application.replay import ReplayError, ReplayFailed
 
     with opened() as root:
         store = root.event_store
@@ -112,9 +112,9 @@ def audit_as_of(
     """Print (JSON) a customer's timeline, or a case and its SLA clocks, as they stood at a log position or an
     instant (replayed from the log; nothing is written)."""
     from projections.cases.sql import SqlCasesStore
-    from services.api.audit_replay import as_of
-    from services.audit.asof import AsOfError, AsOfReplayer
-    from services.cases import build_case_views
+    from services.application.asof import AsOfError, AsOfReplayer
+    from services.application.cases import build_case_views
+    from services.entrypoints.api.audit_replay import as_of
 
     with opened() as root:
         settings = root.settings
@@ -141,7 +141,7 @@ def audit_export(
     the file. Exit 1 when the customer is unknown or its newest events are not checkpointed yet (retry later)."""
     import sys
 
-    from services.audit.service import AuditError
+    from services.application.audit.service import AuditError
 
     partial = output.with_name(f".{output.name}.partial") if output is not None else None
     with opened() as root:
@@ -180,7 +180,7 @@ def audit_verify_export(
         except ValueError as exc:
             raise typer.BadParameter(f"not a base64 Ed25519 public key: {exc}", param_hint="--public-key") from exc
     else:
-        from services.audit.keys import verification_keys
+        from services.adapters.audit.keys import verification_keys
 
         try:
             keys = verification_keys(settings_from_env())
@@ -208,7 +208,7 @@ def _write_all(lines: Iterator[bytes], sink: BinaryIO) -> int:
 def _audit_json(query: Callable[[Root], Any]) -> None:
     import json
 
-    from services.audit.service import AuditError
+    from services.application.audit.service import AuditError
 
     with opened() as root:
         try:

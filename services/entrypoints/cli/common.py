@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from services.adapters.settings import Settings
 from services.entrypoints.bootstrap import Root
-from services.settings import Settings
 
 console = Console(stderr=True)
 
@@ -21,11 +21,11 @@ JOBS_HELP = ("Processes to rebuild in, each reading the log itself and rebuildin
 
 
 def settings_from_env(*, configure_logs: bool = False) -> Settings:
-    """Settings from the environment; a long-running process also configures logging from them (services.logs:
+    """Settings from the environment; a long-running process also configures logging from them (services.adapters.logs:
     it replaces the root logger's handlers, so the short commands leave them alone)."""
     settings = Settings()
     if configure_logs:
-        from services.logs import configure_logging
+        from services.adapters.logs import configure_logging
 
         configure_logging(settings)
     return settings

@@ -38,7 +38,7 @@ def privacy_erase(
     from pydantic import ValidationError
 
     from projections.customers.sql import SqlCustomerStore
-    from services.privacy.erasure import NothingToErase, erasure_service, rebuild_note
+    from services.application.erasure import NothingToErase, erasure_service, rebuild_note
 
     with opened() as root:
         directory = SqlCustomerStore(root.views)

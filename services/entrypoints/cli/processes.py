@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from services.adapters.supervision import Liveness
 from services.entrypoints.cli.common import console, opened, settings_from_env
-from services.supervision import Liveness
 
 
 def run(
@@ -31,7 +31,7 @@ def api() -> None:
     """Serve the HTTP API (ingest, queries, health) with uvicorn on TOUCHLINE_HOST:PORT."""
     import uvicorn
 
-    from services.api.app import build_app
+    from services.entrypoints.app import build_app
 
     with opened(configure_logs=True) as root:
         app = build_app(root.open_api())
@@ -41,8 +41,8 @@ def api() -> None:
 def recorder() -> None:
     """Consume the events topic as the recorder consumer group and append to the event store. Serves /metrics,
     /healthz and /readyz (ready once it has partitions) on TOUCHLINE_METRICS_PORT."""
+    from services.adapters.kafka.admin import ensure_kafka_topics
     from services.entrypoints.loops.pipeline import build_recorder_loop, supervise
-    from services.kafka.admin import ensure_kafka_topics
 
     with opened(configure_logs=True) as root:
         ensure_kafka_topics(root.settings)
@@ -88,9 +88,9 @@ def chainer() -> None:
     """Follow the event store's log: record each event's hash chain link, issue signed Merkle checkpoints every
     TOUCHLINE_AUDIT_CHECKPOINT_EVENTS events or _SECONDS seconds, publish them to TOUCHLINE_AUDIT_TOPIC
     (run one replica)."""
+    from services.adapters.kafka.admin import ensure_kafka_topics
     from services.entrypoints.loops.chainer import build_chainer
     from services.entrypoints.loops.pipeline import supervise
-    from services.kafka.admin import ensure_kafka_topics
 
     with opened(configure_logs=True) as root:
         ensure_kafka_topics(root.settings)
@@ -109,9 +109,9 @@ def migrate(
     """Create or upgrade the schema of the event store's database and of the read models' (Alembic revisions,
     in TOUCHLINE_DB_SCHEMA when set). Safe to run concurrently: one runs, the others wait and find it done.
     Run it before starting the processes in production (they only check); elsewhere they run it themselves."""
-    from services.migrations import SchemaNotReady
-    from services.migrations import check as check_schema
-    from services.migrations import migrate as run_migrations
+    from services.adapters.migrations import SchemaNotReady
+    from services.adapters.migrations import check as check_schema
+    from services.adapters.migrations import migrate as run_migrations
 
     settings = settings_from_env(configure_logs=True)
     if check:

@@ -16,7 +16,7 @@ def publish(
 ) -> None:
     """Validate and publish a file of events straight onto the events topic (KAFKA_BOOTSTRAP_SERVERS).
     Invalid lines are reported with their line number and field path and are not published."""
-    from services.publisher import publish_jsonl
+    from services.application.publish import publish_jsonl
 
     settings = settings_from_env()
     if not settings.kafka_bootstrap_servers:

@@ -21,8 +21,8 @@ def rebuild(
     """Rebuild a projection (or all) from zero from the event store's log, up to the log head as it is when
     started, with a progress bar: in place (stop the projector first), or with --into into a fresh place. Prints
     each projection's position, events replayed and checksum. Never runs the ticker, alerts or webhooks."""
-    from services.audit.commands import rebuild_in_place, rebuild_into
-    from services.audit.replay import ReplayError, ReplayFailed
+    from services.application.rebuild import rebuild_in_place, rebuild_into
+    from services.application.replay import ReplayError, ReplayFailed
 
     with opened() as root:
         settings, store = root.settings, root.event_store

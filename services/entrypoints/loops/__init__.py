@@ -1,3 +1,3 @@
 """The process loops (recorder, projector, SLA ticker, alert dispatch, webhooks, chainer), each on the one
-supervised `run_loop` (services.supervision), run in threads, alone (`touchline recorder` ...) or all together
+supervised `run_loop` (services.adapters.supervision), run in threads, alone (`touchline recorder` ...) or all together
 (`touchline run`)."""

@@ -6,16 +6,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.audit.chain import Chainer
-from services.audit.keys import signing_key
-from services.audit.tables import open_audit_engine
-from services.clock import Clock, utc_now
+from services.adapters.audit.keys import signing_key
+from services.adapters.audit.tables import open_audit_engine
+from services.adapters.clock import Clock, utc_now
+from services.adapters.kafka.checkpoints import KafkaCheckpointSink
+from services.adapters.kafka.producer import KafkaSender
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.adapters.supervision import Liveness
+from services.application.audit.chain import Chainer
 from services.entrypoints.loops.pipeline import ClientsOfLoops
-from services.kafka.checkpoints import KafkaCheckpointSink
-from services.kafka.producer import KafkaSender
-from services.settings import Settings
-from services.store.eventstore import EventStore
-from services.supervision import Liveness
 
 
 @dataclass
@@ -27,7 +27,7 @@ class AuditProcess(ClientsOfLoops):
     resets: list[Any] = field(default_factory=list)  # recreate the checkpoint producer after a failed pass
 
     def run(self, stop: threading.Event, liveness: Liveness | None = None) -> None:
-        """The chainer, supervised (services.supervision) until `stop` is set or it dies."""
+        """The chainer, supervised (services.adapters.supervision) until `stop` is set or it dies."""
         self.chainer.run(stop, liveness=liveness, reset_clients=self.reset)
 
 

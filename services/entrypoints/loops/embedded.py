@@ -7,7 +7,7 @@ topic (up to each partition's high watermark) before the broker goes. The store'
 previous broker's partitions are deleted on start: the new broker's offsets begin again at 0.
 
 Stopping: SIGTERM and SIGINT both shut down gracefully (exit status 0). A supervised loop that dies (see
-services.supervision) stops the API and everything else, and the run ends with exit status 1.
+services.adapters.supervision) stops the API and everything else, and the run ends with exit status 1.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from types import FrameType
 
 import uvicorn
 
-from services.api.app import build_app
+from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.settings import Settings
+from services.adapters.supervision import Liveness
+from services.entrypoints.app import build_app
 from services.entrypoints.bootstrap import Root
 from services.entrypoints.loops.chainer import build_chainer
 from services.entrypoints.loops.pipeline import liveness_for, run_in_thread, start_pipeline
 from services.entrypoints.loops.sla import build_sla_services
-from services.kafka.admin import ensure_kafka_topics
-from services.settings import Settings
-from services.supervision import Liveness
 
 log = logging.getLogger(__name__)
 DRAIN_JOIN_S = 30.0  # how long the stop waits for a loop (the recorder drains meanwhile)
@@ -59,11 +59,11 @@ def run_embedded(settings: Settings, *, demo: bool = False) -> int:
         threads.append(run_in_thread("chainer", audit.run, stop, liveness))
         root.open_api()
         if demo:
-            from services.demo import publish_demo
+            from services.application.demo import publish_demo
 
             log.info("demo: published %d events from the seed stories", publish_demo(root.publisher))
         server = uvicorn.Server(uvicorn.Config(build_app(root), host=settings.host, port=settings.port,
-                                               log_config=None))  # services.logs formats its lines
+                                               log_config=None))  # services.adapters.logs formats its lines
         threading.Thread(target=_stop_server_when_a_loop_dies, args=(liveness, server, stop), name="watchdog",
                          daemon=True).start()
         log.info("API on http://%s:%s (OpenAPI at /docs)", settings.host, settings.port)
@@ -78,7 +78,7 @@ def run_embedded(settings: Settings, *, demo: bool = False) -> int:
 
 
 def _start_local_broker(settings: Settings, stack: contextlib.ExitStack) -> Settings:
-    from services.devbroker import LocalBroker
+    from services.adapters.devbroker import LocalBroker
 
     broker = stack.enter_context(LocalBroker())  # in memory: a disposable transport (module docstring)
     log.info("local broker at %s (in memory, pids %s)", broker.bootstrap_servers, broker.pids)

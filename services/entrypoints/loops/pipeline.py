@@ -11,16 +11,16 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from services.adapters.config import load_identity_config
 from services.adapters.databases import projection_stores
-from services.config import load_identity_config
-from services.kafka.consumer import KafkaRecordSource
-from services.kafka.producer import KafkaDeadLetterSink, KafkaSender, make_producer
-from services.privacy.wiring import protector_for
-from services.projector.engine import ProjectionEngine
-from services.recorder.recorder import AfterCommit, Recorder, RecorderClients, RecorderLoop
-from services.settings import Settings
-from services.store.eventstore import EventStore
-from services.supervision import Backoff, Liveness
+from services.adapters.kafka.consumer import KafkaRecordSource
+from services.adapters.kafka.producer import KafkaDeadLetterSink, KafkaSender, make_producer
+from services.adapters.privacy.keys import protector_for
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.adapters.supervision import Backoff, Liveness
+from services.application.projector.engine import ProjectionEngine
+from services.application.recorder import AfterCommit, Recorder, RecorderClients, RecorderLoop
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,8 @@ def start_pipeline(
     liveness: Liveness | None = None, *, drain: bool = False,
 ) -> tuple[RecorderLoop, list[threading.Thread]]:
     """Recorder and projector threads over one event store and read-model database, until `stop` is set (or a
-    loop dies: see services.supervision); with `drain`, the recorder records what is left on the topic first."""
+    loop dies: see services.adapters.supervision); with `drain`, the recorder records what is left on the topic
+    first."""
     liveness = liveness or Liveness()
     recorder = build_recorder_loop(settings, event_store)
     liveness.register("recorder", ready=lambda: recorder.assigned)

@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.supervision import Liveness
+from services.adapters.supervision import Liveness
 
 log = logging.getLogger(__name__)
 

@@ -12,18 +12,18 @@ import httpx
 from sqlalchemy import Engine
 
 from projections.sla.sql import SqlSlaStore
-from services.clock import Clock, utc_now
-from services.config import load_sla_config
+from services.adapters.clock import Clock, utc_now
+from services.adapters.config import load_sla_config
+from services.adapters.kafka.producer import KafkaEventPublisher, KafkaSender
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore
+from services.adapters.supervision import Liveness
+from services.adapters.webhooks.deliveries import DeliveryStore
+from services.adapters.webhooks.sender import WebhookSender
+from services.application.sla.dispatch import AlertDispatcher
+from services.application.sla.policies import ensure_default_policy
+from services.application.sla.ticker import SlaTicker
 from services.entrypoints.loops.pipeline import ClientsOfLoops
-from services.kafka.producer import KafkaEventPublisher, KafkaSender
-from services.settings import Settings
-from services.sla.deliveries import DeliveryStore
-from services.sla.dispatch import AlertDispatcher
-from services.sla.policies import ensure_default_policy
-from services.sla.ticker import SlaTicker
-from services.sla.webhooks import WebhookSender
-from services.store.eventstore import EventStore
-from services.supervision import Liveness
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The audit tables and signing keys, in the event store's database."""

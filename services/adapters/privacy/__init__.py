@@ -1,0 +1,1 @@
+"""The key vault, the event store's sealer and the privacy keys."""

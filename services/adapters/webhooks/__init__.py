@@ -1,0 +1,1 @@
+"""Webhook delivery: the delivery log and the HTTP sender."""

@@ -1,0 +1,1 @@
+"""Audit use cases: the hash chain, proofs and verification, customer exports with proofs."""

@@ -1,0 +1,139 @@
+"""Wiring of the service-quality views for the API: the SERVQUAL, scorecard and contacts stores, the segment rules,
+and each view's department scope (docs/quality.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.identity.segments import SegmentRule
+from domain.quality.facts import Fact
+from domain.quality.fcr import FcrConfig, rates
+from domain.quality.periods import PeriodKind
+from domain.quality.proactive import Due, ProactiveConfig
+from domain.quality.scorecard import ScorecardRow
+from domain.quality.servqual import Grouping, ServqualCell, cells
+from domain.quality.staff import Segment, StaffRow
+from domain.quality.touchpoints import TouchpointScore
+from projections.cases.queries import HandoffQuery
+from projections.contacts.queries import ContactFactsReader, FcrReport, QualitySettings, QualityViews, StaffReport
+from projections.customers.queries import CustomerStore
+from projections.scorecard.queries import ScorecardQuery, ScorecardReader
+from projections.servqual.queries import ServqualReader, responses
+from projections.servqual.reducer import SurveyRow
+from services.application.cases import CaseViews
+
+
+@dataclass(frozen=True)
+class QualityStores:
+    """The quality read models and their settings (the segment rules are the context card's)."""
+
+    servqual: ServqualReader
+    scorecard: ScorecardReader
+    contacts: ContactFactsReader
+    segments: tuple[SegmentRule, ...] = ()
+    fcr: FcrConfig = field(default_factory=FcrConfig)
+    proactive: ProactiveConfig = field(default_factory=ProactiveConfig)
+
+
+def quality_stores(stores: dict[str, Any], segments: Sequence[SegmentRule]) -> QualityStores:
+    """The quality stores among the registered projections' `stores` (services.adapters.databases.projection_stores)."""
+    return QualityStores(stores["servqual"], stores["scorecard"], stores["contacts"], tuple(segments))
+
+
+@dataclass(frozen=True)
+class Quality:
+    """One request's quality views: the stores, the case views (calendars, handoffs, acceptance target) and the
+    customers projection resolving anchors. `scope` is a department token's department (None: not limited)."""
+
+    stores: QualityStores
+    cases: CaseViews
+    customers: CustomerStore
+    scope: str | None = None
+    _known: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def resolve(self, anchor: str) -> str:
+        """anchor -> customer now, each anchor asked of the customers store once per request."""
+        if anchor not in self._known:
+            self._known[anchor] = self.customers.resolve(anchor) or anchor
+        return self._known[anchor]
+
+    def servqual(self, by: Grouping, period: PeriodKind, since: datetime | None, until: datetime | None,
+                 zone: ZoneInfo) -> list[ServqualCell]:
+        rows: list[SurveyRow] = self.stores.servqual.surveys()
+        if self.scope is not None:
+            rows = [r for r in rows if r.department == self.scope]
+        return cells(responses(rows), by, period, zone, since, until)
+
+    def scorecard(self, period: PeriodKind, since: datetime | None, until: datetime | None, zone: str,
+                  now: datetime, department: str | None) -> list[ScorecardRow]:
+        if self.scope is not None and department not in (None, self.scope):
+            return []
+        query = ScorecardQuery(now, self.cases.calendar_for, period, since, until, department or self.scope, zone)
+        return self.stores.scorecard.scorecard(query)
+
+    def views(self, now: datetime) -> QualityViews:
+        """The views as of `now` over one read of the facts, every anchor among them resolved in one read."""
+        settings = QualitySettings(self.stores.fcr, self.stores.proactive, self.stores.segments,
+                                   self.cases.handoff_target)
+        facts = self.stores.contacts.facts(now)
+        anchors = sorted({f.anchor for f in facts if f.anchor is not None} - self._known.keys())
+        self._known.update({a: a for a in anchors} | self.customers.resolve_many(anchors))
+        return QualityViews(_Read(facts), self.resolve, now, settings)
+
+    def fcr(self, now: datetime) -> FcrReport:
+        report = self.views(now).fcr()
+        if self.scope is None:
+            return report
+        mine = tuple(c for c in report.cases if c.department == self.scope)
+        return FcrReport(report.as_of, mine, tuple(rates(mine, "department")), tuple(rates(mine, "channel")),
+                         tuple(rates(mine, "agent")))
+
+    def proactive(self, now: datetime) -> list[Due]:
+        views = self.views(now)
+        found = views.proactive()
+        return found if self.scope is None else [d for d in found if d.customer_id in self._touched(views)]
+
+    def segments(self, now: datetime) -> list[Segment]:
+        views = self.views(now)
+        found = views.segments()
+        if self.scope is None:
+            return found
+        touched = self._touched(views)
+        kept = [Segment(s.name, tuple(c for c in s.customers if c in touched)) for s in found]
+        return [s for s in kept if s.customers]
+
+    def touchpoints(self, now: datetime, examples: int) -> list[TouchpointScore]:
+        handoffs = self.cases.store.handoffs(HandoffQuery())
+        found = self.views(now).touchpoints(handoffs, self.cases.calendar_for, examples)
+        return found if self.scope is None else [t for t in found if t.touchpoint.department == self.scope]
+
+    def staff(self, now: datetime) -> StaffReport:
+        views = self.views(now)
+        report = views.staff()
+        if self.scope is None:
+            return report
+        agents = {f.agent for f in views.facts if f.department == self.scope and f.agent}
+        return StaffReport(report.as_of, _rows_of(report.agents, agents), _rows_of(report.departments, {self.scope}))
+
+    def _touched(self, views: QualityViews) -> set[str]:
+        """Customers with a contact-quality fact recorded by the scope's department."""
+        return {self.resolve(f.anchor) for f in views.facts if f.department == self.scope and f.anchor is not None}
+
+
+@dataclass(frozen=True)
+class _Read:
+    """Facts already read (and cut at `now`), as a reader."""
+
+    found: list[Fact]
+
+    def facts(self, until: datetime | None = None) -> list[Fact]:
+        return self.found
+
+
+def _rows_of(rows: Sequence[StaffRow], keys: set[str]) -> tuple[StaffRow, ...]:
+    return tuple(r for r in rows if r.key in keys)
+

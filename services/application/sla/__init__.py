@@ -1,0 +1,1 @@
+"""SLA use cases: the ticker, alert dispatch, acknowledgements, policies, the SLA views."""

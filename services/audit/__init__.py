@@ -1,1 +1,0 @@
-"""Tamper-evident history: the chainer process, signed checkpoints, proofs and verification over the store."""

@@ -1,1 +1,0 @@
-"""The recorder: Kafka consumer group → validated, deduplicated events in the event store."""
