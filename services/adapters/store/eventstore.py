@@ -5,9 +5,9 @@ so the store's unique key refuses a second copy of the same event. `state` is th
 (protected) envelope and `topic` names its contract, so history never depends on a Python module path.
 The global log position is eventsourcing's notification id.
 
-With a sealer (`services.adapters.privacy`, wired on by the composition root), personal values are sealed per customer key
-before they are stored and opened again by `read`; `read_raw` always returns the stored (sealed) bytes, which are
-what the audit chain hashes.
+With a sealer (`services.adapters.privacy`, wired on by the composition root), personal values are sealed per
+customer key before they are stored and opened again by `read`; `read_raw` always returns the stored (sealed) bytes,
+which are what the audit chain hashes.
 """
 
 from __future__ import annotations
