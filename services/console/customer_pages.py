@@ -56,8 +56,8 @@ async def customer_page(request: Request, viewer: ViewerDep, customer_id: str, c
     require(viewer, Page.CUSTOMERS)
     components = request.app.state.components
     try:
-        card = await identity_api.customer_card(viewer.principal, components.customers, components.clock(),
-                                                customer_id)
+        card = await identity_api.customer_card(request, viewer.principal, components.customers, components.clock(),
+                                                customer_id, at=None)
     except Problem as problem:
         return render(request, "not_found.html", viewer, status=problem.status, what="customer")
     filters = _filters(channel, department, since, until)
