@@ -179,7 +179,7 @@ def test_servqual_and_the_scorecard_show_the_written_down_answers(office: Site, 
     driver.find_element(By.ID, "lang-zh").click()
     until(driver, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN")
     look(driver, "23-quality-scorecard-zh-CN")
-    assert driver.find_element(By.TAG_NAME, "h1").text == "服务质量: 服务记分卡"
+    assert driver.find_element(By.TAG_NAME, "h1").text == "服务质量：服务记分卡"
     assert "书面投诉" in driver.find_element(By.CSS_SELECTOR, "table.scorecard").text
     open_view(driver, "servqual")
     assert [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#servqual thead th")][5:10] == [
