@@ -18,6 +18,7 @@ from services.console.web import PREFIX, Viewer, ViewerDep, render, require, see
 router = APIRouter()
 VIEWS = ("servqual", "scorecard", "fcr", "proactive", "touchpoints", "segments", "staff")
 SHOWN = 200  # rows of a long list shown on a page (the CSV has them all)
+Format = Literal["json", "csv"]
 
 
 @router.get("/quality", name="console_quality")
@@ -27,22 +28,22 @@ async def quality_home(viewer: ViewerDep) -> Response:
 
 
 @router.get("/quality/{view}.csv", name="console_quality_csv")
-async def quality_csv(request: Request, viewer: ViewerDep, view: str, by: str = "", period: str = "",
-                      department: str = "") -> Response:
+async def quality_csv(request: Request, viewer: ViewerDep, view: str, by: str = "", period: str = "") -> Response:
     """The API's CSV of the view (UTF-8 with a byte-order mark), as the signed-in token reads it."""
     require(viewer, Page.QUALITY)
-    answer = await _read(request, viewer, view, _choices(by, period, department), "csv")
-    assert isinstance(answer, Response)
+    try:
+        answer: Response = await _read(request, viewer, view, _choices(by, period), "csv")
+    except Problem as problem:  # a process started without the quality read models
+        return render(request, "not_found.html", viewer, status=problem.status, what="quality")
     answer.headers["Cache-Control"] = "no-store"
     return answer
 
 
 @router.get("/quality/{view}", name="console_quality_view")
-async def quality_view(request: Request, viewer: ViewerDep, view: str, by: str = "", period: str = "",
-                       department: str = "") -> Response:
-    """One quality view as `GET /v1/quality/<view>` returns it for the token."""
+async def quality_view(request: Request, viewer: ViewerDep, view: str, by: str = "", period: str = "") -> Response:
+    """One quality view as `GET /v1/quality/<view>` returns it for the token (as of now, over every period)."""
     require(viewer, Page.QUALITY)
-    choices = _choices(by, period, department)
+    choices = _choices(by, period)
     try:
         body = await _read(request, viewer, view, choices, "json")
     except Problem as problem:  # a process started without the quality read models
@@ -52,28 +53,24 @@ async def quality_view(request: Request, viewer: ViewerDep, view: str, by: str =
                   shown=SHOWN, **extra)
 
 
-def _choices(by: str, period: str, department: str) -> dict[str, str]:
+def _choices(by: str, period: str) -> dict[str, str]:
     """The page's filters, unknown values replaced by the defaults (the API would answer 422)."""
     return {"by": by if by in {g.value for g in Grouping} else Grouping.DEPARTMENT.value,
-            "period": period if period in {p.value for p in PeriodKind} else PeriodKind.MONTH.value,
-            "department": department[:100]}
-
-
-Format = Literal["json", "csv"]
+            "period": period if period in {p.value for p in PeriodKind} else PeriodKind.MONTH.value}
 
 
 async def _read(request: Request, viewer: Viewer, view: str, choices: dict[str, str], format_: Format) -> Any:
     """The API route function's answer (a body, or the CSV response) for the viewer's principal."""
     if view not in VIEWS:
         raise HTTPException(404)
-    quality = quality_api._quality(request, viewer.principal)
+    quality = quality_api._quality(request, viewer.principal)  # the API's dependency, for the session's principal
     period = PeriodKind(choices["period"])
     if view == "servqual":
         return await quality_api.servqual(quality, by=Grouping(choices["by"]), period=period, since=None,
                                           until=None, zone=DEFAULT_ZONE, format=format_)
     if view == "scorecard":
         return await quality_api.scorecard(request, quality, period=period, since=None, until=None,
-                                           zone=DEFAULT_ZONE, department=choices["department"] or None, now=None,
+                                           zone=DEFAULT_ZONE, department=None, now=None,
                                            format=format_)
     if view == "fcr":
         return await quality_api.fcr(request, quality, now=None, cases=False, format=format_)

@@ -158,6 +158,7 @@ def test_quality_pages_without_quality_views_say_so(client: TestClient) -> None:
     assert client.get("/console/quality", follow_redirects=False).headers["location"] == "/console/quality/servqual"
     page = client.get("/console/quality/fcr")
     assert page.status_code == 503 and 'data-page="quality"' in page.text
+    assert client.get("/console/quality/staff.csv").status_code == 503
     assert client.get("/console/quality/elsewhere").status_code == 404
 
 
