@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.auth import TokenRegistry
-from services.console import alert_pages, audit_pages, case_pages, customer_pages, handoff_pages, signin
+from services.console import alert_pages, audit_pages, case_pages, customer_pages, handoff_pages, quality_pages, signin
 from services.console.sessions import SessionStore
 from services.console.web import (
     PREFIX,
@@ -39,7 +39,7 @@ def build_console(components: Any, tokens: TokenRegistry, sessions: SessionStore
     console.state.tokens = tokens
     console.state.sessions = sessions or SessionStore()
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (signin, customer_pages, case_pages, handoff_pages, alert_pages, audit_pages):
+    for module in (signin, customer_pages, case_pages, handoff_pages, alert_pages, quality_pages, audit_pages):
         console.include_router(module.router)
     console.add_api_route("/", home, methods=["GET"], name="console_home")
     console.add_exception_handler(SignInRequired, _sign_in)
