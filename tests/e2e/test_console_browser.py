@@ -267,6 +267,10 @@ def test_switch_language_to_chinese(console: Console, browser: WebDriver) -> Non
     assert browser.find_element(By.ID, "case-path").text == "信贷部 → 信用卡中心 → 审批办公室"
     assert "2026年11月5日 09:47" in browser.find_element(By.ID, "handoff-chain").text  # Shanghai wall clock
     assert browser.current_url.endswith(f"/console/cases/{CARD_CASE}")  # back on the same page
+    find_customer(browser, console, "phone", PHONE)
+    browser.get(browser.current_url + "?department=loan")
+    handoff = browser.find_element(By.CSS_SELECTOR, 'tr[data-event="case.handed_off"] td.summary').text
+    assert handoff.startswith("由信贷部转交至信用卡中心："), handoff  # the event summary in Chinese
     open_board(browser, console)
     look(browser, "10-sla-board-zh-CN")
     assert browser.find_element(By.ID, "sev-critical").text.startswith("严重")

@@ -112,12 +112,13 @@ def read_topic(bootstrap: str, topic: str, idle_s: float = 2.0) -> list[Any]:
     """Every record of a topic from the beginning (assign + seek, no group), until idle."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                              consumer_timeout_ms=int(idle_s * 1000))
-    partitions = consumer.partitions_for_topic(topic) or set()
-    consumer.assign([TopicPartition(topic, p) for p in partitions])
-    consumer.seek_to_beginning()
-    records = list(consumer)
-    consumer.close()
-    return records
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        consumer.assign([TopicPartition(topic, p) for p in partitions])  # ValueError: no partitions (yet)
+        consumer.seek_to_beginning()
+        return list(consumer)
+    finally:
+        consumer.close()
 
 
 @dataclass

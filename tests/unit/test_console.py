@@ -77,10 +77,11 @@ def test_dates_numbers_and_durations_are_local_and_in_shanghai_time() -> None:
 
 
 def test_pages_follow_the_permission_matrix() -> None:
-    assert pages_for(Principal("ops")) == [Page.CUSTOMERS, Page.CASES, Page.HANDOFFS, Page.ALERTS, Page.SHARED]
+    assert pages_for(Principal("ops")) == [Page.CUSTOMERS, Page.CASES, Page.HANDOFFS, Page.ALERTS, Page.SHARED,
+                                           Page.QUALITY]
     assert pages_for(Principal("hotline")) == [Page.CUSTOMERS, Page.CASES, Page.HANDOFFS, Page.ALERTS, Page.INBOX]
-    assert pages_for(Principal("hotline-manager")) == pages_for(Principal("hotline"))
-    assert pages_for(Principal("auditor"))[-2:] == [Page.SHARED, Page.AUDIT]
+    assert pages_for(Principal("hotline-manager")) == [*pages_for(Principal("hotline")), Page.QUALITY]
+    assert pages_for(Principal("auditor"))[-3:] == [Page.SHARED, Page.QUALITY, Page.AUDIT]
 
 
 @pytest.mark.parametrize("principal", ["ops", "admin", "auditor", "hotline", "card_centre", "card_centre-manager",
@@ -147,6 +148,18 @@ def test_a_department_token_cannot_open_a_roles_page(client: TestClient) -> None
     assert client.get("/console/audit").status_code == 403
     unknown = client.get("/console/nowhere")
     assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/html")
+    for path in ("/console/quality", "/console/quality/servqual", "/console/quality/staff.csv"):
+        refused = client.get(path)
+        assert refused.status_code == 403 and 'data-page="quality"' not in refused.text
+
+
+def test_quality_pages_without_quality_views_say_so(client: TestClient) -> None:
+    sign_in(client, "console-ops-token-1")
+    assert client.get("/console/quality", follow_redirects=False).headers["location"] == "/console/quality/servqual"
+    page = client.get("/console/quality/fcr")
+    assert page.status_code == 503 and 'data-page="quality"' in page.text
+    assert client.get("/console/quality/staff.csv").status_code == 503
+    assert client.get("/console/quality/elsewhere").status_code == 404
 
 
 def test_the_language_switch_stays_on_the_console(client: TestClient) -> None:

@@ -15,6 +15,7 @@ class Page(StrEnum):
     ALERTS = "alerts"
     INBOX = "inbox"
     SHARED = "shared"
+    QUALITY = "quality"
     AUDIT = "audit"
 
 
@@ -25,6 +26,8 @@ READS: dict[Page, tuple[str, ...]] = {
     Page.ALERTS: ("list_alerts",),
     Page.INBOX: ("department_inbox",),
     Page.SHARED: ("shared_identifiers",),
+    Page.QUALITY: ("quality_servqual", "quality_scorecard", "quality_fcr", "quality_proactive", "quality_touchpoints",
+                   "quality_segments", "quality_staff"),
     Page.AUDIT: ("list_audit_checkpoints", "audit_verify", "list_audit_replays"),
 }
 """The API operations whose data a page shows: a token sees the page when it may call all of them."""

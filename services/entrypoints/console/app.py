@@ -16,7 +16,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.entrypoints.api.auth import TokenRegistry
 from services.entrypoints.bootstrap import Root
-from services.entrypoints.console import alert_pages, audit_pages, case_pages, customer_pages, handoff_pages, signin
+from services.entrypoints.console import (
+    alert_pages,
+    audit_pages,
+    case_pages,
+    customer_pages,
+    handoff_pages,
+    quality_pages,
+    signin,
+)
 from services.entrypoints.console.sessions import SessionStore
 from services.entrypoints.console.web import (
     PREFIX,
@@ -41,7 +49,7 @@ def build_console(root: Root | Any, tokens: TokenRegistry, sessions: SessionStor
     console.state.tokens = tokens
     console.state.sessions = sessions or SessionStore()
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (signin, customer_pages, case_pages, handoff_pages, alert_pages, audit_pages):
+    for module in (signin, customer_pages, case_pages, handoff_pages, alert_pages, quality_pages, audit_pages):
         console.include_router(module.router)
     console.add_api_route("/", home, methods=["GET"], name="console_home")
     console.add_exception_handler(SignInRequired, _sign_in)

@@ -58,7 +58,7 @@ async def customer_page(request: Request, viewer: ViewerDep, customer_id: str, c
     require(viewer, Page.CUSTOMERS)
     try:
         card = await identity_api.customer_card(viewer.principal, deps.customer_views(request), deps.now(request),
-                                                deps.quality_stores(request), customer_id)
+                                                deps.quality_stores(request), customer_id, at=None)
     except Problem as problem:
         return render(request, "not_found.html", viewer, status=problem.status, what="customer")
     filters = _filters(channel, department, since, until)
@@ -95,7 +95,8 @@ async def timeline_csv(request: Request, viewer: ViewerDep, customer_id: str, ch
     writer = csv.writer(out)
     writer.writerow([t.t(f"timeline.{name}") for name in CSV_COLUMNS])
     for e in entries[:EXPORT_ROWS]:
-        writer.writerow([t.iso(e.occurred_at), e.channel, e.department, e.event_type, _cell(e.summary),
+        summary = t.summary(e.event_type, e.summary)
+        writer.writerow([t.iso(e.occurred_at), e.channel, e.department, e.event_type, _cell(summary),
                          e.case_id or ""])
     name = re.sub(r"[^A-Za-z0-9-]", "", customer_id)[:64]
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",  # BOM: spreadsheets read UTF-8

@@ -9,6 +9,8 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from services.entrypoints.console.summaries import localised
+
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
@@ -69,6 +71,10 @@ class Locale:
         if value is None:
             return "—"
         return catalogue(self.language).get(f"{prefix}.{value}") or catalogue("en").get(f"{prefix}.{value}") or value
+
+    def summary(self, event_type: str, recorded: str) -> str:
+        """An event's timeline summary in this language (summaries.py), else as recorded."""
+        return localised(self, event_type, recorded)
 
     def when(self, value: datetime | None) -> str:
         if value is None:
