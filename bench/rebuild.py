@@ -57,6 +57,7 @@ projections' work by the cores there are, but each process decodes the log again
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -66,6 +67,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -179,6 +181,33 @@ def timed_jobs(place: BenchPlace, names: list[str], head: int, jobs: int, batch:
     return {name: r.checksum for name, r in rebuilt.items()}, time.perf_counter() - started
 
 
+def peak_rss_kb() -> int:
+    """This process's peak resident set size (VmHWM, KB; unlike ru_maxrss, not inherited through exec)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+def _rebuild_in_child(place: BenchPlace, names: list[str], batch: int, results: Any) -> None:
+    opened = place.open(names)
+    before = peak_rss_kb()
+    started = time.perf_counter()
+    replay(opened.store, opened.targets, batch_size=batch)
+    results.put((before, peak_rss_kb(), time.perf_counter() - started))
+    opened.close()
+
+
+def rebuild_memory(place: BenchPlace, names: list[str], batch: int) -> tuple[int, int, float]:
+    """Rebuild `names` in one fresh process (as `touchline rebuild all --into --jobs 1`): (peak RSS in KB once the
+    store and targets are open, peak RSS in KB at the end, seconds)."""
+    context = multiprocessing.get_context("spawn")
+    results: Any = context.Queue()
+    child = context.Process(target=_rebuild_in_child, args=(place, names, batch, results))
+    child.start()
+    before, peak, seconds = results.get(timeout=3600)
+    child.join()
+    return before, peak, seconds
+
+
 def forget_memos() -> None:
     """Empty touchline's process-wide memo caches (`functools` caches), so that each timed rebuild starts cold."""
     for name, module in list(sys.modules.items()):
@@ -247,6 +276,8 @@ def main() -> None:
         sums, rebuild_s, checksum_s = timed_rebuild(store, fresh("all"), names, args.batch)
         place = BenchPlace(settings, args.sealed, *spec("jobs"))
         jobs_sums, jobs_s = timed_jobs(place, names, head, args.jobs, args.batch)
+        mem_before, mem_peak, mem_s = rebuild_memory(BenchPlace(settings, args.sealed, *spec("memory")), names,
+                                                     args.batch)
         decoded_log = DecodedLog(read_all(store, args.batch))
         alone = {name: timed_rebuild(decoded_log, fresh(name), [name], args.batch) for name in names}
         store.close()
@@ -266,6 +297,8 @@ def main() -> None:
     print(f"rebuild all, {args.jobs} processes     {parallel:>10,.0f} events/s  ({jobs_s:.2f} s, starting the "
           "processes and checksums included)")
     print(f"rebuild all / raw read        {rebuilt / raw:>10.1%} (one process), {parallel / raw:.1%} ({args.jobs})")
+    print(f"rebuild all, fresh process    {head / mem_s:>10,.0f} events/s; peak RSS {mem_peak / 1024:,.0f} MB, "
+          f"{mem_before / 1024:,.0f} MB when opened: {(mem_peak - mem_before) * 1024 / head:,.0f} B per event")
     for name, digest in sums.items():
         assert digest == alone[name][0][name], f"{name}: rebuilt alone and together differ"
         assert digest == jobs_sums[name], f"{name}: rebuilt in one process and in {args.jobs} differ"
