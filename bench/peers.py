@@ -99,7 +99,7 @@ class Touchpoint(Aggregate):
         self.channel, self.phone, self.summary = channel, phone, summary
 
 
-class Touchpoints(Application):  # type: ignore[type-arg]
+class Touchpoints(Application):
     """eventsourcing's default application: `save` per command, one transaction each."""
 
     def record(self, e: Envelope) -> None:

@@ -4,7 +4,6 @@ values are str, int or None; its table has a column per field (text or 64-bit in
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, get_args, get_type_hints
@@ -95,9 +94,14 @@ def record_of(row: Row) -> dict[str, Any]:
 _FLAT = frozenset({int, str, float, bool})
 
 
-@functools.cache
-def _field_names(kind: type[Row]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(kind))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
+    return names
 
 
 def table_of(kind: RowKind, metadata: MetaData) -> Table:
