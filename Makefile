@@ -50,6 +50,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.rebuild
+	$(BIN)/python -m bench.peers
 
 ## Regenerate the event catalogue and JSON Schemas from the contracts, and the permission matrix in docs/security.md.
 docs: $(STAMP)

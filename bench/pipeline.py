@@ -58,7 +58,8 @@ def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool)
     """Live (backlog=False): (seconds to publish, seconds from first publish until all are in the timeline).
     Backlog: events published before the processes start; (events drained, seconds from the first to the last
     becoming visible in the timeline) — the recorder + projector rate alone."""
-    env = os.environ | settings_env(settings) | {"TOUCHLINE_ID_HASH_KEY": "bench-key"}
+    env = os.environ | settings_env(settings) | {"TOUCHLINE_ID_HASH_KEY": "bench-key",
+                                                 "TOUCHLINE_METRICS_PORT": "0"}  # two processes: no probe port
     if settings.database_url.startswith("sqlite"):
         env |= {"TOUCHLINE_DATA_DIR": str(settings.data_dir)}
     views = open_views(settings)

@@ -86,15 +86,16 @@ class ProjectionEngine:
             self._count_failures()
             return 0
         erased, failing = False, dict[str, Exception]()
-        for projection in self._projections:
-            behind = [e for e in events if e.position > positions[projection.name]]
-            if behind:
-                try:
-                    PROJECTION_POSITION.labels(projection.name).set(self._isolation.apply(projection, behind))
-                except Exception as error:  # noqa: BLE001 - not the events': retried, the others go on meanwhile
-                    failing[projection.name] = error
-                    continue
-                erased = erased or _has_erasure(behind)
+        with fewer_collections():  # a batch's objects are acyclic: the collector need not walk the whole heap
+            for projection in self._projections:
+                behind = [e for e in events if e.position > positions[projection.name]]
+                if behind:
+                    try:
+                        PROJECTION_POSITION.labels(projection.name).set(self._isolation.apply(projection, behind))
+                    except Exception as error:  # noqa: BLE001 - not the events': retried, the others go on
+                        failing[projection.name] = error
+                        continue
+                    erased = erased or _has_erasure(behind)
         if read.unreadable is not None:
             for projection in self._projections:
                 if projection.name not in failing and positions[projection.name] < read.unreadable.row.position:
@@ -198,6 +199,7 @@ def rebuild_together(store: EventStore, projections: Mapping[str, ProjectionStor
                 if read.unreadable is not None and read.unreadable.row.position <= stops[name]:
                     target.park(read.unreadable)
             after, unflushed = read.last(after), unflushed + len(events)
+            keep_survivors()
             if unflushed >= flush_every:
                 for target in rebuilds.values():
                     target.flush()
@@ -233,15 +235,19 @@ REBUILD_GC_THRESHOLD = 50_000  # allocations between young-generation collection
 
 @contextmanager
 def fewer_collections(threshold: int = REBUILD_GC_THRESHOLD) -> Iterator[None]:
-    """Run the cyclic garbage collector less often while a rebuild runs. A rebuild allocates millions of small,
+    """Hold the cyclic garbage collector back while a rebuild runs. A rebuild allocates millions of small,
     acyclic objects (freed by reference counting) while it holds a large state, and at the default threshold the
-    collector's passes over that state took a quarter of its time (bench/rebuild.py); cycles are still
-    collected, only less often. The previous thresholds come back when the last concurrent rebuild ends."""
+    collector's passes over that state took a quarter of its time (bench/rebuild.py). So it runs less often, and
+    what is alive when the rebuild starts and after each of its batches (`keep_survivors`) is frozen: the
+    collector's passes look at a batch's new objects only, not at the state held so far. Cycles are still
+    collected, only later; everything frozen is given back to the collector and the previous thresholds come
+    back when the last concurrent rebuild ends."""
     state = _COLLECTIONS
     with state.lock:
         if state.rebuilds == 0:
             state.saved = gc.get_threshold()
             gc.set_threshold(max(threshold, state.saved[0]), *state.saved[1:])
+            gc.freeze()
         state.rebuilds += 1
     try:
         yield
@@ -249,7 +255,14 @@ def fewer_collections(threshold: int = REBUILD_GC_THRESHOLD) -> Iterator[None]:
         with state.lock:
             state.rebuilds -= 1
             if state.rebuilds == 0:
+                gc.unfreeze()
                 gc.set_threshold(*state.saved)
+
+
+def keep_survivors() -> None:
+    """Inside `fewer_collections`: freeze what is alive now (the state a rebuild holds after a batch)."""
+    if _COLLECTIONS.rebuilds:
+        gc.freeze()
 
 
 class GuardedRebuild:
