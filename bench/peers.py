@@ -40,10 +40,11 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, t
 from bench.pipeline import PARTITIONS, _postgres, _schema, pipeline, publish, raw_consume
 from bench.rebuild import timed_read
 from contracts import Envelope, parse
-from services.audit.replay import rebuild_target, replay
-from services.bootstrap import ensure_kafka_topics, projection_stores
-from services.settings import Settings
-from services.store.eventstore import EventStore, environment_for
+from services.adapters.databases import projection_stores
+from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.settings import Settings
+from services.adapters.store.eventstore import EventStore, environment_for
+from services.application.replay import rebuild_target, replay
 from tests.support.pipeline import touchpoint
 
 METADATA = MetaData()
@@ -189,7 +190,7 @@ def broker() -> Iterator[str]:
     if bootstrap:
         yield bootstrap
         return
-    from services.devbroker import LocalBroker
+    from services.adapters.devbroker import LocalBroker
 
     with LocalBroker() as local:
         yield local.bootstrap_servers
