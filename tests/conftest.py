@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import uuid
@@ -32,6 +33,17 @@ DEFAULT_PARTITIONS = 3
 
 def pytest_configure(config: pytest.Config) -> None:
     kafka_leaks.install()  # before any probe or broker start: those make clients too
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A command run in process (the CLI's configure_logging) replaces the root logger's handlers with one on the
+    stderr of that moment, which pytest closes after the test; later log records from threads would hit it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def _start_kafka(choice: Choice, stack: ExitStack) -> str:

@@ -224,10 +224,13 @@ def test_acknowledge_an_alert_from_the_board(console: Console, browser: WebDrive
     row.find_element(By.NAME, "note").send_keys("calling the customer back")
     row.find_element(By.CSS_SELECTOR, "button.ack-button").click()
     acked = f'#alerts-acknowledged tr[data-alert="{alert_id}"]'
-    until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, acked))  # the stream redraws once projected
+    critical = f'#alerts-critical tr[data-alert="{alert_id}"]'
+    # the stream redraws once the acknowledgement is projected: the alert moves from one table to the other
+    until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, acked) and not d.find_elements(By.CSS_SELECTOR,
+                                                                                             critical))
     look(browser, "07-acknowledged")
     assert "值班经理 Wang" in browser.find_element(By.CSS_SELECTOR, acked).text
-    assert not browser.find_elements(By.CSS_SELECTOR, f'#alerts-critical tr[data-alert="{alert_id}"]')
+    assert not browser.find_elements(By.CSS_SELECTOR, critical)
     assert console.stack.api.sla is not None
     stored = console.stack.api.sla.store.alert(str(alert_id))
     assert stored is not None and stored.acknowledged_by == "值班经理 Wang"

@@ -49,6 +49,7 @@ def test_a_replay_runs_in_the_background_one_at_a_time_and_says_equal() -> None:
     assert done.comparison is not None and done.comparison.differing == []
     again = jobs.start("admin")  # the next may start once it finished
     assert again.replay_id != job.replay_id and [j.replay_id for j in jobs.recent()][1] == job.replay_id
+    assert jobs.join(again.replay_id, 5) is not None  # no thread outlives the test
 
 
 def test_a_differing_projection_and_a_failure_are_reported() -> None:

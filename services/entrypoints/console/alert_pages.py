@@ -53,6 +53,9 @@ async def _board(request: Request, viewer: Viewer) -> dict[str, Any]:
         opened, acknowledged = (await listed(AlertState.OPEN)).alerts, (await listed(AlertState.ACKNOWLEDGED)).alerts
     except Problem:  # a process started without the SLA views
         opened, acknowledged = [], []
+    # Two reads: an acknowledgement projected between them shows the alert in both; the later read is the newer.
+    taken = {a.alert_id for a in acknowledged}
+    opened = [a for a in opened if a.alert_id not in taken]
     groups = {severity: [a for a in opened if a.severity == severity] for severity in SEVERITIES}
     return {"groups": groups, "acknowledged": acknowledged, "can_ack": lambda alert: _can_ack(viewer, alert),
             "fingerprint": _fingerprint(opened, acknowledged)}
