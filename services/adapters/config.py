@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from contracts import SlaPolicyPublishedPayload
 from domain.identity.graph import DEFAULT_SHARED_THRESHOLD
 from domain.identity.segments import parse_rules
+from domain.quality.fcr import FcrConfig
+from domain.quality.proactive import ProactiveConfig, Rhythm
 from domain.sla.calendar import BusinessCalendar, CalendarError, calendar_from_mapping
 from domain.sla.policy import Policy, PolicyError, calendar_contract, parse_duration
 from projections.customers.card import CardSettings
@@ -243,3 +245,46 @@ def load_identity_config(directory: Path | None = None) -> IdentityConfig:
         contact_window_days=int(card.get("contact_window_days", 90)),
         segments=rules,
     ))
+
+
+def load_quality_config(directory: Path | None = None) -> tuple[FcrConfig, ProactiveConfig]:
+    """The FCR windows and the proactive-contact rhythms from quality.toml; a missing file means the defaults."""
+    path = (directory or config_dir()) / "quality.toml"
+    data = read_toml(path) if path.exists() else {}
+    fcr, proactive = data.get("fcr", {}), data.get("proactive", {})
+    try:
+        fcr_config = FcrConfig(**_known(fcr, {"window_days", "resolve_within_hours"}, "fcr"))
+        options = _known(proactive, {"last_contacts", "segments"}, "proactive")
+        defaults = ProactiveConfig()
+        rhythms = tuple(_rhythm(entry) for entry in options["segments"]) if "segments" in options \
+            else defaults.rhythms
+        proactive_config = ProactiveConfig(rhythms, int(options.get("last_contacts", defaults.last_contacts)))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return fcr_config, proactive_config
+
+
+def _known(table: Any, names: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ValueError(f"[{where}] must be a table")
+    unknown = sorted(set(table) - names)
+    if unknown:
+        raise ValueError(f"[{where}] has unknown settings: {', '.join(unknown)}")
+    for name, value in table.items():
+        if name == "segments":
+            if not isinstance(value, list):
+                raise ValueError(f"{where}.segments must be an array of tables ([[{where}.segments]])")
+        elif name == "multiple":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{where}.{name} must be a number")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "last_contacts" else 0):
+            raise ValueError(f"{where}.{name} must be a whole number of at least {1 if name == 'last_contacts' else 0}")
+    return dict(table)
+
+
+def _rhythm(entry: Any) -> tuple[str, Rhythm]:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+        raise ValueError("every [[proactive.segments]] needs a name")
+    settings = _known({k: v for k, v in entry.items() if k != "name"}, {"multiple", "min_days", "min_gaps"},
+                      f"proactive.segments.{entry['name']}")
+    return entry["name"], Rhythm(**settings)

@@ -39,9 +39,12 @@ class QualityStores:
     proactive: ProactiveConfig = field(default_factory=ProactiveConfig)
 
 
-def quality_stores(stores: dict[str, Any], segments: Sequence[SegmentRule]) -> QualityStores:
-    """The quality stores among the registered projections' `stores` (services.adapters.databases.projection_stores)."""
-    return QualityStores(stores["servqual"], stores["scorecard"], stores["contacts"], tuple(segments))
+def quality_stores(stores: dict[str, Any], segments: Sequence[SegmentRule], fcr: FcrConfig | None = None,
+                   proactive: ProactiveConfig | None = None) -> QualityStores:
+    """The quality stores among the registered projections' `stores` (services.adapters.databases.projection_stores)
+    with the settings of config/quality.toml (the defaults when not given)."""
+    return QualityStores(stores["servqual"], stores["scorecard"], stores["contacts"], tuple(segments),
+                         fcr or FcrConfig(), proactive or ProactiveConfig())
 
 
 @dataclass(frozen=True)

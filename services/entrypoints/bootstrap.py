@@ -20,7 +20,7 @@ from projections.sla.sql import SqlSlaStore
 from projections.timeline.sql import SqlTimelineStore
 from services.adapters.audit.tables import open_audit_engine
 from services.adapters.clock import Clock, utc_now
-from services.adapters.config import IdentityConfig, load_identity_config
+from services.adapters.config import IdentityConfig, load_identity_config, load_quality_config
 from services.adapters.databases import open_views, projection_stores
 from services.adapters.kafka.admin import broker_reachable
 from services.adapters.kafka.producer import KafkaEventPublisher, KafkaSender
@@ -165,7 +165,8 @@ class Root:
         every = self.stores.every
         if not {"servqual", "scorecard", "contacts"} <= every.keys():
             return None
-        return quality_stores(every, self.identity.card.segments)
+        fcr, proactive = load_quality_config(self.settings.config_dir)
+        return quality_stores(every, self.identity.card.segments, fcr, proactive)
 
     @cached_property
     def projections(self) -> ProjectionWatch:
