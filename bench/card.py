@@ -14,7 +14,6 @@ again through the HTTP API in process.
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import time
@@ -23,10 +22,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 from fastapi.testclient import TestClient
-from psycopg import sql
 
+from bench import latency
 from contracts import EVENT_TYPES, Envelope
 from domain.identity.identifiers import IdentifierProtector
 from domain.intake import protect
@@ -35,7 +33,7 @@ from projections.cases.sql import SqlCasesStore
 from projections.customers.sql import SqlCustomerStore
 from projections.registry import sql_stores
 from projections.sla.sql import SqlSlaStore
-from projections.sqlstore import make_engine, url_with_search_path
+from projections.sqlstore import make_engine
 from projections.timeline.sql import SqlTimelineStore
 from services.adapters.config import load_identity_config
 from services.application.customers import CustomerViews
@@ -167,7 +165,7 @@ def measure(url: str, samples: int) -> None:
     print(f"customers {len(ids):,} (resolved), samples {len(chosen):,}; "
           f"per card: contacts in 90 days mean {statistics.mean(contacts):.1f}, open cases mean "
           f"{statistics.mean(open_cases):.2f}")
-    _report("card, in process (resolve + gather + shape)", timings)
+    latency.report("card, in process (resolve + gather + shape)", timings)
     _report_http(views, chosen[: max(10, len(chosen) // 10)])
     engine.dispose()
 
@@ -191,7 +189,7 @@ def _report_http(views: CustomerViews, chosen: list[str]) -> None:
             response = client.get(f"/v1/customers/{customer_id}/card", headers=headers)
             timings.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, response.text
-    _report("card over HTTP (FastAPI in process, JSON)", timings)
+    latency.report("card over HTTP (FastAPI in process, JSON)", timings)
 
 
 def _settings() -> Any:
@@ -200,36 +198,5 @@ def _settings() -> Any:
     return Settings(env="test", bootstrap_tokens="ops=bench-ops-token")
 
 
-def _report(label: str, timings: list[float]) -> None:
-    ordered = sorted(timings)
-    p50 = ordered[len(ordered) // 2]
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    print(f"{label}: n={len(ordered)} p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {ordered[-1]:.2f} ms")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--samples", type=int, default=2000)
-    parser.add_argument("--batch", type=int, default=5000)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--schema", default="bench_card")
-    parser.add_argument("--reuse", action="store_true", help="measure only, on the read models of an earlier run")
-    args = parser.parse_args()
-    url = url_with_search_path(args.database_url, args.schema)
-    if not args.reuse:
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(args.schema)))
-            conn.execute(sql.SQL("create schema {}").format(sql.Identifier(args.schema)))
-        started = time.perf_counter()
-        applied = fill(url, args.customers, args.events, args.batch)
-        print(f"filled read models with {applied:,} events in {time.perf_counter() - started:.0f} s")
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("set search_path to {}").format(sql.Identifier(args.schema)))
-            conn.execute("analyze")
-    measure(url, args.samples)
-
-
 if __name__ == "__main__":
-    main()
+    latency.main(__doc__, "bench_card", 2000, fill, measure)

@@ -14,22 +14,20 @@ cost grows with the history: the figures show by how much.
 
 from __future__ import annotations
 
-import argparse
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from fastapi.testclient import TestClient
-from psycopg import sql
 
+from bench import latency
 from bench.card import NOW, history
 from contracts import Envelope
 from domain.log import RecordedEvent
 from projections.registry import sql_stores
-from projections.sqlstore import make_engine, url_with_search_path
+from projections.sqlstore import make_engine
 from services.adapters.config import load_identity_config
 from services.application.cases import build_case_views
 from services.application.customers import CustomerViews
@@ -106,7 +104,7 @@ def measure(url: str, samples: int) -> None:
                 response = client.get(f"/v1/quality/{name}", params=params, headers=headers)
                 timings.append((time.perf_counter() - started) * 1000)
                 assert response.status_code == 200, response.text
-            _report(f"{name} {params}", timings, len(response.content))
+            latency.report(f"{name} {params}", timings, f", body {len(response.content):,} bytes")
     engine.dispose()
 
 
@@ -116,37 +114,5 @@ def _settings() -> Any:
     return Settings(env="test", bootstrap_tokens="ops=bench-ops-token", rate_limit="100000/second")
 
 
-def _report(label: str, timings: list[float], size: int) -> None:
-    ordered = sorted(timings)
-    p50 = ordered[len(ordered) // 2]
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    print(f"{label}: n={len(ordered)} p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms, "
-          f"body {size:,} bytes", flush=True)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--samples", type=int, default=20)
-    parser.add_argument("--batch", type=int, default=5000)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--schema", default="bench_quality")
-    parser.add_argument("--reuse", action="store_true", help="measure only, on the read models of an earlier run")
-    args = parser.parse_args()
-    url = url_with_search_path(args.database_url, args.schema)
-    if not args.reuse:
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(args.schema)))
-            conn.execute(sql.SQL("create schema {}").format(sql.Identifier(args.schema)))
-        started = time.perf_counter()
-        applied = fill(url, args.customers, args.events, args.batch)
-        print(f"filled read models with {applied:,} events in {time.perf_counter() - started:.0f} s", flush=True)
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("set search_path to {}").format(sql.Identifier(args.schema)))
-            conn.execute("analyze")
-    measure(url, args.samples)
-
-
 if __name__ == "__main__":
-    main()
+    latency.main(__doc__, "bench_quality", 20, fill, measure)
