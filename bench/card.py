@@ -31,7 +31,6 @@ from domain.intake import protect
 from domain.log import RecordedEvent
 from projections.cases.sql import SqlCasesStore
 from projections.customers.sql import SqlCustomerStore
-from projections.registry import sql_stores
 from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine
 from projections.timeline.sql import SqlTimelineStore
@@ -107,28 +106,10 @@ def _make(event_type: str, at: datetime, department: str, channel: str, customer
 
 
 def fill(url: str, customers: int, events: int, batch: int) -> int:
-    engine = make_engine(url)
-    stores = sql_stores(engine)
-    for store in stores.values():
-        store.create()
-        store.reset()
-    started, position, pending = time.perf_counter(), 0, []
-    for event in history(customers, events, seed=20261125):
-        position += 1
-        pending.append(RecordedEvent(position, event))
-        if len(pending) == batch:
-            _apply(stores, pending)
-            pending = []
-            print(f"  {position:>9,} events applied ({position / (time.perf_counter() - started):,.0f}/s)",
-                  flush=True)
-    _apply(stores, pending)
-    engine.dispose()
-    return position
+    return latency.fill(url, history(customers, events, seed=20261125), batch, _apply)
 
 
 def _apply(stores: dict[str, Any], batch: list[RecordedEvent]) -> None:
-    if not batch:
-        return
     stores["timeline"].apply(batch)
     stores["customers"].apply(batch)
     cases = [r for r in batch if r.event.event_type.startswith("case.")]

@@ -5,13 +5,47 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from contracts import Envelope
+from domain.log import RecordedEvent
 from domain.percentile import nearest_rank
-from projections.sqlstore import url_with_search_path
+from projections.registry import sql_stores
+from projections.sqlstore import make_engine, url_with_search_path
+
+Apply = Callable[[dict[str, Any], list[RecordedEvent]], None]
+
+
+def apply_all(stores: dict[str, Any], batch: list[RecordedEvent]) -> None:
+    for store in stores.values():
+        store.apply(batch)
+
+
+def fill(url: str, history: Iterable[Envelope], batch: int, apply: Apply = apply_all) -> int:
+    """Every registered projection's read model at `url`, emptied, then filled from `history` in batches
+    (progress printed); returns how many events were applied."""
+    engine = make_engine(url)
+    stores = sql_stores(engine)
+    for store in stores.values():
+        store.create()
+        store.reset()
+    started, position, pending = time.perf_counter(), 0, []
+    for event in history:
+        position += 1
+        pending.append(RecordedEvent(position, event))
+        if len(pending) == batch:
+            apply(stores, pending)
+            pending = []
+            print(f"  {position:>9,} events applied ({position / (time.perf_counter() - started):,.0f}/s)",
+                  flush=True)
+    if pending:
+        apply(stores, pending)
+    engine.dispose()
+    return position
 
 
 def report(label: str, timings_ms: list[float], extra: str = "") -> None:

@@ -22,13 +22,11 @@ Ratios: consumers to the raw consume, the rebuild to the raw read. The machine i
 
 from __future__ import annotations
 
-import argparse
-import os
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +35,7 @@ from eventsourcing.domain import Aggregate, event
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, text
 
-from bench.pipeline import PARTITIONS, _postgres, _schema, pipeline, publish, raw_consume
+from bench.pipeline import PARTITIONS, _schema, broker, options, pipeline, publish, raw_consume
 from bench.rebuild import timed_read
 from contracts import Envelope, parse
 from services.adapters.databases import projection_stores
@@ -184,28 +182,11 @@ def compare(bootstrap: str, url: str, n: int) -> None:
           "read")
 
 
-@contextmanager
-def broker() -> Iterator[str]:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
-    if bootstrap:
-        yield bootstrap
-        return
-    from services.adapters.devbroker import LocalBroker
-
-    with LocalBroker() as local:
-        yield local.bootstrap_servers
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--database-url", action="append", default=[],
-                        help="repeatable; default: SQLite, plus DATABASE_URL or the local Postgres if reachable")
-    args = parser.parse_args()
-    urls = args.database_url or ["sqlite:///TMP/events.db", *_postgres()]
+    events, urls = options(__doc__)
     with broker() as bootstrap:
         for url in urls:
-            compare(bootstrap, url, args.events)
+            compare(bootstrap, url, events)
 
 
 if __name__ == "__main__":

@@ -148,20 +148,34 @@ def _schema(url: str, schema: str) -> Iterator[None]:
             conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def options(doc: str | None) -> tuple[int, list[str]]:
+    """--events and the event stores to measure (--database-url, repeatable; default SQLite plus a reachable
+    Postgres), as the pipeline and peer benchmarks take them."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--database-url", action="append", default=[],
                         help="repeatable; default: SQLite, plus DATABASE_URL or the local Postgres if reachable")
     args = parser.parse_args()
-    urls = args.database_url or ["sqlite:///TMP/events.db", *_postgres()]
-    with ExitStack() as stack:
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
-        if not bootstrap:
-            from services.adapters.devbroker import LocalBroker
+    return args.events, args.database_url or ["sqlite:///TMP/events.db", *_postgres()]
 
-            bootstrap = stack.enter_context(LocalBroker()).bootstrap_servers
-        run(bootstrap, urls, args.events)
+
+@contextmanager
+def broker() -> Iterator[str]:
+    """$KAFKA_BOOTSTRAP_SERVERS, else a local broker for the run."""
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+    if bootstrap:
+        yield bootstrap
+        return
+    from services.adapters.devbroker import LocalBroker
+
+    with LocalBroker() as local:
+        yield local.bootstrap_servers
+
+
+def main() -> None:
+    events, urls = options(__doc__)
+    with broker() as bootstrap:
+        run(bootstrap, urls, events)
 
 
 def _postgres() -> list[str]:

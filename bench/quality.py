@@ -25,7 +25,6 @@ from fastapi.testclient import TestClient
 from bench import latency
 from bench.card import NOW, history
 from contracts import Envelope
-from domain.log import RecordedEvent
 from projections.registry import sql_stores
 from projections.sqlstore import make_engine
 from services.adapters.config import load_identity_config
@@ -55,25 +54,7 @@ def quality_history(customers: int, events: int) -> Iterator[Envelope]:
 
 
 def fill(url: str, customers: int, events: int, batch: int) -> int:
-    engine = make_engine(url)
-    stores = sql_stores(engine)
-    for store in stores.values():
-        store.create()
-        store.reset()
-    started, position, pending = time.perf_counter(), 0, []
-    for event in quality_history(customers, events):
-        position += 1
-        pending.append(RecordedEvent(position, event))
-        if len(pending) == batch:
-            for store in stores.values():
-                store.apply(pending)
-            pending = []
-            print(f"  {position:>9,} events applied ({position / (time.perf_counter() - started):,.0f}/s)",
-                  flush=True)
-    for store in stores.values():
-        store.apply(pending)
-    engine.dispose()
-    return position
+    return latency.fill(url, quality_history(customers, events), batch)
 
 
 def measure(url: str, samples: int) -> None:
