@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from contracts import EVENT_TYPES
 from services.entrypoints.console.i18n import LANGUAGES, Locale, catalogue
 from services.entrypoints.console.summaries import SHAPES, shape_of
 from tests.support.builders import make_event
@@ -51,6 +52,16 @@ EXAMPLES: list[tuple[str, dict[str, Any], str]] = [
     ("repair.order_opened", {"product": None}, ""),
     ("repair.visit_completed", {"notes": "换了主板"}, "notes"),
     ("repair.visit_completed", {"notes": None}, ""),
+    ("repair.visit_scheduled", {"window_minutes": 120}, "window"),
+    ("repair.visit_scheduled", {"window_minutes": None}, ""),
+    ("sla.warning_raised", {}, ""),
+    ("sla.breached", {}, ""),
+    ("sla.alert_acknowledged", {"note": "已电话联系客户"}, "note"),
+    ("sla.alert_acknowledged", {"note": None}, ""),
+    ("sla.alert_retracted", {"reason": "阈值前已解决"}, ""),
+    ("sla.calendar_gap", {}, ""),
+    ("identity.identifiers_linked", {}, ""),
+    ("identity.identifiers_unlinked", {}, ""),
     ("survey.servqual_answered", {}, ""),
     ("sale.order_placed", {}, ""),
 ]
@@ -83,3 +94,8 @@ def test_names_are_translated_and_free_text_kept() -> None:
 def test_an_unknown_shape_or_type_is_shown_as_recorded() -> None:
     assert ZH.summary("case.handed_off", "Something else entirely") == "Something else entirely"
     assert ZH.summary("sla.breached", "Breached: resolution target 8h") == "Breached: resolution target 8h"
+
+
+def test_every_event_type_a_timeline_can_hold_has_its_shapes() -> None:
+    held = {event_type for (event_type, _), model in EVENT_TYPES.items() if model.CONCERNS_A_CUSTOMER}
+    assert held - SHAPES.keys() == set()

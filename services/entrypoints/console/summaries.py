@@ -24,6 +24,7 @@ def _shapes(*pairs: tuple[str, str]) -> tuple[Shape, ...]:
 
 DEPARTMENT = r"(?P<{}>\S+)"
 TEXT = r"(?P<text>.*)"
+WHEN = r"(?P<{}>[0-9-]+ [0-9:]+ [+-][0-9:]+)"
 SHAPES: dict[str, tuple[Shape, ...]] = {
     "case.opened": _shapes(("", r"(?P<case_type>\w+) case opened \((?P<priority>\w+)\): " + TEXT)),
     "case.note_added": _shapes(("", r"(?P<visibility>Internal|Customer) note: " + TEXT)),
@@ -60,6 +61,23 @@ SHAPES: dict[str, tuple[Shape, ...]] = {
     "repair.visit_completed": _shapes(("notes", r"Repair visit for (?P<order>\S+) completed, "
                                                 r"(?P<repair_outcome>[a-z ]+): " + TEXT),
                                       ("", r"Repair visit for (?P<order>\S+) completed, (?P<repair_outcome>[a-z ]+)")),
+    "repair.visit_scheduled": _shapes(("window", r"Repair visit for (?P<order>\S+) scheduled for " + WHEN.format("at")
+                                                 + r" \(\+(?P<minutes>\d+) min window\)"),
+                                      ("", r"Repair visit for (?P<order>\S+) scheduled for " + WHEN.format("at"))),
+    "sla.warning_raised": _shapes(("", r"Warning: SLA (?P<metric>[a-z ]+) at (?P<percent>\d+)% for "
+                                       + DEPARTMENT.format("department") + ", deadline " + WHEN.format("deadline"))),
+    "sla.breached": _shapes(("", r"Breached: (?P<metric>[a-z ]+) target (?P<target_time>[0-9hms ]+) \((?P<basis>\w+)\) "
+                                 r"for " + DEPARTMENT.format("department") + r", escalated to (?P<role>\S+)")),
+    "sla.alert_acknowledged": _shapes(("note", "SLA alert acknowledged by (?P<by>.+?): " + TEXT),
+                                      ("", "SLA alert acknowledged by (?P<by>.+)")),
+    "sla.alert_retracted": _shapes(("", r"SLA (?P<metric>[a-z ]+) alert at (?P<percent>\d+)% retracted for "
+                                        + DEPARTMENT.format("department") + ": " + TEXT)),
+    "sla.calendar_gap": _shapes(("", r"SLA calendar gap: (?P<calendar>\S+) has no holidays for (?P<year>\d+) "
+                                     r"\(covers (?P<covered>[^)]*)\); (?P<metric>[a-z ]+) clock of "
+                                     + DEPARTMENT.format("department") + " cannot be counted")),
+    "identity.identifiers_linked": _shapes(("", r"Linked (?P<kinds>[a-z_, ]+) \((?P<verified>verified|unverified)\): "
+                                                + TEXT)),
+    "identity.identifiers_unlinked": _shapes(("", r"Unlinked (?P<kind>[a-z_]+) from (?P<from_kind>[a-z_]+): " + TEXT)),
     "survey.servqual_answered": _shapes(("", r"SERVQUAL survey answered: (?P<items>\d+) items, overall gap "
                                              r"(?P<gap>[+-][0-9.]+)")),
     "sale.order_placed": _shapes(("", r"Order (?P<order>\S+) placed: (?P<units>\d+) unit\(s\), "
@@ -69,7 +87,8 @@ LABELLED = {"source": "department", "target": "department", "department": "depar
             "case_type": "case_type", "source_type": "case_type", "priority": "priority",
             "visibility": "visibility", "direction": "call_direction", "answerer": "call_answerer",
             "call_outcome": "call_outcome", "callback_outcome": "callback_outcome", "repair_outcome": "repair_outcome",
-            "severity": "severity_level", "form": "complaint_form"}
+            "severity": "severity_level", "form": "complaint_form", "metric": "metric", "basis": "basis",
+            "kind": "identifier", "from_kind": "identifier"}
 """Groups whose value is a name translated with the catalogue's labels (`<prefix>.<value>`, lower case, spaces as
 underscores, no article); the other groups are carried over as recorded."""
 PARTS = ("ivr",)
@@ -101,6 +120,11 @@ def _values(locale: Locale, found: re.Match[str]) -> dict[str, str]:
             value = locale.t(f"summary.part.{name}")
         elif name in LABELLED and value is not None:
             value = locale.label(LABELLED[name], _name(value))
+        elif name == "kinds" and value is not None:  # `phone, email`: each kind by its label
+            kinds = (locale.label("identifier", kind) for kind in value.split(", "))
+            value = locale.t("summary.part.list_separator").join(kinds)
+        elif name == "verified" and value is not None:
+            value = locale.t(f"summary.part.{value}")
         values[name] = value or ""
     return values
 
