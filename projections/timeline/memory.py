@@ -59,8 +59,11 @@ class MemoryTimelineStore(MemoryProjection):
         return page_of(in_timeline_order(e for e in self._mine(query.customer_ids) if query.accepts(e))[: limit + 1],
                        limit)
 
-    def recent(self, customer_ids: Sequence[str], limit: int) -> list[TimelineEntry]:
-        return in_timeline_order(self._mine(customer_ids))[::-1][:limit]
+    def recent(self, customer_ids: Sequence[str], limit: int, until: datetime | None = None,
+               ) -> list[TimelineEntry]:
+        until_us = None if until is None else epoch_us(until)
+        mine = [e for e in self._mine(customer_ids) if until_us is None or e.occurred_us < until_us]
+        return in_timeline_order(mine)[::-1][:limit]
 
     def activity(self, customer_ids: Sequence[str], since: datetime, limit: int = 5000) -> list[Activity]:
         since_us = epoch_us(since)

@@ -47,8 +47,8 @@ class TimelineStore(Protocol):
     Entries are stored under the event's anchor (`customer_key`); a resolved customer covers one or more anchors,
     so the queries take one id or several. `page` lists those entries ascending by (occurred_us, position);
     `since` is inclusive, `until` exclusive; `cursor` is the previous page's `next_cursor` (InvalidCursor if
-    malformed). `recent` lists the newest entries first; `activity` the (time, channel, type) of entries since an
-    instant, newest first, for counting contacts.
+    malformed). `recent` lists the newest entries first (those occurring before `until`, when given); `activity`
+    the (time, channel, type) of entries since an instant, newest first, for counting contacts.
     `checksum` is a sha256 of the position and every row of every table (equal content, equal checksum).
     """
 
@@ -69,7 +69,8 @@ class TimelineStore(Protocol):
         cursor: str | None = None,
         limit: int = 50,
     ) -> TimelinePage: ...
-    def recent(self, customer_ids: Sequence[str], limit: int) -> list[TimelineEntry]: ...
+    def recent(self, customer_ids: Sequence[str], limit: int, until: datetime | None = None,
+               ) -> list[TimelineEntry]: ...
     def activity(self, customer_ids: Sequence[str], since: datetime, limit: int = 5000) -> list[Activity]: ...
     def positions_of(self, customer_ids: Sequence[str]) -> list[int]: ...
     def count_entries(self) -> int: ...

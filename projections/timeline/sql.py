@@ -114,10 +114,13 @@ class SqlTimelineStore(SqlProjection):
             rows = conn.execute(statement).all()
         return page_of([entry_from_row(row._mapping) for row in rows], limit)
 
-    def recent(self, customer_ids: Sequence[str], limit: int) -> list[TimelineEntry]:
+    def recent(self, customer_ids: Sequence[str], limit: int, until: datetime | None = None,
+               ) -> list[TimelineEntry]:
         t = entries_table.c
-        statement = (select(entries_table).where(_customer_in(customer_ids))
-                     .order_by(t.occurred_us.desc(), t.position.desc()).limit(limit))
+        statement = select(entries_table).where(_customer_in(customer_ids))
+        if until is not None:
+            statement = statement.where(t.occurred_us < epoch_us(until))
+        statement = statement.order_by(t.occurred_us.desc(), t.position.desc()).limit(limit)
         with self._engine.connect() as conn:
             return [entry_from_row(row._mapping) for row in conn.execute(statement)]
 

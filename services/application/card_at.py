@@ -24,12 +24,10 @@ from projections.servqual.queries import ServqualReader
 from projections.servqual.reducer import SurveyRow
 from projections.sla.queries import AlertQuery, PromiseQuery
 from projections.sla.reducer import Alert
-from projections.timeline.reducer import TimelineEntry
 from services.application.customers import CustomerViews, Resolved
 
 _YEAR = timedelta(days=365)
 _TICK = timedelta(microseconds=1)
-MAX_PAGES = 40  # timeline pages of 500 read for the recent interactions before `at`
 
 
 def card_at(views: CustomerViews, resolved: Resolved, at: datetime) -> Card:
@@ -52,22 +50,9 @@ def card_at(views: CustomerViews, resolved: Resolved, at: datetime) -> Card:
                           if _alert_open_at(a, at))
     year = [a for a in views.timeline.activity(anchors, at - _YEAR) if a.occurred_us <= at_us]
     return build_card(resolved.customer_id, at, views.card_settings, members=views.directory.members(
-        resolved.customer_id), facts=facts, recent=_recent(views, anchors, at), year=year, open_cases=open_cases,
+        resolved.customer_id), facts=facts, recent=views.timeline.recent(
+        anchors, views.card_settings.recent_interactions, until=at + _TICK), year=year, open_cases=open_cases,
         promises=promises, open_alerts=alerts)
-
-
-def _recent(views: CustomerViews, anchors: list[str], at: datetime) -> list[TimelineEntry]:
-    """The latest entries occurring at or before `at`, newest first."""
-    wanted = views.card_settings.recent_interactions
-    kept: list[TimelineEntry] = []
-    cursor: str | None = None
-    for _ in range(MAX_PAGES):
-        page = views.timeline.page(anchors, until=at + _TICK, cursor=cursor, limit=500)
-        kept = (kept + list(page.entries))[-wanted:]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    return list(reversed(kept))
 
 
 def _promise_at(promise: Promise, at: datetime) -> Promise:

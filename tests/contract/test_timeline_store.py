@@ -116,6 +116,18 @@ class TimelineStoreContract:
             seen = [e.position for e in all_pages(store, ALICE_ID, limit=limit)]
             assert seen == [8, 1, 2, 3, 4, 5, 6, 7, 9], limit
 
+    def test_recent_is_newest_first_and_cut_before_until(self, store: TimelineStore) -> None:
+        events = story()
+        store.apply(events)
+        in_order = [e.position for e in expected(events, ALICE_ID)]  # ascending by time
+
+        assert [e.position for e in store.recent([ALICE_ID], 3)] == in_order[::-1][:3]
+        third = expected(events, ALICE_ID)[2]
+        before_third = [e.position for e in store.recent([ALICE_ID], 10, until=third.occurred_at)]
+        assert before_third == in_order[:2][::-1]
+        assert store.recent([ALICE_ID], 10, until=third.occurred_at + timedelta(microseconds=1))[0].position == \
+            third.position
+
     def test_page_filters(self, store: TimelineStore) -> None:
         store.apply(story())
 
