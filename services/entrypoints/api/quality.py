@@ -46,13 +46,14 @@ NowParam = Annotated[Instant | None, Query(description="The instant (event time)
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 
 
-def _quality(principal: PrincipalDep, stores: QualityStoresDep, root: RootDep) -> Quality:
+def quality_for(principal: PrincipalDep, stores: QualityStoresDep, root: RootDep) -> Quality:
+    """The quality views as `principal` may read them (a department token: its own department)."""
     if stores is None:
         raise Problem(503, "Quality views unavailable", "This API process has no quality read models wired.")
     return Quality(stores, root.cases, root.customers.directory, principal.department)
 
 
-QualityDep = Annotated[Quality, Depends(_quality)]
+QualityDep = Annotated[Quality, Depends(quality_for)]
 
 
 def _now(root: Root, now: datetime | None) -> datetime:

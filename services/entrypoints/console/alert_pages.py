@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from projections.sla.reducer import AlertState
@@ -105,11 +106,25 @@ async def stream(request: Request, viewer: ViewerDep) -> Response:
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
+def _sla_position(request: Request) -> int | None:
+    """How far the SLA read model has applied the log (None without SLA views: read every time)."""
+    try:
+        return deps.sla_views(request).store.position()
+    except Problem:
+        return None
+
+
 async def _events(request: Request, viewer: Viewer) -> AsyncGenerator[str, None]:
     yield "retry: 500\n\n"
     last: str | None = None  # the first drawing is always sent, even of an empty board
+    seen: int | None = None  # the SLA projection's position at the last read: alerts change only when it moves
     ends = time.monotonic() + STREAM_SECONDS
     while time.monotonic() < ends and not await request.is_disconnected():
+        position = await run_in_threadpool(_sla_position, request)
+        if position is not None and position == seen:
+            await asyncio.sleep(POLL_SECONDS)
+            continue
+        seen = position
         board = await _board(request, viewer)
         if board["fingerprint"] != last:
             last = board["fingerprint"]

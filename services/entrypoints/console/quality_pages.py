@@ -65,7 +65,7 @@ async def _read(request: Request, viewer: Viewer, view: str, choices: dict[str, 
     if view not in VIEWS:
         raise HTTPException(404)
     root = deps.root(request)
-    quality = quality_api._quality(viewer.principal, deps.quality_stores(request), root)  # for the session's principal
+    quality = quality_api.quality_for(viewer.principal, deps.quality_stores(request), root)  # the session's reader
     period = PeriodKind(choices["period"])
     if view == "servqual":
         return await quality_api.servqual(quality, by=Grouping(choices["by"]), period=period, since=None,
