@@ -15,15 +15,14 @@ from domain.quality.fcr import FcrConfig, rates
 from domain.quality.periods import PeriodKind
 from domain.quality.proactive import Due, ProactiveConfig
 from domain.quality.scorecard import ScorecardRow
-from domain.quality.servqual import Grouping, ServqualCell, cells
+from domain.quality.servqual import Grouping, ServqualCell
 from domain.quality.staff import Segment, StaffRow
 from domain.quality.touchpoints import TouchpointScore
 from projections.cases.queries import HandoffQuery
 from projections.contacts.queries import ContactFactsReader, FcrReport, QualitySettings, QualityViews, StaffReport
 from projections.customers.queries import CustomerStore
 from projections.scorecard.queries import ScorecardQuery, ScorecardReader
-from projections.servqual.queries import ServqualReader, responses
-from projections.servqual.reducer import SurveyRow
+from projections.servqual.queries import ServqualQuery, ServqualReader
 from services.application.cases import CaseViews
 
 
@@ -66,10 +65,8 @@ class Quality:
 
     def servqual(self, by: Grouping, period: PeriodKind, since: datetime | None, until: datetime | None,
                  zone: ZoneInfo) -> list[ServqualCell]:
-        rows: list[SurveyRow] = self.stores.servqual.surveys()
-        if self.scope is not None:
-            rows = [r for r in rows if r.department == self.scope]
-        return cells(responses(rows), by, period, zone, since, until)
+        query = ServqualQuery(by, period, since, until, zone.key, self.scope)
+        return self.stores.servqual.cells(query)
 
     def scorecard(self, period: PeriodKind, since: datetime | None, until: datetime | None, zone: str,
                   now: datetime, department: str | None) -> list[ScorecardRow]:
