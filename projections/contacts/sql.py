@@ -56,6 +56,12 @@ class SqlContactsStore(SqlProjection):
         with self._engine.connect() as conn:
             return [row_fact(row) for row in conn.execute(query).mappings()]
 
+    def facts_after(self, position: int, limit: int) -> list[Fact]:
+        t = quality_contact_facts
+        query = select(*(t.c[name] for name in COLUMNS)).where(t.c.position > position).order_by(t.c.position)
+        with self._engine.connect() as conn:
+            return [Fact(*row) for row in conn.execute(query.limit(limit))]
+
     def _checksum(self, conn: Connection, position: int) -> str:
         rows = conn.execute(select(quality_contact_facts)).mappings()
         return checksum(position, [(TABLE, (dict(row) for row in rows))])

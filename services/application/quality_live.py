@@ -1,0 +1,62 @@
+"""The live quality index of one API process: `domain.quality.live.LiveQuality` over the contacts and customers read
+models, caught up before every answer (docs/quality.md, "How the measures are served").
+
+Catching up reads the facts recorded since the last answer (by log position) and the identity decisions made
+since (merges, splits, detached identifiers), so an answer sees what the read models held when it was asked, as
+the measures computed from all the facts would; when nothing moved it costs two indexed reads. The first answer
+reads every fact once; `warm` does that at start-up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from domain.identity.segments import SegmentRule
+from domain.quality.fcr import FcrConfig
+from domain.quality.live import LiveQuality
+from domain.quality.proactive import ProactiveConfig
+from projections.contacts.queries import ContactFactsReader
+from projections.customers.queries import CustomerStore
+
+CHUNK = 50_000  # facts read per query while catching up
+
+
+class LiveQualityIndex:
+    def __init__(self, contacts: ContactFactsReader, customers: CustomerStore, fcr: FcrConfig,
+                 proactive: ProactiveConfig, rules: tuple[SegmentRule, ...], chunk: int = CHUNK) -> None:
+        self._contacts, self._customers, self._chunk = contacts, customers, chunk
+        self._live = LiveQuality(fcr, proactive, rules)
+        self._lock = threading.Lock()
+        self._anchors: set[str] = set()
+        self._identities_at = 0
+
+    @contextmanager
+    def caught_up(self) -> Iterator[LiveQuality]:
+        """The index with every fact and identity change the read models hold now, for the caller alone."""
+        with self._lock:
+            self._catch_up()
+            yield self._live
+
+    def warm(self) -> None:
+        with self.caught_up():
+            pass
+
+    def _catch_up(self) -> None:
+        if self._live.position == 0 and self._identities_at == 0:
+            # identities met from now on are read as they stand; only decisions after this point move them
+            self._identities_at = self._customers.position()
+        while True:
+            facts = self._contacts.facts_after(self._live.position, self._chunk)
+            if not facts:
+                break
+            met = sorted({f.anchor for f in facts if f.anchor is not None} - self._anchors)
+            self._live.reassign(self._customers.resolve_many(met))
+            self._anchors.update(met)
+            self._live.add(facts)
+            if len(facts) < self._chunk:
+                break
+        position, moved = self._customers.identity_changes(self._identities_at)
+        self._live.reassign({anchor: customer for anchor, customer in moved.items() if anchor in self._anchors})
+        self._identities_at = position
