@@ -45,6 +45,7 @@ from domain.quality.fcr import (
 )
 from domain.quality.proactive import Due, ProactiveConfig, due_of, timing_of
 from domain.quality.staff import Segment, StaffRow
+from domain.quality.touchpoints import FirstContactPart, FirstContacts, HandoffSignal, TouchpointScore, rank_with
 
 BY = ("department", "channel", "agent")
 STAFF_BY = ("agent", "department")
@@ -114,6 +115,9 @@ class LiveQuality:
         self._decided: dict[str, dict[tuple[str, str], _Decided]] = {by: defaultdict(_Decided) for by in BY}
         self._tallies: dict[str, dict[str, _Tally]] = {by: defaultdict(_Tally) for by in STAFF_BY}
         self._case_parts: dict[str, _CasePart] = {}
+        self._first_contacts = FirstContacts()
+        self._first_parts: dict[str, FirstContactPart] = {}
+        self._breaching: set[str] = set()
         self._promised: dict[str, Fact] = {}
         self._made: dict[str, int] = {}
         self._promise_kept: dict[str, bool] = {}
@@ -253,6 +257,26 @@ class LiveQuality:
                         _count_part(tally, before, -1)
                     _count_part(tally, part, 1)
             self._case_parts[case.case_id] = part
+        first = FirstContactPart.of(case, self._repeat_count(case))
+        known = self._first_parts.get(case.case_id)
+        if known != first:
+            if known is not None:
+                self._first_contacts.add(case.case_id, known, -1)
+            self._first_contacts.add(case.case_id, first)
+            self._first_parts[case.case_id] = first
+        if case.breaches:
+            self._breaching.add(case.case_id)
+
+    def _repeat_count(self, case: CaseFacts) -> int:
+        """How many repeat contacts count against the case with `now` past every fact: those after the opening, up
+        to the end of the window when the case is resolved."""
+        until = NEVER if case.resolved_us is None else window_end(case, 0, self.fcr_config)
+        count = sum(1 for f in self._named.get(case.case_id, ()) if case.opened_us < f.occurred_us <= until)
+        if case.customer is not None:
+            for anchor in self._anchors.get(case.customer, ()):
+                instants = self._unnamed_us.get(anchor, ())
+                count += bisect_right(instants, until) - bisect_right(instants, case.opened_us)
+        return count
 
     def _update_promise(self, promise_id: str) -> None:
         promise = self._promised.get(promise_id)
@@ -333,6 +357,11 @@ class LiveQuality:
                                  broken, len(tally.open_dues) - broken, nearest_rank_sorted(tally.responses, 50),
                                  nearest_rank_sorted(tally.responses, 90), tally.gaps, gap, tally.complaints))
         return rows
+
+    def touchpoints(self, handoffs: Iterable[HandoffSignal], examples: int) -> list[TouchpointScore]:
+        """Touchpoints ranked (as `domain.quality.touchpoints.rank`), given the handoffs as of `now`."""
+        breaching = [self._cases[case_id] for case_id in sorted(self._breaching)]
+        return rank_with(self._first_contacts, self._cases, breaching, handoffs, examples)
 
     def agents_of(self, department: str) -> set[str]:
         return set(self._department_agents.get(department, ()))

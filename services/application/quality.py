@@ -22,7 +22,14 @@ from domain.quality.servqual import Grouping, ServqualCell
 from domain.quality.staff import Segment, StaffRow
 from domain.quality.touchpoints import TouchpointScore
 from projections.cases.queries import HandoffQuery
-from projections.contacts.queries import ContactFactsReader, FcrReport, QualitySettings, QualityViews, StaffReport
+from projections.contacts.queries import (
+    ContactFactsReader,
+    FcrReport,
+    QualitySettings,
+    QualityViews,
+    StaffReport,
+    handoff_signals,
+)
 from projections.customers.queries import CustomerStore
 from projections.scorecard.queries import ScorecardQuery, ScorecardReader
 from projections.servqual.queries import ServqualQuery, ServqualReader
@@ -150,7 +157,12 @@ class Quality:
 
     def touchpoints(self, now: datetime, examples: int) -> list[TouchpointScore]:
         handoffs = self.cases.store.handoffs(HandoffQuery())
-        found = self.views(now).touchpoints(handoffs, self.cases.calendar_for, examples)
+        with self._live(now) as index:
+            if index is not None:
+                signals = handoff_signals(handoffs, now, self.cases.calendar_for, self.cases.handoff_target)
+                found = index.touchpoints(signals, examples)
+        if index is None:
+            found = self.views(now).touchpoints(handoffs, self.cases.calendar_for, examples)
         return found if self.scope is None else [t for t in found if t.touchpoint.department == self.scope]
 
     def _touched(self, views: QualityViews) -> set[str]:

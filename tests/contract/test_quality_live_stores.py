@@ -76,12 +76,12 @@ def _answers(stores: QualityStores, cases: CaseViews, customers: Any, scope: str
         return Quality(stores, cases, customers, scope)
 
     return (quality().fcr(now), quality().fcr(now, with_cases=False).by_agent, quality().proactive(now),
-            quality().segments(now), quality().staff(now))
+            quality().segments(now), quality().staff(now), quality().touchpoints(now, 3))
 
 
 def test_the_live_index_answers_as_all_the_facts_do(stores: dict[str, Any]) -> None:
     events = _history()
-    cases = build_case_views(MemoryCasesStore(), 4.0)
+    cases = build_case_views(MemoryCasesStore(), 4.0)  # handoffs: the cases store is fed below
     live = quality_stores(stores, RULES)
     computed = replace(live, live=None)
     assert live.live is not None
@@ -89,8 +89,8 @@ def test_the_live_index_answers_as_all_the_facts_do(stores: dict[str, Any]) -> N
     rng, start, compared = random.Random(8), 0, 0
     while start < len(events):
         size = rng.randint(20, 120)
-        for name in ("contacts", "customers"):
-            stores[name].apply(events[start : start + size])
+        for store in (stores["contacts"], stores["customers"], cases.store):
+            store.apply(events[start : start + size])
         start += size
         latest = max(f.occurred_us for f in stores["contacts"].facts())
         for days in (0, 2, 9):

@@ -19,10 +19,12 @@ from domain.quality.facts import HOUR_US, Fact
 from domain.quality.fcr import FcrConfig, Outcome, outcome_of, settle
 from domain.quality.live import LiveQuality
 from domain.quality.proactive import ProactiveConfig, Rhythm
+from projections.cases.memory import MemoryCasesStore
+from projections.cases.queries import HandoffQuery
 from projections.contacts.memory import MemoryContactsStore
-from projections.contacts.queries import QualitySettings, QualityViews
+from projections.contacts.queries import QualitySettings, QualityViews, handoff_signals
 from projections.customers.memory import MemoryCustomerStore
-from tests.support.quality_contacts_data import generate
+from tests.support.quality_contacts_data import CALENDAR, generate
 
 RULES = (SegmentRule("key_account", declared=frozenset({"key_account"})),
          SegmentRule("new", first_contact_within_days=30), SegmentRule("busy", min_contacts_365d=4),
@@ -66,6 +68,8 @@ def test_the_live_index_equals_the_views_over_all_facts(seed: int) -> None:
     store.apply(events)
     facts = store.facts()
     live = _live(events, facts, random.Random(seed))
+    handoffs = MemoryCasesStore()
+    handoffs.apply(events)
     assert live.position == facts[-1].position
     latest = from_epoch_us(live.latest_us)
     offsets = [0, 1, 3, 8, 31, 45, 400, 2, 0, 200, 366, 5]  # days after the latest fact, forward and back
@@ -84,6 +88,10 @@ def test_the_live_index_equals_the_views_over_all_facts(seed: int) -> None:
         assert live.staff(now_us, "department") == list(staff.departments)
         assert live.segments(now) == expected.segments()
         assert live.proactive(now) == expected.proactive()
+        rows = handoffs.handoffs(HandoffQuery())
+        ranked = expected.touchpoints(rows, lambda _department: CALENDAR, 4)
+        signals = handoff_signals(rows, now, lambda _department: CALENDAR, SETTINGS.handoff_target)
+        assert live.touchpoints(signals, 4) == ranked
         department = sorted({c.department for c in report.cases})[0]
         mine = [c for c in report.cases if c.department == department]
         assert live.outcomes(now_us, department) == mine
@@ -91,6 +99,8 @@ def test_the_live_index_equals_the_views_over_all_facts(seed: int) -> None:
         assert live.touched_by(department) == {expected._resolve(f.anchor) for f in expected.facts  # noqa: SLF001
                                                if f.department == department and f.anchor is not None}
     assert any(live.proactive(latest + timedelta(days=d)) for d in offsets)
+    kinds = {k for t in ranked for k, _ in t.signals}
+    assert {"repeat_contact", "breach", "ping_pong"} <= kinds and any(t.examples for t in ranked)
     assert {s.name for d in offsets for s in live.segments(latest + timedelta(days=d))} >= {"key_account", "regular"}
 
 
