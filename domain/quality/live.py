@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right, insort
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from domain.identity.segments import SegmentRule
 from domain.instants import DAY_US, epoch_us
@@ -52,24 +53,68 @@ STAFF_BY = ("agent", "department")
 NEVER = 2**62
 
 
+class Sorted:
+    """A multiset of numbers for bisection: while the index is built, values come and go in any order and are
+    sorted once, when first asked for; after that it is kept sorted value by value."""
+
+    __slots__ = ("_gone", "_ordered", "_values")
+
+    def __init__(self) -> None:
+        self._values: list[Any] = []
+        self._gone: Counter[Any] = Counter()  # removed while not ordered
+        self._ordered = True
+
+    def add(self, value: Any) -> None:
+        if self._ordered and self._values and value < self._values[-1]:
+            if len(self._values) <= 64:
+                insort(self._values, value)
+                return
+            self._ordered = False
+        self._values.append(value)
+
+    def remove(self, value: Any) -> None:
+        if self._ordered:
+            del self._values[bisect_left(self._values, value)]
+        else:
+            self._gone[value] += 1
+
+    @property
+    def values(self) -> list[Any]:
+        if not self._ordered:
+            self._values.sort()
+            if self._gone:
+                kept = []
+                for value in self._values:
+                    if self._gone[value]:
+                        self._gone[value] -= 1
+                    else:
+                        kept.append(value)
+                self._values, self._gone = kept, Counter()
+            self._ordered = True
+        return self._values
+
+    def __len__(self) -> int:
+        return len(self._values) - sum(self._gone.values())
+
+
 @dataclass(slots=True)
 class _Decided:
     """The cases of one (department, key): how many, and the instants from which each is FCR / not FCR."""
 
     total: int = 0
-    fcr: list[int] = field(default_factory=list)
-    not_fcr: list[int] = field(default_factory=list)
+    fcr: Sorted = field(default_factory=Sorted)
+    not_fcr: Sorted = field(default_factory=Sorted)
 
     def add(self, settlement: Settlement, sign: int) -> None:
         self.total += sign
         instants = self.fcr if settlement.outcome is Outcome.FCR else self.not_fcr
         if sign > 0:
-            insort(instants, settlement.at_us)
+            instants.add(settlement.at_us)
         else:
-            del instants[bisect_left(instants, settlement.at_us)]
+            instants.remove(settlement.at_us)
 
     def counts(self, now_us: int) -> tuple[int, int, int]:
-        fcr, not_fcr = bisect_right(self.fcr, now_us), bisect_right(self.not_fcr, now_us)
+        fcr, not_fcr = bisect_right(self.fcr.values, now_us), bisect_right(self.not_fcr.values, now_us)
         return fcr, not_fcr, self.total - fcr - not_fcr
 
 
@@ -82,9 +127,9 @@ class _Tally:
     complaints: int = 0
     gap_sum: int = 0
     gaps: int = 0
-    responses: list[float] = field(default_factory=list)  # sorted
+    responses: Sorted = field(default_factory=Sorted)
     kept: int = 0
-    open_dues: list[int] = field(default_factory=list)  # sorted due instants of promises not kept
+    open_dues: Sorted = field(default_factory=Sorted)  # due instants of promises not kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +186,7 @@ class LiveQuality:
         """Fold facts past `position`, in log order."""
         cases: set[str] = set()
         customers: set[str] = set()
+        contacted: set[str] = set()  # customers with a contact naming no case: their cases' repeats may change
         promises: set[str] = set()
         for fact in facts:
             if fact.position <= self.position:
@@ -172,7 +218,7 @@ class LiveQuality:
             elif fact.contact and anchor is not None:
                 self._unnamed[anchor].append(fact)
                 insort(self._unnamed_us[anchor], fact.occurred_us)
-                cases |= self._cases_of(self.customer(anchor))
+                contacted.add(self.customer(anchor))
             if fact.detail and fact.kind == "callback.promised" and fact.due_us is not None:
                 if fact.detail not in self._promised:
                     self._promised[fact.detail] = fact
@@ -180,6 +226,8 @@ class LiveQuality:
             elif fact.detail and fact.kind == "callback.made":
                 self._made[fact.detail] = min(self._made.get(fact.detail, fact.occurred_us), fact.occurred_us)
                 promises.add(fact.detail)
+        for customer in contacted:
+            cases |= self._cases_of(customer)
         self._changed(cases, customers)
         for promise_id in promises:
             self._update_promise(promise_id)
@@ -293,11 +341,11 @@ class LiveQuality:
                 if before is True:
                     tally.kept -= 1
                 elif before is False:
-                    del tally.open_dues[bisect_left(tally.open_dues, promise.due_us)]
+                    tally.open_dues.remove(promise.due_us)
                 if kept:
                     tally.kept += 1
                 else:
-                    insort(tally.open_dues, promise.due_us)
+                    tally.open_dues.add(promise.due_us)
         self._promise_kept[promise_id] = kept
 
     def _forget_customer(self, customer: str) -> None:
@@ -351,11 +399,11 @@ class LiveQuality:
                 continue
             tally = self._tallies[by].get(key) or _Tally()
             rate = rates.get(key) or FcrRate(key, 0, 0, 0)
-            broken = bisect_left(tally.open_dues, now_us)  # due before now
+            broken = bisect_left(tally.open_dues.values, now_us)  # due before now
             gap = round(tally.gap_sum / tally.gaps / GAP_SCALE, 4) if tally.gaps else None
             rows.append(StaffRow(key, tally.contacts, tally.cases, rate.fcr, rate.not_fcr, rate.pending, tally.kept,
-                                 broken, len(tally.open_dues) - broken, nearest_rank_sorted(tally.responses, 50),
-                                 nearest_rank_sorted(tally.responses, 90), tally.gaps, gap, tally.complaints))
+                                 broken, len(tally.open_dues) - broken, nearest_rank_sorted(tally.responses.values, 50),
+                                 nearest_rank_sorted(tally.responses.values, 90), tally.gaps, gap, tally.complaints))
         return rows
 
     def touchpoints(self, handoffs: Iterable[HandoffSignal], examples: int) -> list[TouchpointScore]:
@@ -464,6 +512,6 @@ def _count_part(tally: _Tally, part: _CasePart, sign: int) -> None:
     tally.gaps += sign * part.gaps
     if part.response is not None:
         if sign > 0:
-            insort(tally.responses, part.response)
+            tally.responses.add(part.response)
         else:
-            del tally.responses[bisect_left(tally.responses, part.response)]
+            tally.responses.remove(part.response)

@@ -17,7 +17,7 @@ from domain.log import RecordedEvent
 from domain.quality.cases import CaseFacts
 from domain.quality.facts import HOUR_US, Fact
 from domain.quality.fcr import FcrConfig, Outcome, outcome_of, settle
-from domain.quality.live import LiveQuality
+from domain.quality.live import LiveQuality, Sorted
 from domain.quality.proactive import ProactiveConfig, Rhythm
 from projections.cases.memory import MemoryCasesStore
 from projections.cases.queries import HandoffQuery
@@ -170,3 +170,22 @@ def test_a_promise_not_kept_is_pending_at_its_due_instant_and_broken_after() -> 
     assert (rows["b"].promises_kept, rows["b"].promises_broken, rows["b"].promises_pending) == (1, 0, 0)
     [department] = live.staff(due + HOUR_US, "department")
     assert (department.promises_kept, department.promises_broken) == (1, 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(-50, 50)), max_size=400), st.integers(0, 400))
+def test_sorted_values_are_the_multiset_in_order_however_they_came_and_went(steps: list[tuple[bool, int]],
+                                                                           ask_at: int) -> None:
+    """Values added and removed in any order (more than the 64 kept sorted one by one), asked for at any step."""
+    found, expected = Sorted(), []
+    for index, (adding, value) in enumerate(steps):
+        if index == ask_at:
+            assert found.values == sorted(expected)
+        if adding or value not in expected:
+            found.add(value)
+            expected.append(value)
+        else:
+            found.remove(value)
+            expected.remove(value)
+        assert len(found) == len(expected)
+    assert found.values == sorted(expected)
