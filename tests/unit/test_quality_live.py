@@ -177,7 +177,7 @@ def test_a_promise_not_kept_is_pending_at_its_due_instant_and_broken_after() -> 
 def test_sorted_values_are_the_multiset_in_order_however_they_came_and_went(steps: list[tuple[bool, int]],
                                                                            ask_at: int) -> None:
     """Values added and removed in any order (more than the 64 kept sorted one by one), asked for at any step."""
-    found, expected = Sorted(), []
+    found, expected = Sorted(), list[int]()
     for index, (adding, value) in enumerate(steps):
         if index == ask_at:
             assert found.values == sorted(expected)
