@@ -4,11 +4,13 @@ models, caught up before every answer (docs/quality.md, "How the measures are se
 Catching up reads the facts recorded since the last answer (by log position) and the identity decisions made
 since (merges, splits, detached identifiers), so an answer sees what the read models held when it was asked, as
 the measures computed from all the facts would; when nothing moved it costs two indexed reads. The first answer
-reads every fact once; `warm` does that at start-up.
+reads every fact once; an API process does that at start, in the background (`start_warming`, unless
+TOUCHLINE_QUALITY_WARM=false).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +24,8 @@ from projections.customers.queries import CustomerStore
 
 CHUNK = 50_000  # facts read per query while catching up
 
+log = logging.getLogger(__name__)
+
 
 class LiveQualityIndex:
     def __init__(self, contacts: ContactFactsReader, customers: CustomerStore, fcr: FcrConfig,
@@ -31,6 +35,8 @@ class LiveQualityIndex:
         self._lock = threading.Lock()
         self._anchors: set[str] = set()
         self._identities_at = 0
+        self._stop = threading.Event()
+        self._warming: threading.Thread | None = None
 
     @contextmanager
     def caught_up(self) -> Iterator[LiveQuality]:
@@ -39,15 +45,35 @@ class LiveQualityIndex:
             self._catch_up()
             yield self._live
 
-    def warm(self) -> None:
-        with self.caught_up():
-            pass
+    def warm(self, stop: threading.Event | None = None) -> None:
+        """Catch up now (stopping between two reads once `stop` is set)."""
+        with self._lock:
+            self._catch_up(stop)
 
-    def _catch_up(self) -> None:
+    def start_warming(self) -> None:
+        """Build the index in a background thread (an API process at start); answers asked meanwhile wait."""
+        self._warming = threading.Thread(target=self._warm_quietly, name="quality-index", daemon=True)
+        self._warming.start()
+
+    def stop(self) -> None:
+        """Stop a build in progress (between two reads) and wait for its thread."""
+        self._stop.set()
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None
+
+    def _warm_quietly(self) -> None:
+        try:
+            self.warm(self._stop)
+        except Exception:  # noqa: BLE001 - the read models may be unreachable now; the first answer tries again
+            log.warning("the live quality index could not be built at start; the first answer builds it",
+                        exc_info=True)
+
+    def _catch_up(self, stop: threading.Event | None = None) -> None:
         if self._live.position == 0 and self._identities_at == 0:
             # identities met from now on are read as they stand; only decisions after this point move them
             self._identities_at = self._customers.position()
-        while True:
+        while stop is None or not stop.is_set():
             facts = self._contacts.facts_after(self._live.position, self._chunk)
             if not facts:
                 break

@@ -107,3 +107,47 @@ def test_the_live_index_answers_as_all_the_facts_do(stores: dict[str, Any]) -> N
     assert compared > 10
     merged = {stores["customers"].resolve(customer_key(CustomerRef(phone=f"139{n:08d}"))) for n in (1, 2)}
     assert len(merged) == 1 and None not in merged  # the link joined two people the index had met apart
+
+
+def test_the_index_is_built_in_the_background_and_a_stop_waits_for_it(stores: dict[str, Any]) -> None:
+    events = _history()
+    for name in ("contacts", "customers"):
+        stores[name].apply(events)
+    index = quality_stores(stores, RULES).live
+    assert index is not None
+    index.start_warming()
+    index.stop()
+    with index.caught_up() as live:
+        assert live.position == stores["contacts"].facts()[-1].position
+
+
+def test_a_build_that_fails_at_start_is_tried_again_by_the_first_answer(caplog: pytest.LogCaptureFixture) -> None:
+    contacts, customers = MemoryContactsStore(), MemoryCustomerStore()
+    events = _history()
+    contacts.apply(events)
+    customers.apply(events)
+    failing = {"contacts": _Failing(contacts), "customers": customers, "servqual": MemoryServqualStore(),
+               "scorecard": None}
+    index = quality_stores(failing, RULES).live
+    assert index is not None
+    index.start_warming()
+    index.stop()
+    assert "could not be built at start" in caplog.text
+    with index.caught_up() as live:
+        assert live.position == contacts.facts()[-1].position
+
+
+class _Failing:
+    """A contacts store whose first read fails (a database not reachable yet)."""
+
+    def __init__(self, store: MemoryContactsStore) -> None:
+        self._store, self._failed = store, False
+
+    def facts(self, until: Any = None) -> Any:
+        return self._store.facts(until)
+
+    def facts_after(self, position: int, limit: int) -> Any:
+        if not self._failed:
+            self._failed = True
+            raise ConnectionError("not reachable yet")
+        return self._store.facts_after(position, limit)
