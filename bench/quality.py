@@ -82,7 +82,7 @@ def measure(url: str, samples: int) -> None:
     live = Components.quality.live
     if live is not None:  # the first answer of a process reads every fact once: timed on its own
         started = time.perf_counter()
-        live.warm()
+        live.warm(Components.clock)
         with live.caught_up() as index:
             took, peak = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"live quality index: up to log position {index.position:,} in {took:.1f} s, peak RSS {peak:,.0f} MB",

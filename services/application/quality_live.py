@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from domain.identity.segments import SegmentRule
+from domain.instants import epoch_us
 from domain.quality.fcr import FcrConfig
 from domain.quality.live import LiveQuality
 from domain.quality.proactive import ProactiveConfig
@@ -45,14 +47,18 @@ class LiveQualityIndex:
             self._catch_up()
             yield self._live
 
-    def warm(self, stop: threading.Event | None = None) -> None:
-        """Catch up now (stopping between two reads once `stop` is set)."""
+    def warm(self, at: Callable[[], datetime] | None = None, stop: threading.Event | None = None) -> None:
+        """Catch up now (stopping between two reads once `stop` is set), then work out every customer's segment
+        as of `at()` (the clock), which the first segments or proactive answer would otherwise do."""
         with self._lock:
             self._catch_up(stop)
+            now = at() if at is not None else None
+            if now is not None and (stop is None or not stop.is_set()) and epoch_us(now) >= self._live.latest_us:
+                self._live.segments(now)
 
-    def start_warming(self) -> None:
+    def start_warming(self, at: Callable[[], datetime] | None = None) -> None:
         """Build the index in a background thread (an API process at start); answers asked meanwhile wait."""
-        self._warming = threading.Thread(target=self._warm_quietly, name="quality-index", daemon=True)
+        self._warming = threading.Thread(target=self._warm_quietly, args=(at,), name="quality-index", daemon=True)
         self._warming.start()
 
     def stop(self) -> None:
@@ -62,9 +68,9 @@ class LiveQualityIndex:
             self._warming.join()
             self._warming = None
 
-    def _warm_quietly(self) -> None:
+    def _warm_quietly(self, at: Callable[[], datetime] | None) -> None:
         try:
-            self.warm(self._stop)
+            self.warm(at, self._stop)
         except Exception:  # noqa: BLE001 - the read models may be unreachable now; the first answer tries again
             log.warning("the live quality index could not be built at start; the first answer builds it",
                         exc_info=True)

@@ -181,7 +181,7 @@ class Root:
             getattr(self, name)
         live = self.quality.live if self.quality is not None else None
         if live is not None and self.settings.quality_warm:
-            live.start_warming()  # the first quality answer would otherwise read every fact
+            live.start_warming(self.clock)  # the first quality answer would otherwise read every fact
             self.closers.append(live.stop)
         return self
 
