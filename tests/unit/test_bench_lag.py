@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.lag import Lags, Reached, bounded, lags, slope, summary
+from bench.lag import CUSTOMERS, Lags, Reached, bounded, lags, slope, summary, touchpoints
+from tests.support.pipeline import touchpoint
 
 pytestmark = pytest.mark.unit
 
@@ -52,3 +53,10 @@ def test_a_level_lag_is_bounded_and_a_growing_one_is_not() -> None:
     assert bounded(level, 0.0, 100.0)[1]
     text, ok = bounded(growing, 0.0, 100.0)
     assert not ok and text.endswith("GROWING")
+
+
+def test_the_paced_publisher_sends_the_generated_touchpoints_with_fresh_ids() -> None:
+    events = touchpoints(2005, 3)
+    expected = [touchpoint(i, "hotline", customers=CUSTOMERS) for i in range(2005, 2008)]
+    assert [e | {"event_id": ""} for e in events] == [e | {"event_id": ""} for e in expected]
+    assert len({e["event_id"] for e in events}) == 3
