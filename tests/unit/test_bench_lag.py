@@ -24,6 +24,13 @@ def test_an_event_is_reached_at_the_first_poll_at_or_beyond_its_position() -> No
     assert reached.last() == 7
 
 
+def test_a_stage_throughput_is_the_positions_gained_between_two_instants() -> None:
+    reached = polled((1.0, 100), (2.0, 1100), (3.0, 2100), (4.0, 2600))
+    assert [reached.at(t) for t in (0.5, 1.0, 2.5, 9.0)] == [0, 100, 1100, 2600]
+    assert reached.rate(1.0, 3.0) == 1000.0
+    assert reached.rate(3.0, 3.0) == 0.0
+
+
 def test_a_position_polled_lower_than_before_keeps_the_highest_seen() -> None:
     reached = polled((1.0, 5), (1.05, 2), (1.10, 9))
     assert reached.positions == [5, 5, 9]
