@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, case, func, literal, select, union_all
+from sqlalchemy import Engine, Integer, case, cast, func, literal, select, union_all
 
 from domain.identity.identifiers import customer_key
 from domain.instants import epoch_us
@@ -60,10 +60,11 @@ class SqlServqualStore(KeyedSqlProjection, ServqualReads):
             labelled = select(c[query.by.value].label("grp"), period.label("period"), c.customer_id,
                               *[c[f"{d}_{part}"] for d in DIMENSIONS for part in ("sum", "items")]
                               ).where(*conditions).subquery("labelled")
-            sums = [func.sum(labelled.c[f"{d}_sum"]).label(f"{d}_s") for d in DIMENSIONS]
-            counts = [func.sum(labelled.c[f"{d}_items"]).label(f"{d}_n") for d in DIMENSIONS]
+            # 32-bit sums (a customer's pooled gaps and items are small): Postgres sums 64-bit integers as numeric
+            sums = [_int32(func.sum(_int32(labelled.c[f"{d}_sum"]))).label(f"{d}_s") for d in DIMENSIONS]
+            counts = [_int32(func.sum(_int32(labelled.c[f"{d}_items"]))).label(f"{d}_n") for d in DIMENSIONS]
             key = (labelled.c.grp, labelled.c.period, labelled.c.customer_id)
-            pooled = select(*key, *sums, *counts, func.count().label("surveys")).group_by(*key).cte("pooled")
+            pooled = select(*key, *sums, *counts, _int32(func.count()).label("surveys")).group_by(*key).cte("pooled")
             p = pooled.c
             parts = [select(p.grp, p.period, literal(-1).label("part"), func.count().label("customers"),
                             func.sum(p.surveys).label("numerator"), literal(0).label("denominator"))
@@ -107,3 +108,7 @@ class SqlServqualStore(KeyedSqlProjection, ServqualReads):
         with self._engine.connect() as conn:
             found = [SurveyRow(**dict(record)) for record in conn.execute(statement).mappings()]
         return last_survey(found, customer_ids)
+
+
+def _int32(value: Any) -> Any:
+    return cast(value, Integer)
