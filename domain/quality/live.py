@@ -360,6 +360,15 @@ class LiveQuality:
             self._members[known[0]].discard(customer)
             self._sorted_members.pop(known[0], None)
 
+    def compact(self) -> None:
+        """Sort what was added in any order (after a large `add`), so that no answer pays for it."""
+        for decided in self._decided.values():
+            for item in decided.values():
+                _ = item.fcr.values, item.not_fcr.values
+        for tallies in self._tallies.values():
+            for tally in tallies.values():
+                _ = tally.responses.values, tally.open_dues.values
+
     # -- questions (every `now` must be >= latest_us) --------------------------------------------------------------
 
     def rates(self, now_us: int, by: str, department: str | None = None) -> list[FcrRate]:

@@ -10,6 +10,7 @@ TOUCHLINE_QUALITY_WARM=false).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from projections.contacts.queries import ContactFactsReader
 from projections.customers.queries import CustomerStore
 
 CHUNK = 50_000  # facts read per query while catching up
+FREEZE_FROM = 100_000  # log positions from which a built index is frozen out of the garbage collector's scans
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,11 @@ class LiveQualityIndex:
             now = at() if at is not None else None
             if now is not None and (stop is None or not stop.is_set()) and epoch_us(now) >= self._live.latest_us:
                 self._live.segments(now)
+            if self._live.position >= FREEZE_FROM:
+                # A large index's objects live as long as the process: out of the collector's reach, a full
+                # collection (seconds over a million facts, started by any allocation) does not stall an answer.
+                gc.collect()
+                gc.freeze()
 
     def start_warming(self, at: Callable[[], datetime] | None = None) -> None:
         """Build the index in a background thread (an API process at start); answers asked meanwhile wait."""
@@ -92,3 +99,4 @@ class LiveQualityIndex:
         position, moved = self._customers.identity_changes(self._identities_at)
         self._live.reassign({anchor: customer for anchor, customer in moved.items() if anchor in self._anchors})
         self._identities_at = position
+        self._live.compact()
