@@ -22,7 +22,7 @@ from contracts import CaseOpened
 from domain.sla.alerts import policy_event_id
 from projections.timeline.sql import entries_table
 from services.adapters.databases import open_views, projection_stores
-from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.kafka.backend import ensure_kafka_topics
 from services.adapters.opening import open_event_store
 from services.adapters.settings import Settings
 from services.adapters.store.eventstore import EventStore
