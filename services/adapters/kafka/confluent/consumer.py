@@ -70,7 +70,8 @@ class ConfluentRecordSource:
         self._assigned = frozenset(TopicPartition(tp.topic, tp.partition) for tp in assigned)
         log.info("partitions assigned: %s", sorted((tp.topic, tp.partition) for tp in assigned))
 
-    def _on_revoke(self, _consumer: confluent_kafka.Consumer, revoked: list[TopicPartition]) -> None:
+    def _on_revoke(self, consumer: confluent_kafka.Consumer, revoked: list[TopicPartition]) -> None:
+        consumer.unassign()  # eager rebalancing: every partition goes back to the group
         self._assigned = frozenset()
         for tp in revoked:
             self._next.pop((tp.topic, tp.partition), None)
