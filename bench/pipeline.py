@@ -66,7 +66,9 @@ def _consumed_confluent(bootstrap: str, topic: str, expected: int) -> Iterator[l
     seen = 0
     try:
         while seen < expected:
-            values = [m.value() or b"" for m in consumer.consume(2000, 1.0) if m.error() is None]
+            first = consumer.poll(1.0)  # consume(n, timeout) alone would wait out the timeout for a short batch
+            batch = [first, *consumer.consume(1999, 0)] if first is not None else []
+            values = [m.value() or b"" for m in batch if m.error() is None]
             seen += len(values)
             if values:
                 yield values
