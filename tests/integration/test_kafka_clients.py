@@ -16,6 +16,7 @@ from services.adapters.kafka.clients import construct
 from services.adapters.kafka.records import PublishFailed
 from tests.support import kafka_leaks
 from tests.support.drills import close_kafka_leftovers
+from tests.support.pipeline import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -74,3 +75,27 @@ def test_an_unacknowledged_confluent_batch_fails_and_the_sender_starts_anew() ->
         sender.send_all([(b"key", b"value", ())])
     sender.reset()
     sender.close()
+
+
+def test_concurrent_confluent_batches_each_return_once_acknowledged(kafka_bootstrap: str, kafka_topic: str) -> None:
+    """Threads sharing one sender (the API's) each wait for their own batch's acknowledgements, not for an empty
+    producer queue, and every record is on the topic."""
+    sender = backend.sender("confluent", kafka_bootstrap, kafka_topic, timeout_s=30)
+    failures: list[BaseException] = []
+
+    def send(thread: int) -> None:
+        try:
+            for batch in range(5):
+                sender.send_all([(f"{thread}".encode(), f"{thread}-{batch}-{i}".encode(), ()) for i in range(100)])
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=send, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    sender.close()
+    assert failures == []
+    values = {r.value for r in read_topic(kafka_bootstrap, kafka_topic)}
+    assert len(values) == 4 * 5 * 100

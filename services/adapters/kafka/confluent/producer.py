@@ -41,19 +41,25 @@ class _Acks:
     def __init__(self, expected: int) -> None:
         self.pending = expected
         self.error: KafkaError | None = None
-        self._done = threading.Condition()
+        self._done = threading.Lock()
 
     def report(self, error: KafkaError | None, _message: Message) -> None:
         with self._done:
             self.pending -= 1
             if error is not None and self.error is None:
                 self.error = error
-            self._done.notify_all()
 
-    def wait(self, deadline: float) -> bool:
-        """True once every report came (they may be served by another thread's flush)."""
+    def wait(self, producer: confluent_kafka.Producer, deadline: float) -> bool:
+        """Serve delivery reports until every report of this batch came (True) or the deadline passed. Not
+        `flush()`: under concurrent publishing (the API's threads) the producer's queue may never be empty; a report
+        of this batch served by another thread's `poll` counts all the same."""
+        while (remaining := deadline - time.monotonic()) > 0:
+            with self._done:
+                if self.pending <= 0:
+                    return True
+            producer.poll(min(0.05, remaining))
         with self._done:
-            return self._done.wait_for(lambda: self.pending <= 0, max(0.0, deadline - time.monotonic()))
+            return self.pending <= 0
 
 
 class ConfluentSender:
@@ -88,10 +94,10 @@ class ConfluentSender:
             producer = self._current()
             for key, value, headers in items:
                 self._produce(producer, key, value, [(k, v) for k, v in headers], acks.report, deadline)
-            producer.flush(max(0.0, deadline - time.monotonic()))
+            acknowledged = acks.wait(producer, deadline)
         except (KafkaException, BufferError, RuntimeError) as exc:
             raise PublishFailed(f"broker did not acknowledge the batch: {exc}") from exc
-        if not acks.wait(deadline):
+        if not acknowledged:
             raise PublishFailed(f"{acks.pending} of {len(items)} records unacknowledged after {self._timeout_s}s")
         if acks.error is not None:
             raise PublishFailed(f"broker did not acknowledge the batch: {acks.error.str()}")
