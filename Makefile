@@ -46,11 +46,12 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-## Throughput benchmarks (figures, not pass/fail).
+## Throughput and lag benchmarks (figures, not pass/fail; bench.lag publishes for 5 minutes).
 bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.rebuild
 	$(BIN)/python -m bench.peers
+	$(BIN)/python -m bench.lag
 
 ## Regenerate the event catalogue and JSON Schemas from the contracts, and the permission matrix in docs/security.md.
 docs: $(STAMP)

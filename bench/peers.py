@@ -35,7 +35,17 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, text
 
-from bench.pipeline import PARTITIONS, _schema, broker, consumed, options, pipeline, publish, raw_consume
+from bench.pipeline import (
+    PARTITIONS,
+    _schema,
+    bench_settings,
+    broker,
+    consumed,
+    options,
+    pipeline,
+    publish,
+    raw_consume,
+)
 from bench.rebuild import timed_read
 from contracts import Envelope, parse
 from services.adapters.databases import projection_stores
@@ -108,10 +118,7 @@ def touchline_live(bootstrap: str, url: str, schema: str, tmp: Path, events: lis
                    client: KafkaClient) -> float:
     """Events per second touchline's recorder and projector drain a backlog of `events` at (bench/pipeline.py)."""
     topic = f"peers-{uuid.uuid4().hex[:8]}"
-    settings = Settings(env="test", database_url=url, db_schema=schema, data_dir=tmp,
-                        kafka_bootstrap_servers=bootstrap, events_topic=topic, dlq_topic=f"{topic}-dlq",
-                        recorder_group=f"{topic}-recorder", events_topic_partitions=PARTITIONS,
-                        kafka_session_timeout_ms=6000, kafka_client=client)
+    settings = bench_settings(bootstrap, url, schema, tmp, topic, client)
     ensure_kafka_topics(settings)
     drained, seconds = pipeline(settings, [dict(e) for e in events], backlog=True)
     return drained / seconds

@@ -97,10 +97,6 @@ def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool)
     """Live (backlog=False): (seconds to publish, seconds from first publish until all are in the timeline).
     Backlog: events published before the processes start; (events drained, seconds from the first to the last
     becoming visible in the timeline) — the recorder + projector rate alone."""
-    env = os.environ | settings_env(settings) | {"TOUCHLINE_ID_HASH_KEY": "bench-key",
-                                                 "TOUCHLINE_METRICS_PORT": "0"}  # two processes: no probe port
-    if settings.database_url.startswith("sqlite"):
-        env |= {"TOUCHLINE_DATA_DIR": str(settings.data_dir)}
     views = open_views(settings)
     from projections.timeline.sql import SqlTimelineStore
 
@@ -108,6 +104,32 @@ def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool)
     timeline.create()
     if backlog:
         publish(settings, events)
+    with processes(settings) as procs:
+        if backlog:
+            while (first := timeline.count_entries()) == 0:
+                check_alive(procs, settings)
+                time.sleep(0.005)
+            started, published = time.perf_counter(), float(len(events) - first)
+        else:
+            time.sleep(8)  # let the recorder join its consumer group before the clock starts
+            started = time.perf_counter()
+            published = publish(settings, events)
+        while timeline.count_entries() < len(events):
+            check_alive(procs, settings)
+            time.sleep(0.02)
+        visible = time.perf_counter() - started
+    views.dispose()
+    return published, visible
+
+
+@contextmanager
+def processes(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The recorder and the projector as separate `touchline` processes on `settings` (logs in its data dir),
+    terminated on exit."""
+    env = os.environ | settings_env(settings) | {"TOUCHLINE_ID_HASH_KEY": "bench-key",
+                                                 "TOUCHLINE_METRICS_PORT": "0"}  # two processes: no probe port
+    if settings.database_url.startswith("sqlite"):
+        env |= {"TOUCHLINE_DATA_DIR": str(settings.data_dir)}
     with ExitStack() as stack:
         procs = []
         for command in ("recorder", "projector"):
@@ -117,24 +139,11 @@ def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool)
             stack.callback(proc.wait, 30)
             stack.callback(proc.terminate)
             procs.append(proc)
-        if backlog:
-            while (first := timeline.count_entries()) == 0:
-                _check_alive(procs, settings)
-                time.sleep(0.005)
-            started, published = time.perf_counter(), float(len(events) - first)
-        else:
-            time.sleep(8)  # let the recorder join its consumer group before the clock starts
-            started = time.perf_counter()
-            published = publish(settings, events)
-        while timeline.count_entries() < len(events):
-            _check_alive(procs, settings)
-            time.sleep(0.02)
-        visible = time.perf_counter() - started
-    views.dispose()
-    return published, visible
+        yield procs
 
 
-def _check_alive(procs: list[subprocess.Popen[bytes]], settings: Settings) -> None:
+def check_alive(procs: list[subprocess.Popen[bytes]], settings: Settings) -> None:
+    """RuntimeError with the tail of both logs when the recorder or the projector has exited."""
     if any(p.poll() is not None for p in procs):
         logs = [(settings.data_dir / f"{c}.log").read_text()[-2000:] for c in ("recorder", "projector")]
         raise RuntimeError(f"a pipeline process died:\n{logs[0]}\n{logs[1]}")
@@ -153,11 +162,7 @@ def measure(bootstrap: str, url: str, events: list[dict[str, object]], backlog: 
     n, topic = len(events), f"bench-{uuid.uuid4().hex[:8]}"
     schema = "" if url.startswith("sqlite") else f"bench_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp, _schema(url, schema):
-        settings = Settings(env="test", database_url=url.replace("TMP", tmp), db_schema=schema,
-                            data_dir=Path(tmp), kafka_bootstrap_servers=bootstrap, events_topic=topic,
-                            dlq_topic=f"{topic}-dlq", recorder_group=f"{topic}-recorder",
-                            events_topic_partitions=PARTITIONS, kafka_session_timeout_ms=6000,
-                            kafka_client=client)
+        settings = bench_settings(bootstrap, url.replace("TMP", tmp), schema, Path(tmp), topic, client)
         ensure_kafka_topics(settings)
         published, visible = pipeline(settings, [dict(e) for e in events], backlog)
         raw = raw_consume(bootstrap, topic, n, client)
@@ -172,6 +177,16 @@ def measure(bootstrap: str, url: str, events: list[dict[str, object]], backlog: 
         ours = n / visible
         print(f"[{store}] live publish: {n / published:,.0f} events/s; publish → recorded → timeline: "
               f"{ours:,.0f} events/s ({visible:.2f} s); ratio to raw consume: {ours / raw_rate:.2f}")
+
+
+def bench_settings(bootstrap: str, url: str, schema: str, data_dir: Path, topic: str,
+                   client: KafkaClient = "kafka-python") -> Settings:
+    """Settings of one measurement: its own topic (6 partitions), dead-letter topic, consumer group and
+    (on Postgres) schema, on the given Kafka client library."""
+    return Settings(env="test", database_url=url, db_schema=schema, data_dir=data_dir,
+                    kafka_bootstrap_servers=bootstrap, events_topic=topic, dlq_topic=f"{topic}-dlq",
+                    recorder_group=f"{topic}-recorder", events_topic_partitions=PARTITIONS,
+                    kafka_session_timeout_ms=6000, kafka_client=client)
 
 
 @contextmanager

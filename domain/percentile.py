@@ -14,5 +14,11 @@ def nearest_rank(values: Sequence[N], percent: float) -> N | None:
     """The nearest-rank percentile of `values` (None when there are none)."""
     if not values:
         return None
-    ordered = sorted(values)
+    return nearest_rank_sorted(sorted(values), percent)
+
+
+def nearest_rank_sorted(ordered: Sequence[N], percent: float) -> N | None:
+    """`nearest_rank` of values already in ascending order (no sort)."""
+    if not ordered:
+        return None
     return ordered[max(1, math.ceil(percent * len(ordered) / 100)) - 1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
+from operator import attrgetter
 from typing import Any, get_args, get_type_hints
 
 from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, Table, Text, select
@@ -157,8 +158,8 @@ class KeyedSqlProjection(SqlProjection):
         for name, keys in self._reducer.needs(events).items():
             kind, table = state.kinds[name], self._table(name)
             for chunk in in_chunks(sorted(keys)):
-                for record in conn.execute(select(table).where(table.c[kind.key].in_(chunk))).mappings():
-                    state.tables[name][record[kind.key]] = kind.row(**dict(record))
+                for record in conn.execute(select(table).where(table.c[kind.key].in_(chunk))):
+                    state.tables[name][record[0]] = kind.row(*record)  # columns in field order (`table_of`)
         self._reducer.fold(state, events)
         for name, rows in state.take_changed().items():
             if rows:
@@ -170,8 +171,8 @@ class KeyedSqlProjection(SqlProjection):
 
     def _rows(self, conn: Connection, name: str) -> list[Row]:
         kind, table = next(k for k in self.kinds if k.name == name), self._table(name)
-        found = [kind.row(**dict(record)) for record in conn.execute(select(table)).mappings()]
-        return sorted(found, key=lambda row: getattr(row, kind.key))  # Python's order, not the collation's
+        found = [kind.row(*record) for record in conn.execute(select(table))]  # columns in field order (`table_of`)
+        return sorted(found, key=attrgetter(kind.key))  # Python's order, not the collation's
 
     def _checksum(self, conn: Connection, position: int) -> str:
         loaded = {kind.name: self._rows(conn, kind.name) for kind in self.kinds}

@@ -32,15 +32,21 @@ def cases_of(facts: Iterable[Fact], resolve: Resolve) -> dict[str, CaseFacts]:
     """The cases opened in `facts` (in log order), by id; events of a case never opened are left out."""
     cases: dict[str, CaseFacts] = {}
     for fact in facts:
-        if fact.case_id is None:
-            continue
-        case = cases.get(fact.case_id)
-        if fact.kind == "case.opened" and case is None:
-            cases[fact.case_id] = CaseFacts(fact.case_id, customer_of(fact, resolve), fact.occurred_us, fact.channel,
-                                            fact.department, fact.agent)
-        elif case is not None:
-            _add(case, fact)
+        add_fact(cases, fact, resolve)
     return cases
+
+
+def add_fact(cases: dict[str, CaseFacts], fact: Fact, resolve: Resolve) -> CaseFacts | None:
+    """Fold one fact (the next in log order) into `cases`; the case it opened or changed, else None."""
+    if fact.case_id is None:
+        return None
+    case = cases.get(fact.case_id)
+    if fact.kind == "case.opened" and case is None:
+        case = cases[fact.case_id] = CaseFacts(fact.case_id, customer_of(fact, resolve), fact.occurred_us,
+                                               fact.channel, fact.department, fact.agent)
+    elif case is not None:
+        _add(case, fact)
+    return case
 
 
 def _add(case: CaseFacts, fact: Fact) -> None:

@@ -11,7 +11,7 @@ from domain.identity.segments import SegmentFacts, SegmentRule, segment_of
 from domain.instants import DAY_US, epoch_us
 from domain.quality.facts import TOUCH_TYPES, Fact, Resolve, customer_of
 
-_CONTACT_KINDS = frozenset(cls.type_key()[0] for cls in CONTACT_EVENTS)
+CONTACT_KINDS = frozenset(cls.type_key()[0] for cls in CONTACT_EVENTS)
 
 
 @dataclass(slots=True)
@@ -44,7 +44,7 @@ def segment_name(rules: Sequence[SegmentRule], customer: CustomerFacts, now: dat
     """The customer's segment at `now` by the configured rules, as the context card names it: declared segments,
     the first fact's time, and contacts (calls, web requests, visits) in the 365 days up to `now`."""
     now_us = epoch_us(now)
-    contacts = sum(1 for f in customer.facts if f.kind in _CONTACT_KINDS and now_us - f.occurred_us <= 365 * DAY_US)
+    contacts = sum(1 for f in customer.facts if f.kind in CONTACT_KINDS and now_us - f.occurred_us <= 365 * DAY_US)
     first = min((f.occurred_us for f in customer.facts), default=None)
     rule = segment_of(rules, SegmentFacts(frozenset(customer.declared), first, contacts), now)
     return rule.name if rule is not None else None

@@ -82,6 +82,42 @@ def outcome_of(case: CaseFacts, repeats: Sequence[Fact], now_us: int, config: Fc
     return _outcome(case, Outcome.FCR if done else Outcome.PENDING)
 
 
+SETTLED_FROM_THE_START = -(2**62)
+"""`Settlement.at_us` of a case whose outcome is decided by its facts alone, whatever `now`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A case's outcome for every `now` at or after its last fact (and its customer's): `outcome` (FCR or
+    NOT_FCR) once `now` >= `at_us`, PENDING before. What turns a pending case with no further facts: the end of
+    its window (FCR) or its resolution deadline passing unresolved (NOT_FCR)."""
+
+    at_us: int
+    outcome: Outcome
+
+    def at(self, now_us: int) -> Outcome:
+        return self.outcome if now_us >= self.at_us else Outcome.PENDING
+
+
+def settle(case: CaseFacts, first_repeat_us: int | None, config: FcrConfig) -> Settlement:
+    """`outcome_of` for every `now` past every fact, in one value. `first_repeat_us`: the earliest repeat contact
+    after the opening (`repeat_contacts`, not cut at a window). With `now` past every fact, an unresolved case's
+    window (`now` + the window) holds every signal, and a resolved case's window is fixed."""
+    limit = case.opened_us + config.resolve_within_hours * HOUR_US
+    signals = [at for at, _, _ in case.handoffs] + case.reopened_us
+    if first_repeat_us is not None:
+        signals.append(first_repeat_us)
+    first = min(signals, default=None)
+    if case.resolved_us is None:
+        if first is not None:
+            return Settlement(SETTLED_FROM_THE_START, Outcome.NOT_FCR)
+        return Settlement(limit + 1, Outcome.NOT_FCR)  # `unresolved` once now > limit
+    until = case.resolved_us + config.window_days * DAY_US
+    if (first is not None and first <= until) or case.resolved_us > limit:
+        return Settlement(SETTLED_FROM_THE_START, Outcome.NOT_FCR)
+    return Settlement(until, Outcome.FCR)
+
+
 def _outcome(case: CaseFacts, outcome: Outcome, reason: str | None = None) -> CaseOutcome:
     return CaseOutcome(case.case_id, case.customer, case.channel, case.department, case.agent, outcome, reason)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from domain.instants import from_epoch_us
+from domain.instants import epoch_us, from_epoch_us
 
 DEFAULT_ZONE = "Asia/Shanghai"
 
@@ -45,3 +46,55 @@ def period_start(period: str, zone: ZoneInfo) -> datetime:
     month = (int(part[1:]) - 1) * 3 + 1 if part.startswith("Q") else int(part)
     return datetime(int(year), month, 1, tzinfo=zone)
 
+
+
+def next_period(period: str) -> str:
+    """The period after `period` (`2025-12` -> `2026-01`, `2025-Q4` -> `2026-Q1`)."""
+    year, _, part = period.partition("-")
+    if part.startswith("Q"):
+        quarter = int(part[1:])
+        return f"{int(year) + 1:04d}-Q1" if quarter == 4 else f"{year}-Q{quarter + 1}"
+    month = int(part)
+    return f"{int(year) + 1:04d}-01" if month == 12 else f"{year}-{month + 1:02d}"
+
+
+class PeriodIndex:
+    """`period_of_us` for many instants: each period met is worked out once, as its interval [start, end) in µs,
+    and later instants are looked up among the known intervals (a bisection, no time-zone arithmetic)."""
+
+    def __init__(self, kind: PeriodKind, zone: ZoneInfo) -> None:
+        self._kind, self._zone = kind, zone
+        self._starts: list[int] = []
+        self._spans: list[tuple[int, str]] = []  # (end, label) of the interval starting at _starts[i]
+
+    def __call__(self, at_us: int) -> str:
+        index = bisect_right(self._starts, at_us) - 1
+        if index >= 0 and at_us < self._spans[index][0]:
+            return self._spans[index][1]
+        label = period_of_us(at_us, self._kind, self._zone)
+        start = epoch_us(period_start(label, self._zone))
+        end = epoch_us(period_start(next_period(label), self._zone))
+        if not start <= at_us < end:  # a local midnight the zone skipped or repeated: not cached
+            return label
+        index = bisect_right(self._starts, start)
+        self._starts.insert(index, start)
+        self._spans.insert(index, (end, label))
+        return label
+
+
+def periods_between(first_us: int, last_us: int, kind: PeriodKind, zone: ZoneInfo) -> list[tuple[int, str]]:
+    """The periods from the one holding `first_us` to the one holding `last_us`, each as (start in µs, label),
+    for a store that labels instants by comparing them with the starts. Each start is checked to begin its
+    period and to end the one before: [] when the zone's calendar does not allow that (callers then label
+    instants one by one)."""
+    label, last = period_of_us(first_us, kind, zone), period_of_us(last_us, kind, zone)
+    found: list[tuple[int, str]] = []
+    while True:
+        start = epoch_us(period_start(label, zone))
+        before = period_of_us(start - 1, kind, zone)
+        if period_of_us(start, kind, zone) != label or before == label or (found and before != found[-1][1]):
+            return []
+        found.append((start, label))
+        if label == last:
+            return found
+        label = next_period(label)

@@ -83,12 +83,25 @@ def proactive(customers: Iterable[CustomerFacts], rules: Sequence[SegmentRule], 
     for customer in customers:
         segment = segment_name(rules, customer, now)
         rhythm = config.rhythm_for(segment)
-        times = sorted({t.occurred_us for t in customer.touches})
-        timing = due_at_us(times, rhythm) if rhythm is not None else None
-        if segment is None or timing is None or now_us < timing[1]:
+        if segment is None or rhythm is None:
             continue
-        latest = sorted(customer.touches, key=lambda f: (f.occurred_us, f.position))[-config.last_contacts:]
-        found.append(Due(customer.customer_id, segment, owner_of(customer), timing[0] / DAY_US,
-                         (now_us - times[-1]) / DAY_US, instant(times[-1]), instant(timing[1]),
-                         tuple(reversed(latest))))
+        due = due_of(customer, segment, timing_of(customer, rhythm), now_us, config)
+        if due is not None:
+            found.append(due)
     return sorted(found, key=lambda d: (d.due_at, d.customer_id))
+
+
+def timing_of(customer: CustomerFacts, rhythm: Rhythm) -> tuple[int, int] | None:
+    """`due_at_us` over the customer's distinct touch instants."""
+    return due_at_us(sorted({t.occurred_us for t in customer.touches}), rhythm)
+
+
+def due_of(customer: CustomerFacts, segment: str, timing: tuple[int, int] | None, now_us: int,
+           config: ProactiveConfig) -> Due | None:
+    """The customer's entry in the list at `now_us` given their `timing_of`, or None when not due."""
+    if timing is None or now_us < timing[1]:
+        return None
+    last_us = max(t.occurred_us for t in customer.touches)
+    latest = sorted(customer.touches, key=lambda f: (f.occurred_us, f.position))[-config.last_contacts:]
+    return Due(customer.customer_id, segment, owner_of(customer), timing[0] / DAY_US, (now_us - last_us) / DAY_US,
+               instant(last_us), instant(timing[1]), tuple(reversed(latest)))

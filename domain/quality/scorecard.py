@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from domain.instants import epoch_us
 from domain.percentile import nearest_rank
-from domain.quality.periods import PeriodKind, period_of_us, previous_period
+from domain.quality.periods import PeriodIndex, PeriodKind, previous_period
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -168,14 +168,14 @@ class _Buckets:
     """Raw counts and samples per (department, period), and the instants that made each key appear."""
 
     def __init__(self, kind: PeriodKind, zone: ZoneInfo) -> None:
-        self._kind, self._zone = kind, zone
+        self._period_of = PeriodIndex(kind, zone)
         self.counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.samples: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         self.customers: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._instants: dict[tuple[str, str], list[int]] = defaultdict(list)
 
     def key(self, department: str, at_us: int) -> tuple[str, str]:
-        key = (department, period_of_us(at_us, self._kind, self._zone))
+        key = (department, self._period_of(at_us))
         self._instants[key].append(at_us)
         return key
 

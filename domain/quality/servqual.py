@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from fractions import Fraction
@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from contracts import ServqualDimension, ServqualImportance, ServqualItem
 from domain.instants import epoch_us
-from domain.quality.periods import PeriodKind, period_of_us
+from domain.quality.periods import PeriodIndex, PeriodKind
 
 DIMENSIONS: tuple[ServqualDimension, ...] = tuple(ServqualDimension)
 """The five dimensions in canonical order: reliability, responsiveness, assurance, empathy, tangibles."""
@@ -93,25 +93,6 @@ class Response:
 
 
 @dataclass(frozen=True, slots=True)
-class CustomerScore:
-    """One customer's SERVQUAL in a cell: their items pooled over their surveys there."""
-
-    score: Fraction
-    dimensions: dict[ServqualDimension, Fraction]
-    weighted: Fraction | None
-
-
-def customer_score(surveys: Sequence[SurveyAnswers]) -> CustomerScore:
-    """Pool a customer's items: the mean gap over all of them, and over each dimension's; the mean weighted score
-    of the surveys that carry importance points."""
-    sums = [sum(s.gap_sums[i] for s in surveys) for i in range(len(DIMENSIONS))]
-    counts = [sum(s.item_counts[i] for s in surveys) for i in range(len(DIMENSIONS))]
-    pooled = SurveyAnswers(tuple(sums), tuple(counts))
-    weighted = [w for s in surveys if (w := s.weighted) is not None]
-    return CustomerScore(pooled.score, pooled.dimension_gaps(), _mean(weighted) if weighted else None)
-
-
-@dataclass(frozen=True, slots=True)
 class ServqualCell:
     """A unit in a period: `customers` (n) and `surveys` counted, the unit's score and dimension gaps (means over
     customers) and the weighted score (mean over the `weighted_customers` who gave importance points)."""
@@ -131,23 +112,73 @@ def cells(responses: Iterable[Response], by: Grouping, kind: PeriodKind, zone: Z
     """One cell per (unit, period) that has responses occurring in [since, until), sorted by (unit, period)."""
     low = None if since is None else epoch_us(since)
     high = None if until is None else epoch_us(until)
+    period_of = PeriodIndex(kind, zone)
     grouped: dict[tuple[str, str], dict[str, list[SurveyAnswers]]] = defaultdict(lambda: defaultdict(list))
     for response in responses:
         if (low is not None and response.occurred_us < low) or (high is not None and response.occurred_us >= high):
             continue
-        key = (response.group(by), period_of_us(response.occurred_us, kind, zone))
+        key = (response.group(by), period_of(response.occurred_us))
         grouped[key][response.customer_id].append(response.answers)
     return [_cell(group, period, grouped[(group, period)]) for group, period in sorted(grouped)]
 
 
+@dataclass(slots=True)
+class CellSums:
+    """What a cell's means are made of, in integers: per denominator (a customer's pooled item count), the sum of
+    the numerators (their pooled gap sums) and how many customers had it; so for the score (all items) and for
+    each dimension (in `DIMENSIONS` order). A customer's mean is a ratio of two integers and item counts take few
+    values, so a mean of ratios is one fraction per distinct denominator. `weighted`: the weighted score of each
+    customer who has one."""
+
+    customers: int = 0
+    surveys: int = 0
+    score: dict[int, list[int]] = field(default_factory=dict)
+    dimensions: tuple[dict[int, list[int]], ...] = field(default_factory=lambda: tuple({} for _ in DIMENSIONS))
+    weighted: list[Fraction] = field(default_factory=list)
+
+    def add_customer(self, sums: Sequence[int], counts: Sequence[int], surveys: int) -> None:
+        """One customer's pooled gap sums and item counts per dimension, over `surveys` surveys."""
+        self.customers += 1
+        self.surveys += surveys
+        add_ratio(self.score, sum(sums), sum(counts), 1)
+        for ratios, numerator, denominator in zip(self.dimensions, sums, counts, strict=True):
+            if denominator:
+                add_ratio(ratios, numerator, denominator, 1)
+
+    def cell(self, group: str, period: str) -> ServqualCell:
+        dimensions = {d: _mean_of_ratios(ratios) for d, ratios in zip(DIMENSIONS, self.dimensions, strict=True)
+                      if ratios}
+        weighted = self.weighted
+        return ServqualCell(group, period, self.customers, self.surveys, _mean_of_ratios(self.score), dimensions,
+                            len(weighted), _mean(weighted) if weighted else None)
+
+
+def add_ratio(ratios: dict[int, list[int]], numerator: int, denominator: int, customers: int) -> None:
+    """Add `customers` customers whose numerators sum to `numerator`, all over `denominator`."""
+    known = ratios.setdefault(denominator, [0, 0])
+    known[0] += numerator
+    known[1] += customers
+
+
 def _cell(group: str, period: str, by_customer: dict[str, list[SurveyAnswers]]) -> ServqualCell:
-    scores = [customer_score(surveys) for _, surveys in sorted(by_customer.items())]
-    dimensions = {d: _mean([s.dimensions[d] for s in scores if d in s.dimensions]) for d in DIMENSIONS
-                  if any(d in s.dimensions for s in scores)}
-    weighted = [s.weighted for s in scores if s.weighted is not None]
-    return ServqualCell(group, period, len(scores), sum(len(v) for v in by_customer.values()),
-                        _mean([s.score for s in scores]), dimensions, len(weighted),
-                        _mean(weighted) if weighted else None)
+    sums = CellSums()
+    for _, surveys in sorted(by_customer.items()):
+        gaps, counts = list(surveys[0].gap_sums), list(surveys[0].item_counts)
+        for more in surveys[1:]:
+            for i in range(len(DIMENSIONS)):
+                gaps[i] += more.gap_sums[i]
+                counts[i] += more.item_counts[i]
+        sums.add_customer(gaps, counts, len(surveys))
+        mine = [w for s in surveys if (w := s.weighted) is not None]
+        if mine:
+            sums.weighted.append(_mean(mine))
+    return sums.cell(group, period)
+
+
+def _mean_of_ratios(ratios: dict[int, list[int]]) -> Fraction:
+    """The exact mean over customers of numerator/denominator ratios kept as `CellSums` keeps them."""
+    total = sum((Fraction(numerator, denominator) for denominator, (numerator, _) in ratios.items()), Fraction(0))
+    return total / sum(customers for _, customers in ratios.values())
 
 
 def _mean(values: Sequence[Fraction]) -> Fraction:

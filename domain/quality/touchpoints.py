@@ -12,6 +12,8 @@ case's channel. Failure signals are attributed as follows:
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_left, insort
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,9 +72,52 @@ class _Board:
             self.cases[where].add(case_id)
 
 
+@dataclass(frozen=True, slots=True)
+class FirstContactPart:
+    """What one case adds at its first contact: the touchpoint and its repeat contacts, complaints, reopens."""
+
+    where: Touchpoint
+    signals: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(cls, case: CaseFacts, repeats: int) -> FirstContactPart:
+        counts = (("repeat_contact", repeats), ("complaint", len(case.complaints)), ("reopen", len(case.reopened_us)))
+        return cls(Touchpoint(case.channel, case.department, FIRST_CONTACT), tuple(c for c in counts if c[1]))
+
+
+class FirstContacts:
+    """The first-contact touchpoints of many cases, kept case by case: volume, signals, and the ids of the cases
+    with a signal there (sorted, for the examples)."""
+
+    def __init__(self) -> None:
+        self.volume: Counter[Touchpoint] = Counter()
+        self.signals: dict[Touchpoint, Counter[str]] = defaultdict(Counter)
+        self.cases: dict[Touchpoint, list[str]] = defaultdict(list)
+
+    def add(self, case_id: str, part: FirstContactPart, sign: int = 1) -> None:
+        self.volume[part.where] += sign
+        for kind, count in part.signals:
+            self.signals[part.where][kind] += sign * count
+        if part.signals:
+            ids = self.cases[part.where]
+            if sign > 0:
+                insort(ids, case_id)
+            else:
+                del ids[bisect_left(ids, case_id)]
+
+
 def rank(cases: Mapping[str, CaseFacts], repeats: Mapping[str, Sequence[Fact]], handoffs: Iterable[HandoffSignal],
          examples: int = 3) -> list[TouchpointScore]:
     """Every touchpoint with volume, the most failure-prone first (`handoffs` of the cases in `cases`)."""
+    first = FirstContacts()
+    for case_id, case in cases.items():
+        first.add(case_id, FirstContactPart.of(case, len(repeats.get(case_id, ()))))
+    return rank_with(first, cases, [c for c in cases.values() if c.breaches], handoffs, examples)
+
+
+def rank_with(first: FirstContacts, cases: Mapping[str, CaseFacts], breaching: Iterable[CaseFacts],
+              handoffs: Iterable[HandoffSignal], examples: int = 3) -> list[TouchpointScore]:
+    """`rank` from the first contacts kept case by case, the cases with a breach, and the handoffs."""
     board = _Board()
     into: dict[str, list[tuple[int, str, Touchpoint]]] = defaultdict(list)  # case -> (when, to, touchpoint)
     for h in sorted(handoffs, key=lambda h: (h.case_id, h.handed_us)):
@@ -84,17 +129,19 @@ def rank(cases: Mapping[str, CaseFacts], repeats: Mapping[str, Sequence[Fact]], 
         board.signal(where, "dropped_handoff", h.case_id, int(h.dropped))
         board.signal(where, "ping_pong", h.case_id, int(h.returned))
         into[h.case_id].append((h.handed_us, h.to_department, where))
-    for case_id, case in sorted(cases.items()):
-        first = Touchpoint(case.channel, case.department, FIRST_CONTACT)
-        board.volume[first] += 1
-        board.signal(first, "repeat_contact", case_id, len(repeats.get(case_id, ())))
-        board.signal(first, "complaint", case_id, len(case.complaints))
-        board.signal(first, "reopen", case_id, len(case.reopened_us))
+    for case in breaching:
         for at, _, department in case.breaches:
-            earlier = [where for when, to, where in into.get(case_id, ()) if to == department and when <= at]
-            board.signal(earlier[-1] if earlier else first, "breach", case_id)
-    scores = [TouchpointScore(where, volume, tuple((k, board.signals[where][k]) for k in SIGNALS
-                                                   if board.signals[where][k]),
-                              tuple(sorted(board.cases[where])[:examples]))
-              for where, volume in board.volume.items()]
+            earlier = [where for when, to, where in into.get(case.case_id, ()) if to == department and when <= at]
+            where = earlier[-1] if earlier else Touchpoint(case.channel, case.department, FIRST_CONTACT)
+            board.signal(where, "breach", case.case_id)
+    for where, volume in first.volume.items():
+        if volume:
+            board.volume[where] += volume
+            board.signals[where].update(first.signals[where])
+    scores = []
+    for where, volume in board.volume.items():
+        signals = board.signals[where]
+        ids = heapq.nsmallest(examples, {*first.cases.get(where, ())[:examples], *board.cases[where]})
+        scores.append(TouchpointScore(where, volume, tuple((k, signals[k]) for k in SIGNALS if signals[k]),
+                                      tuple(ids)))
     return sorted(scores, key=lambda s: (-s.rate, -s.failures, s.touchpoint))

@@ -34,5 +34,8 @@ class MemoryContactsStore(MemoryProjection):
         return [self._facts[p] for p in sorted(self._facts)
                 if limit is None or self._facts[p].occurred_us <= limit]
 
+    def facts_after(self, position: int, limit: int) -> list[Fact]:
+        return [self._facts[p] for p in sorted(p for p in self._facts if p > position)[:limit]]
+
     def checksum(self) -> str:
         return checksum(self._position, [(TABLE, (fact_row(f) for f in self._facts.values()))])

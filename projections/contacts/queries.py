@@ -29,11 +29,18 @@ from projections.protocol import ProjectionStore
 NAME = "contacts"
 
 
-class ContactFactsReader(Protocol):
-    """What every contacts store answers."""
+class FactsReader(Protocol):
+    """Facts to compute the measures from."""
 
     def facts(self, until: datetime | None = None) -> list[Fact]:
         """The facts that occurred at or before `until` (all when None), in log order."""
+
+
+class ContactFactsReader(FactsReader, Protocol):
+    """What every contacts store answers."""
+
+    def facts_after(self, position: int, limit: int) -> list[Fact]:
+        """Up to `limit` facts recorded after log position `position`, in log order."""
 
 
 class ContactsStore(ContactFactsReader, ProjectionStore, Protocol):
@@ -73,7 +80,7 @@ class StaffReport:
 class QualityViews:
     """The measures as of `now` over one read of the facts."""
 
-    def __init__(self, reader: ContactFactsReader, resolve: Resolve, now: datetime,
+    def __init__(self, reader: FactsReader, resolve: Resolve, now: datetime,
                  settings: QualitySettings | None = None) -> None:
         self.now, self.settings = now, settings or QualitySettings()
         self._now_us = epoch_us(now)

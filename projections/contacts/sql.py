@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from sys import intern
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Engine, Index, Integer, String, Table, select
 
@@ -56,6 +58,20 @@ class SqlContactsStore(SqlProjection):
         with self._engine.connect() as conn:
             return [row_fact(row) for row in conn.execute(query).mappings()]
 
+    def facts_after(self, position: int, limit: int) -> list[Fact]:
+        t = quality_contact_facts
+        query = select(*(t.c[name] for name in COLUMNS)).where(t.c.position > position).order_by(t.c.position)
+        with self._engine.connect() as conn:
+            return [_interned(*row) for row in conn.execute(query.limit(limit))]
+
     def _checksum(self, conn: Connection, position: int) -> str:
         rows = conn.execute(select(quality_contact_facts)).mappings()
         return checksum(position, [(TABLE, (dict(row) for row in rows))])
+
+
+def _interned(position: int, event_id: str, kind: str, occurred_us: int, anchor: str | None, case_id: str | None,
+              channel: str, department: str, agent: str | None, *rest: Any) -> Fact:
+    """A fact whose repeated texts (type, anchor, channel, department, agent) are shared between facts: a reader
+    holding many facts (the live quality index) keeps one copy of each."""
+    return Fact(position, event_id, intern(kind), occurred_us, None if anchor is None else intern(anchor), case_id,
+                intern(channel), intern(department), None if agent is None else intern(agent), *rest)

@@ -9,7 +9,7 @@ from typing import Any
 from domain.identity.graph import DEFAULT_SHARED_THRESHOLD, Changes, IdentityGraph, Node
 from domain.log import RecordedEvent
 from projections.checksum import checksum
-from projections.customers.queries import NAME, DecisionRow, SharedIdentifier, decision_of, shared_of
+from projections.customers.queries import NAME, DecisionRow, SharedIdentifier, decision_of, moved_ids, shared_of
 from projections.customers.reducer import (
     TABLE_NAMES,
     AnchorFacts,
@@ -81,6 +81,11 @@ class MemoryCustomerStore(MemoryProjection):
     def resolve_many(self, node_ids: Sequence[str]) -> dict[str, str]:
         found = {node_id: self._graph.customer_of(node_id) for node_id in node_ids}
         return {node_id: customer for node_id, customer in found.items() if customer is not None}
+
+    def identity_changes(self, after: int) -> tuple[int, dict[str, str]]:
+        ids = moved_ids(decision_of(r) for (position, _), r in self._rows.decisions.items() if position > after)
+        return self._position, {n.node_id: n.customer_id for n in self._graph.nodes.values()
+                                if n.customer_id in ids or n.node_id in ids}
 
     def members(self, customer_id: str) -> list[Node]:
         return self._graph.members_of(customer_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,6 +51,10 @@ class CustomerStore(Protocol):
     def resolve_many(self, node_ids: Sequence[str]) -> dict[str, str]:
         """The customer of each known node id, in one read (unknown ids left out)."""
     def members(self, customer_id: str) -> list[Node]: ...
+    def identity_changes(self, after: int) -> tuple[int, dict[str, str]]:
+        """(the store's position, node id -> customer id of every node a merge, split or detachment recorded after
+        log position `after` may have moved), read in one snapshot: with `resolve_many` for node ids first met,
+        what a reader needs to follow identities without reading every node again."""
     def facts(self, anchors: Sequence[str]) -> list[AnchorFacts]: ...
     def decisions(self, customer_id: str | None = None, limit: int = 100) -> list[DecisionRow]: ...
     def shared(self, limit: int = 100) -> list[SharedIdentifier]: ...
@@ -79,3 +83,16 @@ def shared_of(row: dict[str, Any], seen: set[str], resolve: Callable[[str], str 
     customers = sorted({resolve(witness) or witness for witness in seen})
     return SharedIdentifier(row["node_id"], row["kind"], row["display"], int(row["first_position"]),
                             tuple(customers))
+
+
+def moved_ids(decisions: Iterable[DecisionRow]) -> set[str]:
+    """The customer and node ids decisions name: every node whose customer they changed belongs, after them, to
+    one of these customers or is the node named (a merge names the survivor and the absorbed; a split the
+    customer split and those it became; a shared identifier its node)."""
+    found: set[str] = set()
+    for decision in decisions:
+        found.add(decision.customer_id)
+        found.update(decision.others)
+        if decision.node_id is not None:
+            found.add(decision.node_id)
+    return found

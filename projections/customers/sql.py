@@ -32,7 +32,7 @@ from domain.identity.graph import DEFAULT_SHARED_THRESHOLD, Changes, Edge, EdgeR
 from domain.identity.identifiers import customer_key
 from domain.log import RecordedEvent
 from projections.checksum import checksum
-from projections.customers.queries import NAME, DecisionRow, SharedIdentifier, decision_of, shared_of
+from projections.customers.queries import NAME, DecisionRow, SharedIdentifier, decision_of, moved_ids, shared_of
 from projections.customers.reducer import (
     TABLE_NAMES,
     AnchorFacts,
@@ -44,7 +44,7 @@ from projections.customers.reducer import (
     node_of,
     node_row,
 )
-from projections.sqlstore import SqlProjection, dialect_insert, in_chunks, metadata, read_position
+from projections.sqlstore import SqlProjection, dialect_insert, in_chunks, metadata, read_position, snapshot
 
 nodes_table = Table(
     "customer_nodes",
@@ -170,6 +170,18 @@ class SqlCustomerStore(SqlProjection):
                 rows = conn.execute(select(t.node_id, t.customer_id).where(t.node_id.in_(chunk)))
                 found.update((str(node), str(customer)) for node, customer in rows)
         return found
+
+    def identity_changes(self, after: int) -> tuple[int, dict[str, str]]:
+        t, d = nodes_table.c, decisions_table.c
+        with snapshot(self._engine) as conn:
+            position = read_position(conn, self.name, lock=False)
+            decided = conn.execute(select(decisions_table).where(d.position > after)).mappings()
+            ids, found = sorted(moved_ids(decision_of(row) for row in decided)), dict[str, str]()
+            for chunk in in_chunks(ids, 1000):
+                rows = conn.execute(select(t.node_id, t.customer_id).where(
+                    or_(t.customer_id.in_(chunk), t.node_id.in_(chunk))))
+                found.update((str(node), str(customer)) for node, customer in rows)
+        return position, found
 
     def members(self, customer_id: str) -> list[Node]:
         t = nodes_table.c

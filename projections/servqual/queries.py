@@ -18,16 +18,18 @@ NAME = "servqual"
 @dataclass(frozen=True, slots=True)
 class ServqualQuery:
     """Units (`by`) per period (`period`, on the local calendar of `zone`) over surveys answered in
-    [since, until)."""
+    [since, until), of one department when `department` is given."""
 
     by: Grouping = Grouping.DEPARTMENT
     period: PeriodKind = PeriodKind.MONTH
     since: datetime | None = None
     until: datetime | None = None
     zone: str = DEFAULT_ZONE
+    department: str | None = None  # only the surveys attributed to this department (a manager's scope)
 
     def answer(self, rows: Sequence[SurveyRow]) -> list[ServqualCell]:
-        return cells(responses(rows), self.by, self.period, ZoneInfo(self.zone), self.since, self.until)
+        mine = rows if self.department is None else [r for r in rows if r.department == self.department]
+        return cells(responses(mine), self.by, self.period, ZoneInfo(self.zone), self.since, self.until)
 
 
 def responses(rows: Sequence[SurveyRow]) -> list[Response]:

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     migrate_on_start: bool | None = Field(None, validation_alias=_alias("TOUCHLINE_MIGRATE_ON_START"))
     projector_stuck_seconds: float = Field(120.0, gt=0,
                                            validation_alias=_alias("TOUCHLINE_PROJECTOR_STUCK_SECONDS"))
+    quality_warm: bool = Field(True, validation_alias=_alias("TOUCHLINE_QUALITY_WARM"))
     bootstrap_tokens: SecretStr = Field(SecretStr(""), validation_alias=_alias("TOUCHLINE_BOOTSTRAP_TOKENS"))
     id_hash_key: SecretStr = Field(SecretStr(DEV_ID_HASH_KEY), validation_alias=_alias("TOUCHLINE_ID_HASH_KEY"))
     host: str = Field("127.0.0.1", validation_alias=_alias("TOUCHLINE_HOST"))

@@ -3,28 +3,38 @@ and each view's department scope (docs/quality.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.identity.segments import SegmentRule
+from domain.instants import epoch_us
 from domain.quality.facts import Fact
 from domain.quality.fcr import FcrConfig, rates
+from domain.quality.live import BY, LiveQuality
 from domain.quality.periods import PeriodKind
 from domain.quality.proactive import Due, ProactiveConfig
 from domain.quality.scorecard import ScorecardRow
-from domain.quality.servqual import Grouping, ServqualCell, cells
+from domain.quality.servqual import Grouping, ServqualCell
 from domain.quality.staff import Segment, StaffRow
 from domain.quality.touchpoints import TouchpointScore
 from projections.cases.queries import HandoffQuery
-from projections.contacts.queries import ContactFactsReader, FcrReport, QualitySettings, QualityViews, StaffReport
+from projections.contacts.queries import (
+    ContactFactsReader,
+    FcrReport,
+    QualitySettings,
+    QualityViews,
+    StaffReport,
+    handoff_signals,
+)
 from projections.customers.queries import CustomerStore
 from projections.scorecard.queries import ScorecardQuery, ScorecardReader
-from projections.servqual.queries import ServqualReader, responses
-from projections.servqual.reducer import SurveyRow
+from projections.servqual.queries import ServqualQuery, ServqualReader
 from services.application.cases import CaseViews
+from services.application.quality_live import LiveQualityIndex
 
 
 @dataclass(frozen=True)
@@ -37,14 +47,19 @@ class QualityStores:
     segments: tuple[SegmentRule, ...] = ()
     fcr: FcrConfig = field(default_factory=FcrConfig)
     proactive: ProactiveConfig = field(default_factory=ProactiveConfig)
+    live: LiveQualityIndex | None = None  # FCR, proactive, segments and staff kept up to date (quality_live)
 
 
 def quality_stores(stores: dict[str, Any], segments: Sequence[SegmentRule], fcr: FcrConfig | None = None,
                    proactive: ProactiveConfig | None = None) -> QualityStores:
     """The quality stores among the registered projections' `stores` (services.adapters.databases.projection_stores)
-    with the settings of config/quality.toml (the defaults when not given)."""
-    return QualityStores(stores["servqual"], stores["scorecard"], stores["contacts"], tuple(segments),
-                         fcr or FcrConfig(), proactive or ProactiveConfig())
+    with the settings of config/quality.toml (the defaults when not given), and the process's live index over
+    the contacts and customers stores."""
+    fcr, proactive = fcr or FcrConfig(), proactive or ProactiveConfig()
+    live = LiveQualityIndex(stores["contacts"], stores["customers"], fcr, proactive, tuple(segments)) \
+        if "customers" in stores else None
+    return QualityStores(stores["servqual"], stores["scorecard"], stores["contacts"], tuple(segments), fcr,
+                         proactive, live)
 
 
 @dataclass(frozen=True)
@@ -66,10 +81,8 @@ class Quality:
 
     def servqual(self, by: Grouping, period: PeriodKind, since: datetime | None, until: datetime | None,
                  zone: ZoneInfo) -> list[ServqualCell]:
-        rows: list[SurveyRow] = self.stores.servqual.surveys()
-        if self.scope is not None:
-            rows = [r for r in rows if r.department == self.scope]
-        return cells(responses(rows), by, period, zone, since, until)
+        query = ServqualQuery(by, period, since, until, zone.key, self.scope)
+        return self.stores.servqual.cells(query)
 
     def scorecard(self, period: PeriodKind, since: datetime | None, until: datetime | None, zone: str,
                   now: datetime, department: str | None) -> list[ScorecardRow]:
@@ -87,7 +100,21 @@ class Quality:
         self._known.update({a: a for a in anchors} | self.customers.resolve_many(anchors))
         return QualityViews(_Read(facts), self.resolve, now, settings)
 
-    def fcr(self, now: datetime) -> FcrReport:
+    @contextmanager
+    def _live(self, now: datetime) -> Iterator[LiveQuality | None]:
+        """The live index when it can answer as of `now` (no fact occurred after it), else None."""
+        if self.stores.live is None:
+            yield None
+            return
+        with self.stores.live.caught_up() as index:
+            yield index if epoch_us(now) >= index.latest_us else None
+
+    def fcr(self, now: datetime, with_cases: bool = True) -> FcrReport:
+        now_us = epoch_us(now)
+        with self._live(now) as index:
+            if index is not None:
+                cases = tuple(index.outcomes(now_us, self.scope)) if with_cases else ()
+                return FcrReport(now, cases, *(tuple(index.rates(now_us, by, self.scope)) for by in BY))
         report = self.views(now).fcr()
         if self.scope is None:
             return report
@@ -96,31 +123,47 @@ class Quality:
                          tuple(rates(mine, "agent")))
 
     def proactive(self, now: datetime) -> list[Due]:
+        with self._live(now) as index:
+            if index is not None:
+                found = index.proactive(now)
+                return found if self.scope is None else _mine(found, index.touched_by(self.scope))
         views = self.views(now)
         found = views.proactive()
-        return found if self.scope is None else [d for d in found if d.customer_id in self._touched(views)]
+        return found if self.scope is None else _mine(found, self._touched(views))
 
     def segments(self, now: datetime) -> list[Segment]:
+        with self._live(now) as index:
+            if index is not None:
+                found = index.segments(now)
+                return found if self.scope is None else _within(found, index.touched_by(self.scope))
         views = self.views(now)
         found = views.segments()
-        if self.scope is None:
-            return found
-        touched = self._touched(views)
-        kept = [Segment(s.name, tuple(c for c in s.customers if c in touched)) for s in found]
-        return [s for s in kept if s.customers]
-
-    def touchpoints(self, now: datetime, examples: int) -> list[TouchpointScore]:
-        handoffs = self.cases.store.handoffs(HandoffQuery())
-        found = self.views(now).touchpoints(handoffs, self.cases.calendar_for, examples)
-        return found if self.scope is None else [t for t in found if t.touchpoint.department == self.scope]
+        return found if self.scope is None else _within(found, self._touched(views))
 
     def staff(self, now: datetime) -> StaffReport:
+        now_us = epoch_us(now)
+        with self._live(now) as index:
+            if index is not None:
+                agents = None if self.scope is None else index.agents_of(self.scope)
+                departments = None if self.scope is None else {self.scope}
+                return StaffReport(now, tuple(index.staff(now_us, "agent", agents)),
+                                   tuple(index.staff(now_us, "department", departments)))
         views = self.views(now)
         report = views.staff()
         if self.scope is None:
             return report
         agents = {f.agent for f in views.facts if f.department == self.scope and f.agent}
         return StaffReport(report.as_of, _rows_of(report.agents, agents), _rows_of(report.departments, {self.scope}))
+
+    def touchpoints(self, now: datetime, examples: int) -> list[TouchpointScore]:
+        handoffs = self.cases.store.handoffs(HandoffQuery())
+        with self._live(now) as index:
+            if index is not None:
+                signals = handoff_signals(handoffs, now, self.cases.calendar_for, self.cases.handoff_target)
+                found = index.touchpoints(signals, examples)
+        if index is None:
+            found = self.views(now).touchpoints(handoffs, self.cases.calendar_for, examples)
+        return found if self.scope is None else [t for t in found if t.touchpoint.department == self.scope]
 
     def _touched(self, views: QualityViews) -> set[str]:
         """Customers with a contact-quality fact recorded by the scope's department."""
@@ -139,4 +182,13 @@ class _Read:
 
 def _rows_of(rows: Sequence[StaffRow], keys: set[str]) -> tuple[StaffRow, ...]:
     return tuple(r for r in rows if r.key in keys)
+
+
+def _mine(found: list[Due], customers: set[str]) -> list[Due]:
+    return [d for d in found if d.customer_id in customers]
+
+
+def _within(found: list[Segment], customers: set[str]) -> list[Segment]:
+    kept = [Segment(s.name, tuple(c for c in s.customers if c in customers)) for s in found]
+    return [s for s in kept if s.customers]
 

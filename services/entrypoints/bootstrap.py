@@ -179,6 +179,10 @@ class Root:
         for name in ("sender", "event_store", "views", "stores", "audit", "erasure", "cases", "customers", "sla",
                      "exporter", "position_at", "replays", "projections", "quality", "publisher", "protector"):
             getattr(self, name)
+        live = self.quality.live if self.quality is not None else None
+        if live is not None and self.settings.quality_warm:
+            live.start_warming(self.clock)  # the first quality answer would otherwise read every fact
+            self.closers.append(live.stop)
         return self
 
     def readiness(self) -> dict[str, str]:

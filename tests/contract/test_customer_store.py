@@ -88,6 +88,32 @@ class CustomerStoreContract:
         assert store.position() == len(events)
         assert store.checksum() == reference.checksum()
 
+    @pytest.mark.parametrize("seed", [4, 5, 6])
+    def test_identities_followed_by_changes_equal_identities_read_afresh(self, store: CustomerStore,
+                                                                          seed: int) -> None:
+        """A reader that resolves node ids when it first meets them and then follows `identity_changes` holds,
+        after every batch, what resolving every node afresh gives (merges, splits and shared identifiers)."""
+        events = generated(seed, count=400)
+        rng = random.Random(seed)
+        known: dict[str, str] = {}
+        at = store.position()
+        start = 0
+        moved = 0
+        every = [node(IdentifierKind(kind), raw) for kind, raw in IDENTIFIERS]
+        while start < len(events):
+            size = rng.randint(1, 30)
+            store.apply(events[start : start + size])
+            start += size
+            met = sorted(set(rng.sample(every, rng.randint(0, 3))) - known.keys())  # met in the meantime
+            known.update({n: n for n in met} | store.resolve_many(met))
+            at, changes = store.identity_changes(at)
+            moved += sum(1 for n, c in changes.items() if n in known and known[n] != c)
+            known.update({n: c for n, c in changes.items() if n in known})
+            afresh = store.resolve_many(sorted(known))
+            assert known == {n: afresh.get(n, n) for n in known}
+        assert at == store.position() == len(events)
+        assert moved > 0  # identities did move after they were met
+
     def test_reset_forgets_everything(self, store: CustomerStore) -> None:
         events = story()
         store.apply(events)

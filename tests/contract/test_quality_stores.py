@@ -146,3 +146,21 @@ def test_servqual_cells_of_a_range_read_only_that_range(backend: Callable[[str],
     cells = store.cells(ServqualQuery(by=Grouping.CHANNEL, since=since, until=until))
     assert {(c.group, c.period): (c.customers, c.score) for c in cells} == {
         key: (e.customers, e.score) for key, e in expected.items()}
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "UTC", "America/Havana", "Pacific/Chatham"])
+def test_servqual_cells_equal_the_reference_in_every_grouping_period_zone_and_scope(
+        backend: Callable[[str], Store], zone: str) -> None:
+    """The SQL stores compute the cells in the database (surveys pooled per customer, summed per item count):
+    every cell equals the in-memory reference's, dimension gaps and weighted scores included."""
+    store, expected = fed(backend("servqual"), DATA, 11), reference("servqual")
+    departments = sorted({s.department for s in DATA.surveys})
+    since = datetime(2026, 10, 15, tzinfo=UTC)
+    for by in Grouping:
+        for period in PeriodKind:
+            for department in (None, departments[0]):
+                for low in (None, since):
+                    query = ServqualQuery(by, period, low, None, zone, department)
+                    found = store.cells(query)
+                    assert found == expected.cells(query)
+                    assert found or department is not None

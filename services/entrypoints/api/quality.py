@@ -110,7 +110,7 @@ async def fcr(root: RootDep, quality: QualityDep, now: NowParam = None,
     """First-contact resolution computed from the log, per department, channel and agent of the case's opening:
     resolved soon enough, with no handoff, reopen or repeat contact of the resolved customer in the window.
     Manager tokens: cases their department opened."""
-    report = await run_in_threadpool(quality.fcr, _now(root, now))
+    report = await run_in_threadpool(quality.fcr, _now(root, now), cases)
     config = quality.stores.fcr
     body = FcrOut.of(report, config.window_days, config.resolve_within_hours, cases)
     return _answer(body, format, "fcr")
