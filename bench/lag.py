@@ -5,6 +5,7 @@ its publish until the event store holds it and the read models show it.
     make bench                                   # 2,000 events/s for 300 s on SQLite (the embedded default)
     python -m bench.lag --rate 2000 --seconds 20
     python -m bench.lag --database-url postgresql://postgres@127.0.0.1:5432/test
+    python -m bench.lag --client confluent       # every producer and consumer on librdkafka
 
 How it measures without getting in the way of the pipeline:
 - a paced publisher sends a batch of --events-per-batch events every batch/rate seconds on a fixed schedule (a late
@@ -35,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import Engine, select
 
@@ -44,9 +45,9 @@ from domain.percentile import nearest_rank
 from projections.sqlstore import projection_positions
 from projections.timeline.queries import NAME as TIMELINE
 from services.adapters.databases import open_views
-from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.kafka.backend import ensure_kafka_topics
 from services.adapters.opening import open_event_store
-from services.adapters.settings import Settings
+from services.adapters.settings import KafkaClient, Settings
 from services.adapters.store.eventstore import EventStore
 from services.application.publish import TouchlinePublisher
 from tests.support.pipeline import BASE_TIME, touchpoint
@@ -209,7 +210,8 @@ class Publisher(threading.Thread):
             self.error = exc
 
     def publish_all(self) -> None:
-        with TouchlinePublisher(self.settings.kafka_bootstrap_servers, self.settings.events_topic) as publisher:
+        with TouchlinePublisher(self.settings.kafka_bootstrap_servers, self.settings.events_topic,
+                                client=self.settings.kafka_client) as publisher:
             self.started = time.perf_counter()
             for done in range(0, self.total, self.per_batch):
                 due = self.started + done / self.rate
@@ -339,14 +341,17 @@ def main() -> None:
     parser.add_argument("--events-per-batch", type=int, default=100, help="events per publish (default 100)")
     parser.add_argument("--database-url", default=SQLITE,
                         help="event store (default: SQLite in a temporary folder), e.g. postgresql://...")
+    parser.add_argument("--client", choices=get_args(KafkaClient), default="kafka-python",
+                        help="Kafka client library of every producer and consumer (TOUCHLINE_KAFKA_CLIENT)")
     args = parser.parse_args()
     url, sqlite = args.database_url, args.database_url.startswith("sqlite")
     name = "sqlite" if sqlite else "postgres"
     topic, schema = f"lag-{uuid.uuid4().hex[:8]}", "" if sqlite else f"bench_lag_{uuid.uuid4().hex[:8]}"
     with broker() as bootstrap, tempfile.TemporaryDirectory() as tmp, _schema(url, schema):
         print(f"touchline lag benchmark: {args.rate:,.0f} events/s for {args.seconds:,.0f} s in batches of "
-              f"{args.events_per_batch}, {PARTITIONS} partitions, broker {bootstrap}, store {name}", flush=True)
-        settings = bench_settings(bootstrap, url.replace("TMP", tmp), schema, Path(tmp), topic)
+              f"{args.events_per_batch}, {PARTITIONS} partitions, broker {bootstrap}, store {name}, "
+              f"client {args.client}", flush=True)
+        settings = bench_settings(bootstrap, url.replace("TMP", tmp), schema, Path(tmp), topic, args.client)
         ok = measure(settings, args.rate, args.seconds, args.events_per_batch, name)
     print(f"[{name}] target p99 publish → timeline < 1 s at {args.rate:,.0f}/s for {args.seconds:,.0f} s with a "
           f"bounded backlog: {'met' if ok else 'MISSED'}")

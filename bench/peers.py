@@ -3,11 +3,13 @@ default application do with them, next to touchline's live pipeline and its rebu
 
     make bench                                   # N=20000, SQLite, and Postgres if reachable
     python -m bench.peers --events 20000 --database-url postgresql://postgres@127.0.0.1:5432/test
+    python -m bench.peers --client confluent
 
 The N events (touchpoints of 2,000 customers, as bench/pipeline.py makes them) are published once to a topic of
-6 partitions; each consumer below reads all of them from the beginning with kafka-python:
+6 partitions; each consumer below reads all of them from the beginning with the Kafka client library chosen by
+`--client` (kafka-python by default, or confluent: librdkafka):
 
-- raw consume: kafka-python alone (the ceiling of every consumer here);
+- raw consume: the client library alone (the ceiling of every consumer here);
 - plain app: consume → pydantic (`contracts.parse`) → one row per event, SQLAlchemy Core executemany, one
   transaction per poll (no idempotence, no log, no sealing, one table);
 - eventsourcing app: consume → pydantic → one aggregate per event saved by an eventsourcing `Application` with its
@@ -25,22 +27,30 @@ from __future__ import annotations
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, text
 
-from bench.pipeline import PARTITIONS, _schema, bench_settings, broker, options, pipeline, publish, raw_consume
+from bench.pipeline import (
+    PARTITIONS,
+    _schema,
+    bench_settings,
+    broker,
+    consumed,
+    options,
+    pipeline,
+    publish,
+    raw_consume,
+)
 from bench.rebuild import timed_read
 from contracts import Envelope, parse
 from services.adapters.databases import projection_stores
-from services.adapters.kafka.admin import ensure_kafka_topics
-from services.adapters.settings import Settings
+from services.adapters.kafka.backend import ensure_kafka_topics
+from services.adapters.settings import KafkaClient, Settings
 from services.adapters.store.eventstore import EventStore, environment_for
 from services.application.replay import rebuild_target, replay
 from tests.support.pipeline import touchpoint
@@ -52,27 +62,11 @@ TOUCHPOINTS = Table("plain_touchpoints", METADATA,
                     Column("phone", String(64)), Column("summary", String(400)))
 
 
-def consumed(bootstrap: str, topic: str, expected: int) -> Iterator[list[bytes]]:
-    """The values of `topic`'s first `expected` records, poll by poll, read from the beginning."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=2000)
-    consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
-    consumer.seek_to_beginning()
-    seen = 0
-    try:
-        while seen < expected:
-            values = [r.value for batch in consumer.poll(timeout_ms=1000).values() for r in batch]
-            seen += len(values)
-            if values:
-                yield values
-    finally:
-        consumer.close()
-
-
-def plain_app(bootstrap: str, topic: str, n: int, engine: Engine) -> float:
+def plain_app(bootstrap: str, topic: str, n: int, engine: Engine, client: KafkaClient) -> float:
     """Seconds the plain application takes to consume, validate and insert the `n` events."""
     METADATA.create_all(engine)
     started = time.perf_counter()
-    for values in consumed(bootstrap, topic, n):
+    for values in consumed(bootstrap, topic, n, client):
         rows = [_row(parse(value)) for value in values]
         with engine.begin() as conn:
             conn.execute(TOUCHPOINTS.insert(), rows)
@@ -107,11 +101,11 @@ class Touchpoints(Application):
         self.save(Touchpoint(**row))
 
 
-def eventsourcing_app(bootstrap: str, topic: str, n: int, env: dict[str, str]) -> float:
+def eventsourcing_app(bootstrap: str, topic: str, n: int, env: dict[str, str], client: KafkaClient) -> float:
     """Seconds eventsourcing's default application takes to consume, validate and save the `n` events."""
     app = Touchpoints(env=env)
     started = time.perf_counter()
-    for values in consumed(bootstrap, topic, n):
+    for values in consumed(bootstrap, topic, n, client):
         for value in values:
             app.record(parse(value))
     elapsed = time.perf_counter() - started
@@ -120,10 +114,11 @@ def eventsourcing_app(bootstrap: str, topic: str, n: int, env: dict[str, str]) -
     return elapsed
 
 
-def touchline_live(bootstrap: str, url: str, schema: str, tmp: Path, events: list[dict[str, Any]]) -> float:
+def touchline_live(bootstrap: str, url: str, schema: str, tmp: Path, events: list[dict[str, Any]],
+                   client: KafkaClient) -> float:
     """Events per second touchline's recorder and projector drain a backlog of `events` at (bench/pipeline.py)."""
     topic = f"peers-{uuid.uuid4().hex[:8]}"
-    settings = bench_settings(bootstrap, url, schema, tmp, topic)
+    settings = bench_settings(bootstrap, url, schema, tmp, topic, client)
     ensure_kafka_topics(settings)
     drained, seconds = pipeline(settings, [dict(e) for e in events], backlog=True)
     return drained / seconds
@@ -147,7 +142,7 @@ def touchline_rebuild(store_url: str, schema: str | None, into: str, into_schema
     return seen / raw_s, len(events) / rebuild_s
 
 
-def compare(bootstrap: str, url: str, n: int) -> None:
+def compare(bootstrap: str, url: str, n: int, client: KafkaClient) -> None:
     events = [touchpoint(i, "hotline", customers=2000) for i in range(n)]
     sqlite = url.startswith("sqlite")
     name = "sqlite" if sqlite else "postgres"
@@ -158,19 +153,20 @@ def compare(bootstrap: str, url: str, n: int) -> None:
         topic = f"peers-{uuid.uuid4().hex[:8]}"
         ensure_kafka_topics(Settings(env="test", kafka_bootstrap_servers=bootstrap, events_topic=topic,
                                      dlq_topic=f"{topic}-dlq", events_topic_partitions=PARTITIONS))
-        publish(Settings(env="test", kafka_bootstrap_servers=bootstrap, events_topic=topic), events)
-        raw = n / raw_consume(bootstrap, topic, n)
+        publish(Settings(env="test", kafka_bootstrap_servers=bootstrap, events_topic=topic, kafka_client=client),
+                events)
+        raw = n / raw_consume(bootstrap, topic, n, client)
         plain_engine = create_engine(f"sqlite:///{tmp}/plain.db") if sqlite else rebuild_target(url, schemas[0])
-        plain = n / plain_app(bootstrap, topic, n, plain_engine)
+        plain = n / plain_app(bootstrap, topic, n, plain_engine, client)
         plain_engine.dispose()
         es_env = environment_for(f"sqlite:///{tmp}/es.db" if sqlite else url, schemas[1] or None)
-        es = n / eventsourcing_app(bootstrap, topic, n, es_env)
-        live = touchline_live(bootstrap, url.replace("TMP", tmp), schemas[2], Path(tmp), events)
+        es = n / eventsourcing_app(bootstrap, topic, n, es_env, client)
+        live = touchline_live(bootstrap, url.replace("TMP", tmp), schemas[2], Path(tmp), events, client)
         store_url = f"sqlite:///{tmp}/store.db" if sqlite else url
         into = f"sqlite:///{tmp}/views.db" if sqlite else url
         raw_read, rebuilt = touchline_rebuild(store_url, schemas[3] or None, into, schemas[3] or None, events)
-    print(f"[{name}] {n} events, {PARTITIONS} partitions")
-    print(f"[{name}] raw kafka-python consume        {raw:>9,.0f} events/s  1.00")
+    print(f"[{name}] {n} events, {PARTITIONS} partitions, client {client}")
+    print(f"[{name}] {'raw ' + client + ' consume':<33}{raw:>9,.0f} events/s  1.00")
     for label, rate in (("plain app (pydantic, executemany)", plain), ("eventsourcing app, 1 tx/event", es),
                         ("touchline live (all projections)", live)):
         print(f"[{name}] {label:<33}{rate:>9,.0f} events/s  {rate / raw:.2f} of raw consume")
@@ -180,10 +176,10 @@ def compare(bootstrap: str, url: str, n: int) -> None:
 
 
 def main() -> None:
-    events, urls = options(__doc__)
+    events, urls, client = options(__doc__)
     with broker() as bootstrap:
         for url in urls:
-            compare(bootstrap, url, events)
+            compare(bootstrap, url, events, client)
 
 
 if __name__ == "__main__":

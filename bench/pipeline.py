@@ -1,8 +1,9 @@
-"""Pipeline throughput, measured in one run on one broker: raw kafka-python consume of N events versus
-touchline's publish → recorded (event store) → visible in the customer timeline.
+"""Pipeline throughput, measured in one run on one broker: raw consume of N events with the Kafka client library
+versus touchline's publish → recorded (event store) → visible in the customer timeline.
 
     make bench                      # N=20000, SQLite store (embedded default) and Postgres if reachable
     python -m bench.pipeline --events 50000 --database-url postgresql://postgres@127.0.0.1:5432/test
+    python -m bench.pipeline --client confluent     # every client librdkafka (TOUCHLINE_KAFKA_CLIENT=confluent)
 
 The recorder and the projector run as separate `touchline` processes, as in production.
 """
@@ -10,6 +11,7 @@ The recorder and the projector run as separate `touchline` processes, as in prod
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
@@ -19,36 +21,73 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import get_args
 
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 from psycopg import sql
 
 from services.adapters.databases import open_views
-from services.adapters.kafka.admin import ensure_kafka_topics
-from services.adapters.settings import Settings
+from services.adapters.kafka.backend import ensure_kafka_topics
+from services.adapters.settings import KafkaClient, Settings
 from services.application.publish import TouchlinePublisher
 from tests.support.pipeline import settings_env, touchpoint
 
 PARTITIONS = 6
+confluent_log = logging.getLogger("librdkafka")
 
 
-def raw_consume(bootstrap: str, topic: str, expected: int) -> float:
-    """Seconds kafka-python takes to consume `expected` records of `topic` from the beginning."""
+def consumed(bootstrap: str, topic: str, expected: int, client: KafkaClient) -> Iterator[list[bytes]]:
+    """The values of `topic`'s first `expected` records, batch by batch, read from the beginning (no group)."""
+    if client == "confluent":
+        yield from _consumed_confluent(bootstrap, topic, expected)
+        return
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=2000)
     consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
     consumer.seek_to_beginning()
-    started, seen = time.perf_counter(), 0
-    while seen < expected:
-        seen += sum(len(batch) for batch in consumer.poll(timeout_ms=1000).values())
-    elapsed = time.perf_counter() - started
-    consumer.close()
-    return elapsed
+    seen = 0
+    try:
+        while seen < expected:
+            values = [r.value for batch in consumer.poll(timeout_ms=1000).values() for r in batch]
+            seen += len(values)
+            if values:
+                yield values
+    finally:
+        consumer.close()
+
+
+def _consumed_confluent(bootstrap: str, topic: str, expected: int) -> Iterator[list[bytes]]:
+    import confluent_kafka
+
+    consumer = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex[:8]}",
+                                         "enable.auto.commit": False, "logger": confluent_log})
+    consumer.assign([confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING)
+                     for p in range(PARTITIONS)])
+    seen = 0
+    try:
+        while seen < expected:
+            first = consumer.poll(1.0)  # consume(n, timeout) alone would wait out the timeout for a short batch
+            batch = [first, *consumer.consume(1999, 0)] if first is not None else []
+            values = [m.value() or b"" for m in batch if m.error() is None]
+            seen += len(values)
+            if values:
+                yield values
+    finally:
+        consumer.close()
+
+
+def raw_consume(bootstrap: str, topic: str, expected: int, client: KafkaClient) -> float:
+    """Seconds the client library takes to consume `expected` records of `topic` from the beginning."""
+    started = time.perf_counter()
+    for _ in consumed(bootstrap, topic, expected, client):
+        pass
+    return time.perf_counter() - started
 
 
 def publish(settings: Settings, events: list[dict[str, object]]) -> float:
     started = time.perf_counter()
-    with TouchlinePublisher(settings.kafka_bootstrap_servers, settings.events_topic) as publisher:
+    with TouchlinePublisher(settings.kafka_bootstrap_servers, settings.events_topic,
+                            client=settings.kafka_client) as publisher:
         for i in range(0, len(events), 1000):
             publisher.publish(events[i:i + 1000])
     return time.perf_counter() - started
@@ -110,26 +149,26 @@ def check_alive(procs: list[subprocess.Popen[bytes]], settings: Settings) -> Non
         raise RuntimeError(f"a pipeline process died:\n{logs[0]}\n{logs[1]}")
 
 
-def run(bootstrap: str, database_urls: list[str], n: int) -> None:
+def run(bootstrap: str, database_urls: list[str], n: int, client: KafkaClient) -> None:
     events = [touchpoint(i, "hotline", customers=2000) for i in range(n)]
-    print(f"touchline pipeline benchmark: {n} events, {PARTITIONS} partitions, broker {bootstrap}")
+    print(f"touchline pipeline benchmark: {n} events, {PARTITIONS} partitions, broker {bootstrap}, client {client}")
     for url in database_urls:
         for backlog in (False, True):
-            measure(bootstrap, url, events, backlog)
+            measure(bootstrap, url, events, backlog, client)
 
 
-def measure(bootstrap: str, url: str, events: list[dict[str, object]], backlog: bool) -> None:
+def measure(bootstrap: str, url: str, events: list[dict[str, object]], backlog: bool, client: KafkaClient) -> None:
     """One measurement on a fresh topic (and schema), then raw consumption of the same records."""
     n, topic = len(events), f"bench-{uuid.uuid4().hex[:8]}"
     schema = "" if url.startswith("sqlite") else f"bench_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp, _schema(url, schema):
-        settings = bench_settings(bootstrap, url.replace("TMP", tmp), schema, Path(tmp), topic)
+        settings = bench_settings(bootstrap, url.replace("TMP", tmp), schema, Path(tmp), topic, client)
         ensure_kafka_topics(settings)
         published, visible = pipeline(settings, [dict(e) for e in events], backlog)
-        raw = raw_consume(bootstrap, topic, n)
+        raw = raw_consume(bootstrap, topic, n, client)
     store = "sqlite" if url.startswith("sqlite") else "postgres"
     raw_rate = n / raw
-    print(f"[{store}] raw kafka-python consume of the same {n} records: {raw_rate:,.0f} events/s ({raw:.2f} s)")
+    print(f"[{store}] raw {client} consume of the same {n} records: {raw_rate:,.0f} events/s ({raw:.2f} s)")
     if backlog:
         ours = published / visible
         print(f"[{store}] backlog drained (consume → validate → record → timeline): {ours:,.0f} events/s "
@@ -140,13 +179,14 @@ def measure(bootstrap: str, url: str, events: list[dict[str, object]], backlog: 
               f"{ours:,.0f} events/s ({visible:.2f} s); ratio to raw consume: {ours / raw_rate:.2f}")
 
 
-def bench_settings(bootstrap: str, url: str, schema: str, data_dir: Path, topic: str) -> Settings:
+def bench_settings(bootstrap: str, url: str, schema: str, data_dir: Path, topic: str,
+                   client: KafkaClient = "kafka-python") -> Settings:
     """Settings of one measurement: its own topic (6 partitions), dead-letter topic, consumer group and
-    (on Postgres) schema."""
+    (on Postgres) schema, on the given Kafka client library."""
     return Settings(env="test", database_url=url, db_schema=schema, data_dir=data_dir,
                     kafka_bootstrap_servers=bootstrap, events_topic=topic, dlq_topic=f"{topic}-dlq",
                     recorder_group=f"{topic}-recorder", events_topic_partitions=PARTITIONS,
-                    kafka_session_timeout_ms=6000)
+                    kafka_session_timeout_ms=6000, kafka_client=client)
 
 
 @contextmanager
@@ -163,15 +203,17 @@ def _schema(url: str, schema: str) -> Iterator[None]:
             conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
 
 
-def options(doc: str | None) -> tuple[int, list[str]]:
-    """--events and the event stores to measure (--database-url, repeatable; default SQLite plus a reachable
-    Postgres), as the pipeline and peer benchmarks take them."""
+def options(doc: str | None) -> tuple[int, list[str], KafkaClient]:
+    """--events, the event stores to measure (--database-url, repeatable; default SQLite plus a reachable
+    Postgres) and the Kafka client library (--client), as the pipeline and peer benchmarks take them."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--database-url", action="append", default=[],
                         help="repeatable; default: SQLite, plus DATABASE_URL or the local Postgres if reachable")
+    parser.add_argument("--client", choices=get_args(KafkaClient), default="kafka-python",
+                        help="Kafka client library of every producer and consumer (TOUCHLINE_KAFKA_CLIENT)")
     args = parser.parse_args()
-    return args.events, args.database_url or ["sqlite:///TMP/events.db", *_postgres()]
+    return args.events, args.database_url or ["sqlite:///TMP/events.db", *_postgres()], args.client
 
 
 @contextmanager
@@ -188,9 +230,9 @@ def broker() -> Iterator[str]:
 
 
 def main() -> None:
-    events, urls = options(__doc__)
+    events, urls, client = options(__doc__)
     with broker() as bootstrap:
-        run(bootstrap, urls, events)
+        run(bootstrap, urls, events, client)
 
 
 def _postgres() -> list[str]:

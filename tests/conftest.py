@@ -102,6 +102,13 @@ def kafka_topic(request: pytest.FixtureRequest, kafka_bootstrap: str) -> Iterato
             admin.delete_topics([name])
 
 
+@pytest.fixture
+def kafka_client() -> str:
+    """The Kafka client library of a test's processes (Settings.kafka_client): kafka-python, unless the test runs
+    on both (`@BOTH_KAFKA_CLIENTS`, tests.support.pipeline), which parametrizes this name."""
+    return "kafka-python"
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A postgresql:// URL: $DATABASE_URL, else a postgres:16-alpine container, else the local database."""

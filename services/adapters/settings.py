@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ID_HASH_KEY = "development-only-id-hash-key"
 DEV_PRIVACY_KEK_TEXT = b"touchline development privacy key-encryption key (public, not a secret)"
+KafkaClient = Literal["kafka-python", "confluent"]
 PLACEHOLDER_SECRETS = ("change-me", "changeme", "secret", "dev-", "development-only")
 
 
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     views_database_url: str = Field("", validation_alias=_alias("TOUCHLINE_VIEWS_DATABASE_URL"))
     db_schema: str = Field("", pattern=r"^([a-z_][a-z0-9_]{0,62})?$", validation_alias=_alias("TOUCHLINE_DB_SCHEMA"))
     kafka_bootstrap_servers: str = Field("", validation_alias=_alias("KAFKA_BOOTSTRAP_SERVERS"))
+    # The Kafka client library behind every producer, consumer and admin client (services.adapters.kafka.backend):
+    # kafka-python (pure Python, the default) or confluent (confluent-kafka over librdkafka, several times faster).
+    kafka_client: KafkaClient = Field("kafka-python", validation_alias=_alias("TOUCHLINE_KAFKA_CLIENT"))
     events_topic: str = Field("touchline.events.v1", validation_alias=_alias("TOUCHLINE_EVENTS_TOPIC"))
     dlq_topic: str = Field("touchline.events.dlq.v1", validation_alias=_alias("TOUCHLINE_DLQ_TOPIC"))
     events_topic_partitions: int = Field(6, ge=1, validation_alias=_alias("TOUCHLINE_EVENTS_TOPIC_PARTITIONS"))

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from contracts import Envelope, InvalidEvent, parse
-from services.adapters.kafka.producer import KafkaEventPublisher, KafkaSender, make_producer
-from services.adapters.settings import Settings
+from services.adapters.kafka import backend
+from services.adapters.kafka.producer import KafkaEventPublisher
+from services.adapters.settings import KafkaClient, Settings
 
 DEFAULT_TOPIC = "touchline.events.v1"
 
@@ -22,8 +23,9 @@ class TouchlinePublisher:
     ...     publisher.publish([{"event_id": "...", "event_type": "call.received", ...}])
     """
 
-    def __init__(self, bootstrap_servers: str, topic: str = DEFAULT_TOPIC, timeout_s: float = 30.0) -> None:
-        self._sender = KafkaSender(make_producer(bootstrap_servers), topic, timeout_s)
+    def __init__(self, bootstrap_servers: str, topic: str = DEFAULT_TOPIC, timeout_s: float = 30.0,
+                 client: KafkaClient = "kafka-python") -> None:
+        self._sender = backend.sender(client, bootstrap_servers, topic, timeout_s, connect_now=True)
         self._publisher = KafkaEventPublisher(self._sender)
 
     def publish(self, events: Iterable[Envelope | Mapping[str, Any]]) -> int:
@@ -54,7 +56,8 @@ def publish_jsonl(
     """Publish a JSON Lines file in batches; invalid lines are reported (line number, field path) and skipped."""
     report = PublishReport()
     pending: list[Envelope] = []
-    with TouchlinePublisher(settings.kafka_bootstrap_servers, settings.events_topic) as publisher, \
+    with TouchlinePublisher(settings.kafka_bootstrap_servers, settings.events_topic,
+                            client=settings.kafka_client) as publisher, \
             path.open("rb") as lines:
         for number, line in enumerate(lines, start=1):
             if line.strip():

@@ -22,9 +22,9 @@ from services.adapters.audit.tables import open_audit_engine
 from services.adapters.clock import Clock, utc_now
 from services.adapters.config import IdentityConfig, load_identity_config, load_quality_config
 from services.adapters.databases import open_views, projection_stores
-from services.adapters.kafka.admin import broker_reachable
-from services.adapters.kafka.producer import KafkaEventPublisher, KafkaSender
-from services.adapters.kafka.records import EventPublisher
+from services.adapters.kafka import backend
+from services.adapters.kafka.producer import KafkaEventPublisher
+from services.adapters.kafka.records import EventPublisher, RecordSender
 from services.adapters.opening import open_event_store
 from services.adapters.privacy.keys import protector_for
 from services.adapters.settings import Settings
@@ -93,11 +93,11 @@ class Root:
         return self._closing(open_audit_engine(self.settings), "dispose")
 
     @cached_property
-    def sender(self) -> KafkaSender:
-        """A producer onto the events topic."""
+    def sender(self) -> RecordSender:
+        """A producer onto the events topic (kafka-python or confluent-kafka: TOUCHLINE_KAFKA_CLIENT)."""
         settings = self.settings
-        return self._closing(KafkaSender.connecting(settings.kafka_bootstrap_servers, settings.events_topic,
-                                                    settings.publish_timeout_s), "close")
+        return self._closing(backend.sender(settings.kafka_client, settings.kafka_bootstrap_servers,
+                                            settings.events_topic, settings.publish_timeout_s), "close")
 
     @cached_property
     def publisher(self) -> EventPublisher:
@@ -190,8 +190,10 @@ class Root:
         embedded run, every loop of the process (the recorder: "waiting" until it has its partitions)."""
         at, cached = self._ready_cache
         if time.monotonic() - at >= 1.0:
+            settings = self.settings
+            reachable = backend.broker_reachable(settings.kafka_client, settings.kafka_bootstrap_servers, 2.0)
             cached = {
-                "broker": "ok" if broker_reachable(self.settings.kafka_bootstrap_servers, 2.0) else "unreachable",
+                "broker": "ok" if reachable else "unreachable",
                 "event_store": _check(self.event_store.ping),
                 "read_models": _check(lambda: _ping_engine(self.views)),
                 "projections": _watch(self.projections),

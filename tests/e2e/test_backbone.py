@@ -9,18 +9,29 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.support.pipeline import BASE_TIME, BEARER, pipeline_settings, running_backbone, touchpoint, wait_for
+from tests.support.pipeline import (
+    BASE_TIME,
+    BEARER,
+    BOTH_KAFKA_CLIENTS,
+    pipeline_settings,
+    running_backbone,
+    touchpoint,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def backbone(kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str) -> Iterator[httpx.Client]:
+def backbone(kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str,
+             kafka_client: str) -> Iterator[httpx.Client]:
     """API + recorder + projector, as `touchline run` wires them, on this test's schema and topics."""
-    with running_backbone(pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic)) as running:
+    settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic, kafka_client=kafka_client)
+    with running_backbone(settings) as running:
         yield running.client
 
 
+@BOTH_KAFKA_CLIENTS
 def test_three_channels_one_timeline_within_two_seconds(backbone: httpx.Client) -> None:
     phone = "138 0013 8000"
     events = [

@@ -25,6 +25,7 @@ from services.entrypoints.loops.pipeline import build_projection_engine, build_r
 from tests.support.crashing_recorder import CRASH_EXIT_CODE
 from tests.support.pipeline import (
     BEARER,
+    BOTH_KAFKA_CLIENTS,
     pipeline_settings,
     read_topic,
     serve,
@@ -68,10 +69,11 @@ def kafka_committed(settings: Settings, partitions: int) -> dict[int, int]:
     return committed
 
 
+@BOTH_KAFKA_CLIENTS
 @pytest.mark.parametrize("kafka_topic", [6], indirect=True)
 def test_nothing_lost_nothing_duplicated(kafka_bootstrap: str, postgres_url: str, pg_schema: str,
-                                         kafka_topic: str) -> None:
-    settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic)
+                                         kafka_topic: str, kafka_client: str) -> None:
+    settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic, kafka_client=kafka_client)
     store = open_event_store(settings)  # sealing, as the API's and the crashing recorder's stores
     api = build_api_components(settings)
     http_events = [touchpoint(i, "hotline") for i in range(N)]
@@ -90,7 +92,7 @@ def test_nothing_lost_nothing_duplicated(kafka_bootstrap: str, postgres_url: str
             env=os.environ | settings_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         # 3. meanwhile the other half straight onto Kafka, and 100 malformed records
-        with TouchlinePublisher(kafka_bootstrap, kafka_topic) as publisher:
+        with TouchlinePublisher(kafka_bootstrap, kafka_topic, client=settings.kafka_client) as publisher:
             publisher.publish(kafka_events)
         raw = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
         for value in malformed_records():
@@ -113,7 +115,7 @@ def test_nothing_lost_nothing_duplicated(kafka_bootstrap: str, postgres_url: str
         thread.start()
         response = client.post("/v1/events", json=http_events[:500], headers=BEARER["hotline"])
         assert response.status_code == 202 and response.json()["accepted"] == 500
-        with TouchlinePublisher(kafka_bootstrap, kafka_topic) as publisher:
+        with TouchlinePublisher(kafka_bootstrap, kafka_topic, client=settings.kafka_client) as publisher:
             publisher.publish(kafka_events[-500:])
         # The API accepts a resend of an already stored event without publishing it again, so at least the 500
         # republished onto Kafka reach the recorder as duplicates (plus any HTTP resend not yet stored then).

@@ -22,7 +22,7 @@ from contracts import CaseOpened
 from domain.sla.alerts import policy_event_id
 from projections.timeline.sql import entries_table
 from services.adapters.databases import open_views, projection_stores
-from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.kafka.backend import ensure_kafka_topics
 from services.adapters.opening import open_event_store
 from services.adapters.settings import Settings
 from services.adapters.store.eventstore import EventStore
@@ -43,7 +43,7 @@ from tests.support.drills import (
     wait_until,
 )
 from tests.support.durable_broker import RestartableBroker, node_available
-from tests.support.pipeline import pipeline_settings, read_topic, touchpoint, wait_for
+from tests.support.pipeline import BOTH_KAFKA_CLIENTS, pipeline_settings, read_topic, touchpoint, wait_for
 from tests.support.services import in_ci
 
 pytestmark = pytest.mark.integration
@@ -123,12 +123,14 @@ def test_postgres_connections_killed_mid_batch_lose_and_duplicate_nothing(
 GROUP_N = 6000
 
 
+@BOTH_KAFKA_CLIENTS
 @pytest.mark.parametrize("kafka_topic", [6], indirect=True)
 def test_a_recorder_leaving_its_group_mid_stream_hands_over_exactly(
-        kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str) -> None:
+        kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str, kafka_client: str) -> None:
     """Two `touchline recorder` processes as deployed (restarted if they die: a commit during a rebalance can
     fail) in one group; the first leaves mid-stream and the second takes over its partitions."""
-    settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic, recorder_max_poll_records=200)
+    settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic, recorder_max_poll_records=200,
+                                 kafka_client=kafka_client)
     ensure_kafka_topics(settings)
     stores = [open_event_store(settings), open_event_store(settings)]  # two processes, two stores
     recorders = [RestartingRecorder(settings, store).start() for store in stores]

@@ -17,7 +17,7 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.kafka.backend import ensure_kafka_topics
 from tests.support.pipeline import free_port, pipeline_settings, settings_env, touchpoint, wait_for
 
 pytestmark = pytest.mark.integration

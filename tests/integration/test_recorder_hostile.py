@@ -13,10 +13,10 @@ import pytest
 from kafka import KafkaProducer
 
 from contracts import CallbackPromised, SlaAlertAcknowledged, SlaPolicyPublished
-from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.kafka.backend import ensure_kafka_topics
 from services.adapters.opening import open_event_store
 from services.entrypoints.loops.pipeline import build_recorder_loop
-from tests.support.pipeline import pipeline_settings, read_topic, stored_ids, touchpoint, wait_for
+from tests.support.pipeline import BOTH_KAFKA_CLIENTS, pipeline_settings, read_topic, stored_ids, touchpoint, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -37,10 +37,11 @@ def implausible() -> list[dict[str, Any]]:
     return [promise, opened, huge]
 
 
+@BOTH_KAFKA_CLIENTS
 @pytest.mark.parametrize("kafka_topic", [1], indirect=True)
 def test_forged_implausible_and_conflicting_records_are_dead_lettered(
-        kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str) -> None:
-    settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic)
+        kafka_bootstrap: str, postgres_url: str, pg_schema: str, kafka_topic: str, kafka_client: str) -> None:
+    settings = pipeline_settings(kafka_bootstrap, postgres_url, pg_schema, kafka_topic, kafka_client=kafka_client)
     ensure_kafka_topics(settings)
     original = touchpoint(10, "hotline")
     altered = original | {"occurred_at": "2026-11-02T10:00:00+00:00"}

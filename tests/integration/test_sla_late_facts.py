@@ -18,7 +18,7 @@ from contracts import SlaAlertRetracted
 from projections.sla.sql import SqlSlaStore
 from projections.sqlstore import make_engine
 from services.adapters.databases import open_views
-from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.kafka.backend import ensure_kafka_topics
 from services.adapters.opening import open_event_store
 from services.adapters.settings import Settings
 from services.adapters.store.eventstore import EventStore

@@ -14,13 +14,13 @@ import pytest
 from kafka import KafkaProducer
 from prometheus_client import REGISTRY
 
-from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.kafka import producer as kafka_producer
+from services.adapters.kafka.backend import ensure_kafka_topics
 from services.adapters.opening import open_event_store
 from services.adapters.settings import Settings
 from services.adapters.supervision import Backoff, Liveness
 from services.entrypoints.app import build_app
 from services.entrypoints.bootstrap import build_api_components
-from services.entrypoints.loops import pipeline as bootstrap
 from services.entrypoints.loops.pipeline import build_recorder_loop
 from tests.support.pipeline import pipeline_settings, read_topic, serve, stored_ids, touchpoint, wait_for
 
@@ -32,7 +32,7 @@ def closing_producers(monkeypatch: pytest.MonkeyPatch, how_many: int | None) -> 
     """The first `how_many` producers the recorder creates (all when None) are closed before use: every send
     fails as a wedged producer's does (IllegalStateError from kafka-python)."""
     made: list[Any] = []
-    real = bootstrap.make_producer
+    real = kafka_producer.make_producer
 
     def producer(bootstrap_servers: str, **overrides: Any) -> Any:
         created = real(bootstrap_servers, **overrides)
@@ -41,7 +41,7 @@ def closing_producers(monkeypatch: pytest.MonkeyPatch, how_many: int | None) -> 
         made.append(created)
         return created
 
-    monkeypatch.setattr(bootstrap, "make_producer", producer)
+    monkeypatch.setattr(kafka_producer, "make_producer", producer)
     return made
 
 
@@ -118,7 +118,6 @@ def test_a_recorder_that_keeps_failing_is_dead_and_the_api_is_not_ready(
 
 def test_the_chainer_recreates_a_failed_checkpoint_producer(
         settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    from services.adapters.kafka import producer as kafka_producer
     from services.entrypoints.loops.chainer import build_chainer
 
     made: list[Any] = []

@@ -13,13 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 from kafka import KafkaConsumer, TopicPartition
 
 from contracts import CallReceived, FrontdeskVisitCheckedIn, WebRequestSubmitted
 from services.adapters.databases import open_views
-from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.kafka.backend import ensure_kafka_topics
 from services.adapters.opening import open_event_store
 from services.adapters.settings import Settings
 from services.adapters.store.eventstore import EventStore
@@ -34,6 +35,10 @@ BEARER = {name: {"Authorization": f"Bearer {token}"} for name, token in
 BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 TEMPLATES = {"hotline": (CallReceived, "phone"), "web": (WebRequestSubmitted, "web"),
              "frontdesk": (FrontdeskVisitCheckedIn, "front_desk")}
+
+
+BOTH_KAFKA_CLIENTS = pytest.mark.parametrize("kafka_client", ["kafka-python", "confluent"])
+"""Run a test once per Kafka client library (the `kafka_client` fixture; pass it on to `pipeline_settings`)."""
 
 
 def pipeline_settings(kafka: str, database_url: str, schema: str, topic: str, **extra: Any) -> Settings:
@@ -55,6 +60,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TOUCHLINE_RECORDER_GROUP": settings.recorder_group,
         "TOUCHLINE_KAFKA_SESSION_TIMEOUT_MS": str(settings.kafka_session_timeout_ms),
         "TOUCHLINE_RECORDER_MAX_POLL_RECORDS": str(settings.recorder_max_poll_records),
+        "TOUCHLINE_KAFKA_CLIENT": settings.kafka_client,
     }
 
 

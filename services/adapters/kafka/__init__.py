@@ -1,1 +1,1 @@
-"""Kafka transport: the publisher, the record source and topic administration (kafka-python)."""
+"""Kafka transport: the publisher, the record source and topic administration, on kafka-python or confluent-kafka."""

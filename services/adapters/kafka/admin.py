@@ -1,4 +1,5 @@
-"""Topic administration: create the topics touchline needs when they are missing, and probe the broker."""
+"""Topic administration with kafka-python: create missing topics, list topics, probe the broker (backend.py
+chooses between this and the confluent-kafka module)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from services.adapters.kafka.clients import construct
-from services.adapters.settings import Settings
 
 
 def ensure_topics(bootstrap_servers: str, topics: dict[str, int], replication_factor: int = 1) -> None:
@@ -64,16 +64,3 @@ def broker_reachable(bootstrap_servers: str, timeout_s: float = 3.0) -> bool:
         return False
     finally:
         admin.close()
-
-
-def ensure_kafka_topics(settings: Settings) -> None:
-    """Create missing topics outside production; in production they must have been created by operations
-    (replication, retention), so a missing topic is an error rather than a silently under-replicated topic."""
-    wanted = {settings.events_topic: settings.events_topic_partitions, settings.dlq_topic: 1,
-              settings.alerts_topic: 1, settings.audit_topic: 1}
-    if settings.env != "production":
-        ensure_topics(settings.kafka_bootstrap_servers, wanted)
-        return
-    missing = sorted(set(wanted) - existing_topics(settings.kafka_bootstrap_servers))
-    if missing:
-        raise RuntimeError(f"topics missing: {', '.join(missing)} (create them first, see docs/operations.md)")

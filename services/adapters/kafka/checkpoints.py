@@ -7,13 +7,13 @@ from collections.abc import Sequence
 import orjson
 
 from domain.audit.checkpoint import SignedCheckpoint, checkpoint_json
-from services.adapters.kafka.producer import KafkaSender
+from services.adapters.kafka.records import RecordSender
 
 
 class KafkaCheckpointSink:
     """Publishes checkpoints to the audit topic: key = seq, value = the checkpoint JSON (see docs/audit.md)."""
 
-    def __init__(self, sender: KafkaSender) -> None:
+    def __init__(self, sender: RecordSender) -> None:
         self._sender = sender
 
     def __call__(self, checkpoints: Sequence[SignedCheckpoint]) -> None:

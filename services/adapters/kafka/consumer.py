@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
@@ -11,11 +11,9 @@ from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata
 
 from services.adapters.kafka.clients import construct
-from services.adapters.kafka.records import SourceRecord
+from services.adapters.kafka.records import SourceRecord, TrackedOffset
 
 log = logging.getLogger(__name__)
-
-TrackedOffset = Callable[[str], int | None]
 
 
 class _SeekToTracked(ConsumerRebalanceListener):

@@ -1,4 +1,5 @@
-"""Producing to Kafka: touchpoint events (HTTP gateway, publisher CLI) and dead letters (recorder)."""
+"""Producing to Kafka: touchpoint events (HTTP gateway, publisher CLI) and dead letters (recorder). The sender is
+kafka-python's; the publisher and the dead-letter sink take either library's (services.adapters.kafka.backend)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from kafka.errors import KafkaError
 
 from contracts import Envelope, partition_key, to_canonical_json
 from services.adapters.kafka.clients import construct
-from services.adapters.kafka.records import DeadLetter, Headers, PublishFailed
+from services.adapters.kafka.records import DeadLetter, Headers, PublishFailed, RecordSender
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,11 @@ class KafkaSender:
         """A sender that creates its producer on first use and again after `reset`."""
         return cls(None, topic, timeout_s, factory=lambda: make_producer(bootstrap_servers, **overrides))
 
+    @classmethod
+    def opened(cls, bootstrap_servers: str, topic: str, timeout_s: float = 30.0, **overrides: Any) -> KafkaSender:
+        """A sender over a producer created now (so a broker that cannot be reached fails here)."""
+        return cls(make_producer(bootstrap_servers, **overrides), topic, timeout_s)
+
     def send_all(self, items: Sequence[tuple[bytes | None, bytes, Headers]]) -> None:
         try:
             producer = self._current()
@@ -102,7 +108,7 @@ class KafkaSender:
 class KafkaEventPublisher:
     """EventPublisher onto the events topic: key = partition key, value = canonical JSON."""
 
-    def __init__(self, sender: KafkaSender) -> None:
+    def __init__(self, sender: RecordSender) -> None:
         self._sender = sender
 
     def publish(self, events: Sequence[Envelope]) -> None:
@@ -116,7 +122,7 @@ class KafkaEventPublisher:
 class KafkaDeadLetterSink:
     """DeadLetterSink onto the dead-letter topic, keeping the original key and value untouched."""
 
-    def __init__(self, sender: KafkaSender) -> None:
+    def __init__(self, sender: RecordSender) -> None:
         self._sender = sender
 
     def send(self, letters: Sequence[DeadLetter]) -> None:

@@ -1,14 +1,16 @@
-"""Transport-neutral records and the two small ports the pipeline needs: publisher and record source."""
+"""Transport-neutral records and the small ports the pipeline needs: sender, publisher and record source."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from contracts import Envelope
 
 Headers = tuple[tuple[str, bytes], ...]
+TrackedOffset = Callable[[str], int | None]
+"""The event store's last recorded offset of a "topic:partition" (None: nothing recorded yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,18 @@ class DeadLetter:
 
 class PublishFailed(Exception):
     """The broker did not acknowledge every record (nothing may be assumed published)."""
+
+
+class RecordSender(Protocol):
+    """Sends (key, value, headers) batches to one topic; either client library implements it (backend.py)."""
+
+    def send_all(self, items: Sequence[tuple[bytes | None, bytes, Headers]]) -> None:
+        """Return once the broker acknowledged every record (acks=all); raise PublishFailed."""
+
+    def reset(self) -> None:
+        """Drop the producer after a failure (it may be wedged); the next batch connects anew."""
+
+    def close(self) -> None: ...
 
 
 class EventPublisher(Protocol):

@@ -41,7 +41,7 @@ def api() -> None:
 def recorder() -> None:
     """Consume the events topic as the recorder consumer group and append to the event store. Serves /metrics,
     /healthz and /readyz (ready once it has partitions) on TOUCHLINE_METRICS_PORT."""
-    from services.adapters.kafka.admin import ensure_kafka_topics
+    from services.adapters.kafka.backend import ensure_kafka_topics
     from services.entrypoints.loops.pipeline import build_recorder_loop, supervise
 
     with opened(configure_logs=True) as root:
@@ -88,7 +88,7 @@ def chainer() -> None:
     """Follow the event store's log: record each event's hash chain link, issue signed Merkle checkpoints every
     TOUCHLINE_AUDIT_CHECKPOINT_EVENTS events or _SECONDS seconds, publish them to TOUCHLINE_AUDIT_TOPIC
     (run one replica)."""
-    from services.adapters.kafka.admin import ensure_kafka_topics
+    from services.adapters.kafka.backend import ensure_kafka_topics
     from services.entrypoints.loops.chainer import build_chainer
     from services.entrypoints.loops.pipeline import supervise
 

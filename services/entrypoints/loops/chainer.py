@@ -9,8 +9,8 @@ from typing import Any
 from services.adapters.audit.keys import signing_key
 from services.adapters.audit.tables import open_audit_engine
 from services.adapters.clock import Clock, utc_now
+from services.adapters.kafka import backend
 from services.adapters.kafka.checkpoints import KafkaCheckpointSink
-from services.adapters.kafka.producer import KafkaSender
 from services.adapters.settings import Settings
 from services.adapters.store.eventstore import EventStore
 from services.adapters.supervision import Liveness
@@ -38,7 +38,7 @@ def build_chainer(settings: Settings, store: EventStore, *, clock: Clock = utc_n
     resets: list[Any] = []
     sink = None
     if publish:
-        sender = KafkaSender.connecting(settings.kafka_bootstrap_servers, settings.audit_topic)
+        sender = backend.sender(settings.kafka_client, settings.kafka_bootstrap_servers, settings.audit_topic)
         closers.append(sender.close)
         resets.append(sender.reset)
         sink = KafkaCheckpointSink(sender)

@@ -21,7 +21,7 @@ from types import FrameType
 
 import uvicorn
 
-from services.adapters.kafka.admin import ensure_kafka_topics
+from services.adapters.kafka.backend import ensure_kafka_topics
 from services.adapters.settings import Settings
 from services.adapters.supervision import Liveness
 from services.entrypoints.app import build_app

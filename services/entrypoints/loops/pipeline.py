@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 
 from services.adapters.config import load_identity_config
 from services.adapters.databases import projection_stores
-from services.adapters.kafka.consumer import KafkaRecordSource
-from services.adapters.kafka.producer import KafkaDeadLetterSink, KafkaSender, make_producer
+from services.adapters.kafka import backend
+from services.adapters.kafka.producer import KafkaDeadLetterSink
 from services.adapters.privacy.keys import protector_for
 from services.adapters.settings import Settings
 from services.adapters.store.eventstore import EventStore
@@ -48,17 +48,10 @@ def build_recorder_loop(
     protector = protector_for(settings)
 
     def connect() -> RecorderClients:
-        dlq = KafkaSender(make_producer(settings.kafka_bootstrap_servers), settings.dlq_topic,
-                          settings.publish_timeout_s)
+        dlq = backend.sender(settings.kafka_client, settings.kafka_bootstrap_servers, settings.dlq_topic,
+                             settings.publish_timeout_s, connect_now=True)
         try:
-            source = KafkaRecordSource(
-                settings.kafka_bootstrap_servers,
-                settings.events_topic,
-                settings.recorder_group,
-                event_store.tracked,
-                session_timeout_ms=settings.kafka_session_timeout_ms,
-                max_poll_records=settings.recorder_max_poll_records,
-            )
+            source = backend.recorder_source(settings, event_store.tracked)
         except BaseException:
             dlq.close()
             raise

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 from projections.sla.sql import SqlSlaStore
 from services.adapters.clock import Clock, utc_now
 from services.adapters.config import load_sla_config
-from services.adapters.kafka.producer import KafkaEventPublisher, KafkaSender
+from services.adapters.kafka import backend
+from services.adapters.kafka.producer import KafkaEventPublisher
 from services.adapters.settings import Settings
 from services.adapters.store.eventstore import EventStore
 from services.adapters.supervision import Liveness
@@ -65,8 +66,8 @@ def build_sla_services(settings: Settings, event_store: EventStore, views: Engin
     resets: list[Callable[[], Any]] = []
     publisher = None
     if settings.kafka_bootstrap_servers:
-        sender = KafkaSender.connecting(settings.kafka_bootstrap_servers, settings.alerts_topic,
-                                        settings.publish_timeout_s)
+        sender = backend.sender(settings.kafka_client, settings.kafka_bootstrap_servers, settings.alerts_topic,
+                                settings.publish_timeout_s)
         publisher = KafkaEventPublisher(sender)
         closers.append(sender.close)
         resets.append(sender.reset)
