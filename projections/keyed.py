@@ -9,13 +9,13 @@ from dataclasses import asdict, dataclass, fields
 from operator import attrgetter
 from typing import Any, get_args, get_type_hints
 
-from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, Table, Text, select
+from sqlalchemy import BigInteger, Column, Connection, Engine, Index, MetaData, Table, Text, select
 
 from contracts import CustomerRef
 from domain.log import RecordedEvent
 from projections.checksum import checksum
 from projections.protocol import MemoryProjection
-from projections.sqlstore import SqlProjection, dialect_insert, in_chunks
+from projections.sqlstore import SqlProjection, dialect_insert, in_chunks, read_position, snapshot
 
 Row = Any  # a frozen dataclass instance whose first field is its key
 KeyFn = Callable[[CustomerRef], str | None]
@@ -83,6 +83,11 @@ def state_checksum(position: int, kinds: Sequence[RowKind], rows: Callable[[str]
     return checksum(position, [(kind.name, (record_of(row) for row in rows(kind.name))) for kind in kinds])
 
 
+def record_key(row: Row) -> Any:
+    """A row's key: its first field."""
+    return getattr(row, _field_names(type(row))[0])
+
+
 def record_of(row: Row) -> dict[str, Any]:
     """`dataclasses.asdict` of a row without its deep copies (measurable in a rebuild's profile): a row's fields
     are ints, text or None (`table_of`), with nothing to copy; a row holding anything else takes `asdict`."""
@@ -105,9 +110,13 @@ def _field_names(kind: type) -> tuple[str, ...]:
     return names
 
 
-def table_of(kind: RowKind, metadata: MetaData) -> Table:
+CHANGED_AT = "changed_at"
+
+
+def table_of(kind: RowKind, metadata: MetaData, tracked: bool = False) -> Table:
     """The SQL table of a row type: its key as primary key; int fields as BIGINT, others as TEXT; optional
-    fields nullable."""
+    fields nullable. `tracked`: also `changed_at`, the log position of the batch that last wrote the row (indexed;
+    not part of the row, nor of the checksum), so a reader can follow what changed (`changed_since`)."""
     hints = get_type_hints(kind.row)
     columns = []
     for index, f in enumerate(fields(kind.row)):
@@ -116,7 +125,10 @@ def table_of(kind: RowKind, metadata: MetaData) -> Table:
         options: dict[str, Any] = {"primary_key": index == 0, "autoincrement": False,
                                    "nullable": type(None) in types}
         columns.append(Column(f.name, BigInteger, **options) if int in types else Column(f.name, Text, **options))
-    return Table(kind.name, metadata, *columns)
+    if not tracked:
+        return Table(kind.name, metadata, *columns)
+    changed = Column(CHANGED_AT, BigInteger, nullable=False, server_default="0")
+    return Table(kind.name, metadata, *columns, changed, Index(f"ix_{kind.name}_{CHANGED_AT}", CHANGED_AT))
 
 
 class KeyedMemoryProjection(MemoryProjection):
@@ -129,13 +141,23 @@ class KeyedMemoryProjection(MemoryProjection):
 
     def _clear(self) -> None:
         self._state = KeyedState(self.kinds)
+        self._changed_at: dict[tuple[str, str], int] = {}
 
     def _fold(self, events: list[RecordedEvent]) -> None:
         self._reducer.fold(self._state, events)
-        self._state.take_changed()
+        for name, rows in self._state.take_changed().items():
+            for row in rows:
+                self._changed_at[(name, record_key(row))] = events[-1].position
 
     def rows(self, table: str) -> list[Row]:
         return self._state.rows(table)
+
+    def changed_since(self, after: int) -> tuple[int, dict[str, list[Row]]]:
+        found: dict[str, list[Row]] = {kind.name: [] for kind in self.kinds}
+        for (name, key), position in sorted(self._changed_at.items()):
+            if position > after:
+                found[name].append(self._state.tables[name][key])
+        return self._position, found
 
     def checksum(self) -> str:
         return state_checksum(self._position, self.kinds, self._state.rows)
@@ -153,25 +175,48 @@ class KeyedSqlProjection(SqlProjection):
     def _table(self, name: str) -> Table:
         return next(table for table in self.tables if table.name == name)
 
+    def _select(self, name: str) -> Any:
+        """The row's columns of a table, in field order (without `changed_at`)."""
+        kind, table = next(k for k in self.kinds if k.name == name), self._table(name)
+        return select(*(table.c[f] for f in _field_names(kind.row)))
+
     def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
         state = KeyedState(self.kinds)
         for name, keys in self._reducer.needs(events).items():
             kind, table = state.kinds[name], self._table(name)
             for chunk in in_chunks(sorted(keys)):
-                for record in conn.execute(select(table).where(table.c[kind.key].in_(chunk))):
-                    state.tables[name][record[0]] = kind.row(*record)  # columns in field order (`table_of`)
+                for record in conn.execute(self._select(name).where(table.c[kind.key].in_(chunk))):
+                    state.tables[name][record[0]] = kind.row(*record)
         self._reducer.fold(state, events)
         for name, rows in state.take_changed().items():
             if rows:
-                _upsert(conn, self._table(name), [record_of(row) for row in rows])
+                table = self._table(name)
+                records = [record_of(row) for row in rows]
+                if CHANGED_AT in table.c:
+                    records = [r | {CHANGED_AT: events[-1].position} for r in records]
+                _upsert(conn, table, records)
+
+    def changed_since(self, after: int) -> tuple[int, dict[str, list[Row]]]:
+        """(the store's position, the rows of each tracked table written by a batch past log position `after`),
+        read in one snapshot."""
+        found: dict[str, list[Row]] = {}
+        with snapshot(self._engine) as conn:
+            position = read_position(conn, self.name, lock=False)
+            for kind in self.kinds:
+                table = self._table(kind.name)
+                if CHANGED_AT not in table.c:
+                    raise TypeError(f"{table.name} does not track changes (table_of(..., tracked=True))")
+                query = self._select(kind.name).where(table.c[CHANGED_AT] > after)
+                found[kind.name] = [kind.row(*record) for record in conn.execute(query)]
+        return position, found
 
     def rows(self, table: str) -> list[Row]:
         with self._engine.connect() as conn:
             return self._rows(conn, table)
 
     def _rows(self, conn: Connection, name: str) -> list[Row]:
-        kind, table = next(k for k in self.kinds if k.name == name), self._table(name)
-        found = [kind.row(*record) for record in conn.execute(select(table))]  # columns in field order (`table_of`)
+        kind = next(k for k in self.kinds if k.name == name)
+        found = [kind.row(*record) for record in conn.execute(self._select(name))]
         return sorted(found, key=attrgetter(kind.key))  # Python's order, not the collation's
 
     def _checksum(self, conn: Connection, position: int) -> str:

@@ -241,11 +241,11 @@ def _count_cases(buckets: _Buckets, cases: Iterable[CaseTimes], calendar_for: Ca
         if case.first_response_us is not None:
             answered = max(case.first_response_us, case.opened_us)
             key = buckets.key(case.department, answered)
-            buckets.samples[key]["first_response"].append(_business(calendar, case.opened_us, answered))
+            buckets.samples[key]["first_response"].append(business_seconds(calendar, case.opened_us, answered))
         if case.resolved_us is not None:
             resolved = max(case.resolved_us, case.opened_us)
             key = buckets.key(case.department, resolved)
-            buckets.samples[key]["turnaround"].append(_business(calendar, case.opened_us, resolved))
+            buckets.samples[key]["turnaround"].append(business_seconds(calendar, case.opened_us, resolved))
         for at_us in case.reopened_us:
             buckets.counts[buckets.key(case.department, at_us)]["reopened"] += 1
 
@@ -273,7 +273,7 @@ def _count_promises(buckets: _Buckets, promises: Iterable[Promise], now_us: int)
             buckets.counts[key]["promises_kept"] += 1
 
 
-def _business(calendar: Calendar, start_us: int, end_us: int) -> float:
+def business_seconds(calendar: Calendar, start_us: int, end_us: int) -> float:
     return calendar.business_seconds_between(_at(start_us), _at(end_us))
 
 

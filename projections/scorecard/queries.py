@@ -4,7 +4,7 @@ previous period."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -79,6 +79,43 @@ def facts_of(rows: Callable[[str], list[Any]]) -> Facts:
     )
 
 
+class HeldRows:
+    """The rows a reader of the store's changes (`changed_since`) has seen, turned into the facts
+    `domain.quality.live_scorecard.LiveScorecard.update` takes, as `facts_of` turns all of them: a case with its
+    reopenings once it was seen opened, a promise once it was seen promised."""
+
+    def __init__(self) -> None:
+        self._cases: dict[str, CaseRow] = {}
+        self._reopens: dict[str, dict[str, int]] = defaultdict(dict)  # case -> reopen event -> instant
+
+    def facts(self, changed: Mapping[str, list[Any]]) -> dict[str, dict[str, Any]]:
+        touched: set[str] = set()
+        for case in _typed(changed.get(CASES, []), CaseRow):
+            self._cases[case.case_id] = case
+            touched.add(case.case_id)
+        for reopen in _typed(changed.get(REOPENS, []), ReopenRow):
+            self._reopens[reopen.case_id][reopen.event_id] = reopen.at_us
+            touched.add(reopen.case_id)
+        cases = {}
+        for case_id in touched:
+            c = self._cases.get(case_id)
+            if c is not None and c.department is not None and c.opened_us is not None:
+                cases[case_id] = CaseTimes(case_id, c.department, c.opened_us, c.first_response_us, c.resolved_us,
+                                           tuple(sorted(self._reopens.get(case_id, {}).values())))
+        return {
+            "feedback": {f.event_id: Feedback(FeedbackKind(f.kind), f.department, f.at_us)
+                         for f in _typed(changed.get(FEEDBACK, []), FeedbackRow)},
+            "sales": {s.order_id: Sale(s.order_id, s.customer_id, s.department, s.at_us)
+                      for s in _typed(changed.get(SALES, []), SaleRow)},
+            "cases": cases,
+            "visits": {v.event_id: Visit(v.order_id, v.department, v.at_us, v.position)
+                       for v in _typed(changed.get(VISITS, []), VisitRow)},
+            "promises": {p.promise_id: Promise(p.promise_id, p.department, p.due_us, p.made_us)
+                         for p in _typed(changed.get(PROMISES, []), PromiseRow)
+                         if p.department is not None and p.due_us is not None},
+        }
+
+
 def _typed(rows: list[Any], row_type: type[T]) -> list[T]:
     return [row for row in rows if isinstance(row, row_type)]
 
@@ -87,4 +124,5 @@ class ScorecardReader(Protocol):
     """The read side of both stores."""
 
     def scorecard(self, query: ScorecardQuery) -> list[ScorecardRow]: ...
+    def changed_since(self, after: int) -> tuple[int, dict[str, list[Any]]]: ...
     def checksum_at(self) -> tuple[int, str]: ...

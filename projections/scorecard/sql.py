@@ -12,7 +12,7 @@ from projections.scorecard.queries import NAME, ScorecardQuery
 from projections.scorecard.reducer import KINDS, reducer
 from projections.sqlstore import metadata, snapshot
 
-TABLES = tuple(table_of(kind, metadata) for kind in KINDS)  # created by the views_0004 revision
+TABLES = tuple(table_of(kind, metadata, tracked=True) for kind in KINDS)  # views_0004, changed_at: views_0005
 
 
 class SqlScorecardStore(KeyedSqlProjection):

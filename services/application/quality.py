@@ -34,7 +34,7 @@ from projections.customers.queries import CustomerStore
 from projections.scorecard.queries import ScorecardQuery, ScorecardReader
 from projections.servqual.queries import ServqualQuery, ServqualReader
 from services.application.cases import CaseViews
-from services.application.quality_live import LiveQualityIndex
+from services.application.quality_live import LiveQualityIndex, LiveScorecardIndex
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ class QualityStores:
     segments: tuple[SegmentRule, ...] = ()
     fcr: FcrConfig = field(default_factory=FcrConfig)
     proactive: ProactiveConfig = field(default_factory=ProactiveConfig)
-    live: LiveQualityIndex | None = None  # FCR, proactive, segments and staff kept up to date (quality_live)
+    live: LiveQualityIndex | None = None  # FCR, proactive, segments, touchpoints, staff kept up to date
+    live_scorecard: LiveScorecardIndex | None = None  # the scorecard kept up to date (quality_live)
 
 
 def quality_stores(stores: dict[str, Any], segments: Sequence[SegmentRule], fcr: FcrConfig | None = None,
@@ -59,7 +60,7 @@ def quality_stores(stores: dict[str, Any], segments: Sequence[SegmentRule], fcr:
     live = LiveQualityIndex(stores["contacts"], stores["customers"], fcr, proactive, tuple(segments)) \
         if "customers" in stores else None
     return QualityStores(stores["servqual"], stores["scorecard"], stores["contacts"], tuple(segments), fcr,
-                         proactive, live)
+                         proactive, live, LiveScorecardIndex(stores["scorecard"]))
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,11 @@ class Quality:
                   now: datetime, department: str | None) -> list[ScorecardRow]:
         if self.scope is not None and department not in (None, self.scope):
             return []
+        wanted = department or self.scope
+        if self.stores.live_scorecard is not None:
+            with self.stores.live_scorecard.caught_up(self.cases.calendar_for) as board:
+                rows = board.scorecard(period, ZoneInfo(zone), now, since, until)
+            return [r for r in rows if wanted is None or r.department == wanted]
         query = ScorecardQuery(now, self.cases.calendar_for, period, since, until, department or self.scope, zone)
         return self.stores.scorecard.scorecard(query)
 

@@ -21,9 +21,12 @@ from domain.identity.segments import SegmentRule
 from domain.instants import epoch_us
 from domain.quality.fcr import FcrConfig
 from domain.quality.live import LiveQuality
+from domain.quality.live_scorecard import LiveScorecard
 from domain.quality.proactive import ProactiveConfig
+from domain.quality.scorecard import CalendarFor
 from projections.contacts.queries import ContactFactsReader
 from projections.customers.queries import CustomerStore
+from projections.scorecard.queries import HeldRows, ScorecardReader
 
 CHUNK = 50_000  # facts read per query while catching up
 FREEZE_FROM = 100_000  # log positions from which a built index is frozen out of the garbage collector's scans
@@ -100,3 +103,27 @@ class LiveQualityIndex:
         self._live.reassign({anchor: customer for anchor, customer in moved.items() if anchor in self._anchors})
         self._identities_at = position
         self._live.compact()
+
+
+class LiveScorecardIndex:
+    """`domain.quality.live_scorecard.LiveScorecard` over the scorecard store, caught up before every answer from
+    the rows its batches wrote since (`changed_since`): two indexed reads per table when nothing moved."""
+
+    def __init__(self, store: ScorecardReader) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._rows = HeldRows()
+        self._live: LiveScorecard | None = None
+        self._at = 0
+
+    @contextmanager
+    def caught_up(self, calendar_for: CalendarFor) -> Iterator[LiveScorecard]:
+        """The index with every row the store holds now (built on first use, with the departments' calendars)."""
+        with self._lock:
+            if self._live is None:
+                self._live = LiveScorecard(calendar_for)
+            position, changed = self._store.changed_since(self._at)
+            if any(changed.values()):
+                self._live.update(**self._rows.facts(changed))
+            self._at = position
+            yield self._live

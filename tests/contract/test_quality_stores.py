@@ -7,9 +7,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -25,6 +26,7 @@ from projections.servqual.memory import MemoryServqualStore
 from projections.servqual.queries import ServqualQuery
 from projections.servqual.sql import SqlServqualStore
 from projections.sqlstore import make_engine, url_with_search_path
+from services.application.quality_live import LiveScorecardIndex
 from tests.support.quality_data import CALENDAR, NOW, ZONE, QualityData, generate, iter_batches, servqual_expected
 
 pytestmark = pytest.mark.contract
@@ -164,3 +166,26 @@ def test_servqual_cells_equal_the_reference_in_every_grouping_period_zone_and_sc
                     found = store.cells(query)
                     assert found == expected.cells(query)
                     assert found or department is not None
+
+
+def test_the_live_scorecard_answers_as_the_store_does_batch_after_batch(backend: Callable[[str], Store]) -> None:
+    """The API's live scorecard follows the store's changed rows (`changed_since`) and answers every period kind,
+    zone, range and instant as the scorecard computed from all the rows."""
+    store = backend("scorecard")
+    index = LiveScorecardIndex(store)
+    events, rng, start, asked = DATA.recorded(), random.Random(3), 0, 0
+    zones = [ZONE, ZoneInfo("UTC"), ZoneInfo("America/Havana")]
+    while start < len(events):
+        size = rng.randint(10, 150)
+        store.apply(events[start : start + size])
+        start += size
+        for _ in range(3):
+            kind, zone = rng.choice(list(PeriodKind)), rng.choice(zones)
+            now = AT + timedelta(days=rng.randint(-60, 60))
+            since = rng.choice([None, AT - timedelta(days=rng.randint(0, 90))])
+            until = rng.choice([None, AT + timedelta(days=rng.randint(-30, 30))])
+            with index.caught_up(calendar_for) as live:
+                found = live.scorecard(kind, zone, now, since, until)
+            assert found == store.scorecard(ScorecardQuery(now, calendar_for, kind, since, until, None, zone.key))
+            asked += 1 if found else 0
+    assert asked > 10

@@ -155,7 +155,7 @@ def test_a_database_created_before_migrations_is_adopted(settings: Settings) -> 
     views_metadata.create_all(engine, tables=[views_metadata.tables["projection_positions"]])  # as create() did
     engine.dispose()
 
-    assert migrate(settings) == {"store": "store_0001", "views": "views_0004"}
+    assert migrate(settings) == {"store": "store_0001", "views": "views_0005"}
 
     engine = make_engine(views.url)
     assert set(VIEWS_TABLES.tables) <= set(inspect(engine).get_table_names())
@@ -188,6 +188,6 @@ def test_touchline_migrate_upgrades_then_finds_nothing_to_do(settings: Settings)
     for _ in range(2):
         done = runner.invoke(app, ["migrate"], env=env)
         assert done.exit_code == 0, done.output
-        assert done.stdout == "store\tstore_0001\nviews\tviews_0004\n"
+        assert done.stdout == "store\tstore_0001\nviews\tviews_0005\n"
     after = runner.invoke(app, ["migrate", "--check"], env=env)
     assert after.exit_code == 0 and "at head" in after.stderr
