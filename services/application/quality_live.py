@@ -15,13 +15,15 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from domain.identity.segments import SegmentRule
 from domain.instants import epoch_us
 from domain.quality.fcr import FcrConfig
 from domain.quality.live import LiveQuality
 from domain.quality.live_scorecard import LiveScorecard
+from domain.quality.periods import DEFAULT_ZONE, PeriodKind
 from domain.quality.proactive import ProactiveConfig
 from domain.quality.scorecard import CalendarFor
 from projections.contacts.queries import ContactFactsReader
@@ -66,9 +68,12 @@ class LiveQualityIndex:
                 gc.collect()
                 gc.freeze()
 
-    def start_warming(self, at: Callable[[], datetime] | None = None) -> None:
-        """Build the index in a background thread (an API process at start); answers asked meanwhile wait."""
-        self._warming = threading.Thread(target=self._warm_quietly, args=(at,), name="quality-index", daemon=True)
+    def start_warming(self, at: Callable[[], datetime] | None = None,
+                      then: Callable[[], object] | None = None) -> None:
+        """Build the index in a background thread (an API process at start), then run `then` there (the live
+        scorecard's build); answers asked meanwhile wait."""
+        self._warming = threading.Thread(target=self._warm_quietly, args=(at, then), name="quality-index",
+                                         daemon=True)
         self._warming.start()
 
     def stop(self) -> None:
@@ -78,9 +83,11 @@ class LiveQualityIndex:
             self._warming.join()
             self._warming = None
 
-    def _warm_quietly(self, at: Callable[[], datetime] | None) -> None:
+    def _warm_quietly(self, at: Callable[[], datetime] | None, then: Callable[[], object] | None) -> None:
         try:
             self.warm(at, self._stop)
+            if then is not None and not self._stop.is_set():
+                then()
         except Exception:  # noqa: BLE001 - the read models may be unreachable now; the first answer tries again
             log.warning("the live quality index could not be built at start; the first answer builds it",
                         exc_info=True)
@@ -115,6 +122,12 @@ class LiveScorecardIndex:
         self._rows = HeldRows()
         self._live: LiveScorecard | None = None
         self._at = 0
+
+    def warm(self, calendar_for: CalendarFor) -> None:
+        """Catch up and build the boards of the default zone (months and quarters)."""
+        with self.caught_up(calendar_for) as live:
+            for kind in PeriodKind:
+                live.scorecard(kind, ZoneInfo(DEFAULT_ZONE), datetime.now(UTC))
 
     @contextmanager
     def caught_up(self, calendar_for: CalendarFor) -> Iterator[LiveScorecard]:

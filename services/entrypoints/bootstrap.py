@@ -179,10 +179,12 @@ class Root:
         for name in ("sender", "event_store", "views", "stores", "audit", "erasure", "cases", "customers", "sla",
                      "exporter", "position_at", "replays", "projections", "quality", "publisher", "protector"):
             getattr(self, name)
-        live = self.quality.live if self.quality is not None else None
-        if live is not None and self.settings.quality_warm:
-            live.start_warming(self.clock)  # the first quality answer would otherwise read every fact
-            self.closers.append(live.stop)
+        quality = self.quality
+        if quality is not None and quality.live is not None and self.settings.quality_warm:
+            # the first quality answers would otherwise read every fact and every scorecard row
+            scorecard, calendar_for = quality.live_scorecard, self.cases.calendar_for
+            quality.live.start_warming(self.clock, None if scorecard is None else lambda: scorecard.warm(calendar_for))
+            self.closers.append(quality.live.stop)
         return self
 
     def readiness(self) -> dict[str, str]:
