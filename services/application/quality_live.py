@@ -121,7 +121,7 @@ class LiveScorecardIndex:
         self._lock = threading.Lock()
         self._rows = HeldRows()
         self._live: LiveScorecard | None = None
-        self._at = 0
+        self._at = -1  # before every row: rows written before changes were tracked have changed_at 0
 
     def warm(self, calendar_for: CalendarFor) -> None:
         """Catch up and build the boards of the default zone (months and quarters)."""

@@ -1,6 +1,6 @@
 """The scorecard's tables say which batch last wrote each row (`changed_at`, indexed), so the API's live scorecard
-follows what changed instead of reading every row (docs/quality.md). Rows written before are `changed_at` 0: a
-reader starting from 0 reads them all once.
+follows what changed instead of reading every row (docs/quality.md). Rows written before are `changed_at` 0, which a
+reader starting from before any position (-1) reads once.
 
 Revision ID: views_0005
 Revises: views_0004
