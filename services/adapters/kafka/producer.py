@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from kafka.errors import KafkaError
 from contracts import Envelope, partition_key, to_canonical_json
 from services.adapters.kafka.clients import construct
 from services.adapters.kafka.records import DeadLetter, Headers, PublishFailed, RecordSender
+from services.adapters.kafka.slot import ProducerSlot
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +50,9 @@ class KafkaSender:
 
     def __init__(self, producer: KafkaProducer | None, topic: str, timeout_s: float = 30.0, *,
                  factory: Callable[[], KafkaProducer] | None = None) -> None:
-        if producer is None and factory is None:
-            raise ValueError("a producer or a factory of producers is needed")
-        self._producer = producer
-        self._factory = factory
+        self._slot = ProducerSlot(producer, factory)
         self._topic = topic
         self._timeout_s = timeout_s
-        self._lock = threading.Lock()
 
     @classmethod
     def connecting(cls, bootstrap_servers: str, topic: str, timeout_s: float = 30.0, **overrides: Any) -> KafkaSender:
@@ -70,7 +66,7 @@ class KafkaSender:
 
     def send_all(self, items: Sequence[tuple[bytes | None, bytes, Headers]]) -> None:
         try:
-            producer = self._current()
+            producer = self._slot.current()
             futures = [
                 producer.send(self._topic, key=key, value=value, headers=list(headers))
                 for key, value, headers in items
@@ -83,26 +79,15 @@ class KafkaSender:
 
     def reset(self) -> None:
         """Close the producer (briefly: it may be broken); the next batch connects anew. No-op without a factory."""
-        if self._factory is None:
-            return
-        with self._lock:
-            producer, self._producer = self._producer, None
+        producer = self._slot.take() if self._slot.renewable else None
         if producer is not None:
             with contextlib.suppress(Exception):  # a wedged producer may fail to close; it is dropped anyway
                 producer.close(timeout=1.0)
 
     def close(self) -> None:
-        with self._lock:
-            producer, self._producer = self._producer, None
+        producer = self._slot.take()
         if producer is not None:
             producer.close(timeout=self._timeout_s)
-
-    def _current(self) -> KafkaProducer:
-        with self._lock:
-            if self._producer is None:
-                assert self._factory is not None  # without a factory the producer is never dropped but by close
-                self._producer = self._factory()
-            return self._producer
 
 
 class KafkaEventPublisher:

@@ -13,6 +13,7 @@ from confluent_kafka import KafkaError, KafkaException, Message
 
 from services.adapters.kafka.confluent import clients
 from services.adapters.kafka.records import Headers, PublishFailed
+from services.adapters.kafka.slot import ProducerSlot
 
 _WireHeaders = list[tuple[str, str | bytes | None]]
 
@@ -68,13 +69,9 @@ class ConfluentSender:
 
     def __init__(self, producer: confluent_kafka.Producer | None, topic: str, timeout_s: float = 30.0, *,
                  factory: Callable[[], confluent_kafka.Producer] | None = None) -> None:
-        if producer is None and factory is None:
-            raise ValueError("a producer or a factory of producers is needed")
-        self._producer = producer
-        self._factory = factory
+        self._slot = ProducerSlot(producer, factory)
         self._topic = topic
         self._timeout_s = timeout_s
-        self._lock = threading.Lock()
 
     @classmethod
     def connecting(cls, bootstrap_servers: str, topic: str, timeout_s: float = 30.0,
@@ -91,7 +88,7 @@ class ConfluentSender:
         deadline = time.monotonic() + self._timeout_s
         acks = _Acks(len(items))
         try:
-            producer = self._current()
+            producer = self._slot.current()
             for key, value, headers in items:
                 self._produce(producer, key, value, [(k, v) for k, v in headers], acks.report, deadline)
             acknowledged = acks.wait(producer, deadline)
@@ -116,25 +113,14 @@ class ConfluentSender:
 
     def reset(self) -> None:
         """Drop the producer without waiting for what it still holds; no-op without a factory."""
-        if self._factory is None:
-            return
-        with self._lock:
-            producer, self._producer = self._producer, None
+        producer = self._slot.take() if self._slot.renewable else None
         if producer is not None:
             with contextlib.suppress(Exception):  # a broken producer may fail to purge; it is dropped anyway
                 producer.purge()
                 producer.close()
 
     def close(self) -> None:
-        with self._lock:
-            producer, self._producer = self._producer, None
+        producer = self._slot.take()
         if producer is not None:
             producer.flush(self._timeout_s)
             producer.close()
-
-    def _current(self) -> confluent_kafka.Producer:
-        with self._lock:
-            if self._producer is None:
-                assert self._factory is not None  # without a factory the producer is never dropped but by close
-                self._producer = self._factory()
-            return self._producer
