@@ -86,7 +86,7 @@ def measure(url: str, samples: int) -> None:
         started = time.perf_counter()
         live.warm(Components.clock)
         if Components.quality.live_scorecard is not None:
-            Components.quality.live_scorecard.warm(case_views.calendar_for)
+            Components.quality.live_scorecard.warm(case_views.calendar_for, Components.clock)
         with live.caught_up() as index:
             took, peak = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"live quality indexes: facts up to log position {index.position:,} and the scorecard in "

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from domain.identity.segments import SegmentRule
@@ -123,11 +123,11 @@ class LiveScorecardIndex:
         self._live: LiveScorecard | None = None
         self._at = -1  # before every row: rows written before changes were tracked have changed_at 0
 
-    def warm(self, calendar_for: CalendarFor) -> None:
-        """Catch up and build the boards of the default zone (months and quarters)."""
+    def warm(self, calendar_for: CalendarFor, at: Callable[[], datetime]) -> None:
+        """Catch up and build the boards of the default zone (months and quarters), asking as of `at()`."""
         with self.caught_up(calendar_for) as live:
             for kind in PeriodKind:
-                live.scorecard(kind, ZoneInfo(DEFAULT_ZONE), datetime.now(UTC))
+                live.scorecard(kind, ZoneInfo(DEFAULT_ZONE), at())
 
     @contextmanager
     def caught_up(self, calendar_for: CalendarFor) -> Iterator[LiveScorecard]:

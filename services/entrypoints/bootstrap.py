@@ -182,8 +182,9 @@ class Root:
         quality = self.quality
         if quality is not None and quality.live is not None and self.settings.quality_warm:
             # the first quality answers would otherwise read every fact and every scorecard row
-            scorecard, calendar_for = quality.live_scorecard, self.cases.calendar_for
-            quality.live.start_warming(self.clock, None if scorecard is None else lambda: scorecard.warm(calendar_for))
+            scorecard, calendar_for, clock = quality.live_scorecard, self.cases.calendar_for, self.clock
+            then = None if scorecard is None else lambda: scorecard.warm(calendar_for, clock)
+            quality.live.start_warming(clock, then)
             self.closers.append(quality.live.stop)
         return self
 
