@@ -32,12 +32,7 @@ def period_of_us(at_us: int, kind: PeriodKind, zone: ZoneInfo) -> str:
 
 def previous_period(period: str) -> str:
     """The period before `period` (`2026-01` -> `2025-12`, `2026-Q1` -> `2025-Q4`)."""
-    year, _, part = period.partition("-")
-    if part.startswith("Q"):
-        quarter = int(part[1:])
-        return f"{int(year) - 1:04d}-Q4" if quarter == 1 else f"{year}-Q{quarter - 1}"
-    month = int(part)
-    return f"{int(year) - 1:04d}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    return _shifted(period, -1)
 
 
 def period_start(period: str, zone: ZoneInfo) -> datetime:
@@ -50,12 +45,16 @@ def period_start(period: str, zone: ZoneInfo) -> datetime:
 
 def next_period(period: str) -> str:
     """The period after `period` (`2025-12` -> `2026-01`, `2025-Q4` -> `2026-Q1`)."""
+    return _shifted(period, 1)
+
+
+def _shifted(period: str, step: int) -> str:
     year, _, part = period.partition("-")
     if part.startswith("Q"):
-        quarter = int(part[1:])
-        return f"{int(year) + 1:04d}-Q1" if quarter == 4 else f"{year}-Q{quarter + 1}"
-    month = int(part)
-    return f"{int(year) + 1:04d}-01" if month == 12 else f"{year}-{month + 1:02d}"
+        index = int(year) * 4 + int(part[1:]) - 1 + step
+        return f"{index // 4:04d}-Q{index % 4 + 1}"
+    index = int(year) * 12 + int(part) - 1 + step
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 class PeriodIndex:
