@@ -22,6 +22,7 @@ from domain.quality.servqual import Grouping, ServqualCell
 from domain.quality.staff import Segment, StaffRow
 from domain.quality.touchpoints import TouchpointScore
 from projections.cases.queries import HandoffQuery
+from projections.cases.rows import HandoffRow
 from projections.contacts.queries import (
     ContactFactsReader,
     FcrReport,
@@ -163,13 +164,18 @@ class Quality:
 
     def touchpoints(self, now: datetime, examples: int) -> list[TouchpointScore]:
         handoffs = self.cases.store.handoffs(HandoffQuery())
-        with self._live(now) as index:
-            if index is not None:
-                signals = handoff_signals(handoffs, now, self.cases.calendar_for, self.cases.handoff_target)
-                found = index.touchpoints(signals, examples)
-        if index is None:
+        found = self._live_touchpoints(now, handoffs, examples)
+        if found is None:
             found = self.views(now).touchpoints(handoffs, self.cases.calendar_for, examples)
         return found if self.scope is None else [t for t in found if t.touchpoint.department == self.scope]
+
+    def _live_touchpoints(self, now: datetime, handoffs: Sequence[HandoffRow],
+                          examples: int) -> list[TouchpointScore] | None:
+        with self._live(now) as index:
+            if index is None:
+                return None
+            signals = handoff_signals(handoffs, now, self.cases.calendar_for, self.cases.handoff_target)
+            return index.touchpoints(signals, examples)
 
     def _touched(self, views: QualityViews) -> set[str]:
         """Customers with a contact-quality fact recorded by the scope's department."""
