@@ -23,6 +23,14 @@ class CustomerFacts:
     touches: list[Fact] = field(default_factory=list)
     declared: set[str] = field(default_factory=set)
 
+    def add(self, fact: Fact) -> None:
+        """The customer's next fact in log order."""
+        self.facts.append(fact)
+        if fact.kind in TOUCH_TYPES:
+            self.touches.append(fact)
+        if fact.kind == "case.opened" and fact.detail:
+            self.declared.add(fact.detail)
+
 
 def customers_of(facts: Iterable[Fact], resolve: Resolve) -> dict[str, CustomerFacts]:
     """The customers named by `facts` (in log order), by resolved customer id."""
@@ -31,12 +39,7 @@ def customers_of(facts: Iterable[Fact], resolve: Resolve) -> dict[str, CustomerF
         customer = customer_of(fact, resolve)
         if customer is None:
             continue
-        view = found.setdefault(customer, CustomerFacts(customer))
-        view.facts.append(fact)
-        if fact.kind in TOUCH_TYPES:
-            view.touches.append(fact)
-        if fact.kind == "case.opened" and fact.detail:
-            view.declared.add(fact.detail)
+        found.setdefault(customer, CustomerFacts(customer)).add(fact)
     return found
 
 

@@ -465,11 +465,7 @@ class LiveQuality:
             if len(anchors) > 1:
                 facts.sort(key=lambda f: f.position)
             for fact in facts:
-                view.facts.append(fact)
-                if fact.kind in TOUCH_TYPES:
-                    view.touches.append(fact)
-                if fact.kind == "case.opened" and fact.detail:
-                    view.declared.add(fact.detail)
+                view.add(fact)
             self._customer_views[customer_id] = view
         return view
 
