@@ -115,13 +115,14 @@ def eventsourcing_app(bootstrap: str, topic: str, n: int, env: dict[str, str], c
 
 
 def touchline_live(bootstrap: str, url: str, schema: str, tmp: Path, events: list[dict[str, Any]],
-                   client: KafkaClient) -> float:
-    """Events per second touchline's recorder and projector drain a backlog of `events` at (bench/pipeline.py)."""
+                   client: KafkaClient, projectors: int = 1) -> float:
+    """Events per second touchline's recorder and projector(s) drain a backlog of `events` at, until every
+    projection applied the last (bench/pipeline.py)."""
     topic = f"peers-{uuid.uuid4().hex[:8]}"
     settings = bench_settings(bootstrap, url, schema, tmp, topic, client)
     ensure_kafka_topics(settings)
-    drained, seconds = pipeline(settings, [dict(e) for e in events], backlog=True)
-    return drained / seconds
+    drained, _, everywhere = pipeline(settings, [dict(e) for e in events], backlog=True, projectors=projectors)
+    return drained / everywhere
 
 
 def touchline_rebuild(store_url: str, schema: str | None, into: str, into_schema: str | None,
@@ -142,7 +143,7 @@ def touchline_rebuild(store_url: str, schema: str | None, into: str, into_schema
     return seen / raw_s, len(events) / rebuild_s
 
 
-def compare(bootstrap: str, url: str, n: int, client: KafkaClient) -> None:
+def compare(bootstrap: str, url: str, n: int, client: KafkaClient, projectors: int = 1) -> None:
     events = [touchpoint(i, "hotline", customers=2000) for i in range(n)]
     sqlite = url.startswith("sqlite")
     name = "sqlite" if sqlite else "postgres"
@@ -161,7 +162,7 @@ def compare(bootstrap: str, url: str, n: int, client: KafkaClient) -> None:
         plain_engine.dispose()
         es_env = environment_for(f"sqlite:///{tmp}/es.db" if sqlite else url, schemas[1] or None)
         es = n / eventsourcing_app(bootstrap, topic, n, es_env, client)
-        live = touchline_live(bootstrap, url.replace("TMP", tmp), schemas[2], Path(tmp), events, client)
+        live = touchline_live(bootstrap, url.replace("TMP", tmp), schemas[2], Path(tmp), events, client, projectors)
         store_url = f"sqlite:///{tmp}/store.db" if sqlite else url
         into = f"sqlite:///{tmp}/views.db" if sqlite else url
         raw_read, rebuilt = touchline_rebuild(store_url, schemas[3] or None, into, schemas[3] or None, events)
@@ -176,10 +177,10 @@ def compare(bootstrap: str, url: str, n: int, client: KafkaClient) -> None:
 
 
 def main() -> None:
-    events, urls, client = options(__doc__)
+    events, urls, client, projectors = options(__doc__)
     with broker() as bootstrap:
         for url in urls:
-            compare(bootstrap, url, events, client)
+            compare(bootstrap, url, events, client, projectors)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,12 @@ versus touchline's publish → recorded (event store) → visible in the custome
     make bench                      # N=20000, SQLite store (embedded default) and Postgres if reachable
     python -m bench.pipeline --events 50000 --database-url postgresql://postgres@127.0.0.1:5432/test
     python -m bench.pipeline --client confluent     # every client librdkafka (TOUCHLINE_KAFKA_CLIENT=confluent)
+    python -m bench.pipeline --projectors 2         # the projections shared by two projector processes
 
-The recorder and the projector run as separate `touchline` processes, as in production.
+The recorder and the projector run as separate `touchline` processes, as in production; with `--projectors N`,
+N projector processes share the projections (TOUCHLINE_PROJECTIONS, split by `rebuild_cost` as rebuilds split
+them). Two figures each: until the last event is visible in the customer timeline, and until every projection
+has applied it.
 """
 
 from __future__ import annotations
@@ -19,18 +23,23 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import get_args
 
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 from psycopg import sql
+from sqlalchemy import Engine, create_engine, select
 
+from projections.registry import NAMES, sql_stores
+from projections.sqlstore import projection_positions
 from services.adapters.databases import open_views
 from services.adapters.kafka.backend import ensure_kafka_topics
+from services.adapters.opening import open_event_store
 from services.adapters.settings import KafkaClient, Settings
 from services.application.publish import TouchlinePublisher
+from services.application.replay import costs_of, shares
 from tests.support.pipeline import settings_env, touchpoint
 
 PARTITIONS = 6
@@ -93,18 +102,21 @@ def publish(settings: Settings, events: list[dict[str, object]]) -> float:
     return time.perf_counter() - started
 
 
-def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool) -> tuple[float, float]:
-    """Live (backlog=False): (seconds to publish, seconds from first publish until all are in the timeline).
-    Backlog: events published before the processes start; (events drained, seconds from the first to the last
-    becoming visible in the timeline) — the recorder + projector rate alone."""
+def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool, projectors: int = 1
+             ) -> tuple[float, float, float]:
+    """Live (backlog=False): (seconds to publish, seconds from first publish until all are in the timeline, and
+    until every projection applied all). Backlog: events published before the processes start; (events drained,
+    seconds from the first becoming visible in the timeline to the last, and to the last applied by every
+    projection) — the recorder + projector rate alone."""
     views = open_views(settings)
     from projections.timeline.sql import SqlTimelineStore
 
     timeline = SqlTimelineStore(views)
     timeline.create()
+    store = open_event_store(settings)
     if backlog:
         publish(settings, events)
-    with processes(settings) as procs:
+    with closing(store), processes(settings, projectors) as procs:
         if backlog:
             while (first := timeline.count_entries()) == 0:
                 check_alive(procs, settings)
@@ -118,23 +130,45 @@ def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool)
             check_alive(procs, settings)
             time.sleep(0.02)
         visible = time.perf_counter() - started
+        head = store.head()  # every event is recorded by now
+        while lowest_position(views) < head:
+            check_alive(procs, settings)
+            time.sleep(0.02)
+        everywhere = time.perf_counter() - started
     views.dispose()
-    return published, visible
+    return published, visible, everywhere
+
+
+def lowest_position(views: Engine) -> int:
+    """The position every projection has reached (0 before all have written one)."""
+    with views.connect() as conn:
+        rows = conn.execute(select(projection_positions.c.position)).scalars().all()
+    return min(rows) if len(rows) == len(NAMES) else 0
+
+
+def projector_groups(projectors: int) -> list[str]:
+    """The projections of each of `projectors` processes (TOUCHLINE_PROJECTIONS values), shared as rebuilds share
+    them over processes (by `rebuild_cost`)."""
+    costs = costs_of(sql_stores(create_engine("sqlite://")))
+    return [",".join(group) for group in shares(list(NAMES), projectors, costs)]
 
 
 @contextmanager
-def processes(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """The recorder and the projector as separate `touchline` processes on `settings` (logs in its data dir),
-    terminated on exit."""
+def processes(settings: Settings, projectors: int = 1) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The recorder and `projectors` projector processes (sharing the projections) as separate `touchline`
+    processes on `settings` (logs in its data dir), terminated on exit."""
     env = os.environ | settings_env(settings) | {"TOUCHLINE_ID_HASH_KEY": "bench-key",
-                                                 "TOUCHLINE_METRICS_PORT": "0"}  # two processes: no probe port
+                                                 "TOUCHLINE_METRICS_PORT": "0"}  # several processes: no probe port
     if settings.database_url.startswith("sqlite"):
         env |= {"TOUCHLINE_DATA_DIR": str(settings.data_dir)}
+    groups = projector_groups(projectors) if projectors > 1 else [""]
     with ExitStack() as stack:
         procs = []
-        for command in ("recorder", "projector"):
-            log = stack.enter_context((settings.data_dir / f"{command}.log").open("wb"))
-            proc = subprocess.Popen([sys.executable, "-m", "services.entrypoints.cli", command], env=env,
+        for label, command, extra in [("recorder", "recorder", {}), *(
+                (f"projector{i or ''}", "projector", {"TOUCHLINE_PROJECTIONS": group})
+                for i, group in enumerate(groups))]:
+            log = stack.enter_context((settings.data_dir / f"{label}.log").open("wb"))
+            proc = subprocess.Popen([sys.executable, "-m", "services.entrypoints.cli", command], env=env | extra,
                                     stdout=log, stderr=subprocess.STDOUT)
             stack.callback(proc.wait, 30)
             stack.callback(proc.terminate)
@@ -143,40 +177,44 @@ def processes(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def check_alive(procs: list[subprocess.Popen[bytes]], settings: Settings) -> None:
-    """RuntimeError with the tail of both logs when the recorder or the projector has exited."""
+    """RuntimeError with the tail of every process's log when the recorder or a projector has exited."""
     if any(p.poll() is not None for p in procs):
-        logs = [(settings.data_dir / f"{c}.log").read_text()[-2000:] for c in ("recorder", "projector")]
-        raise RuntimeError(f"a pipeline process died:\n{logs[0]}\n{logs[1]}")
+        logs = [path.read_text()[-2000:] for path in sorted(settings.data_dir.glob("*.log"))]
+        raise RuntimeError("a pipeline process died:\n" + "\n".join(logs))
 
 
-def run(bootstrap: str, database_urls: list[str], n: int, client: KafkaClient) -> None:
+def run(bootstrap: str, database_urls: list[str], n: int, client: KafkaClient, projectors: int = 1) -> None:
     events = [touchpoint(i, "hotline", customers=2000) for i in range(n)]
-    print(f"touchline pipeline benchmark: {n} events, {PARTITIONS} partitions, broker {bootstrap}, client {client}")
+    print(f"touchline pipeline benchmark: {n} events, {PARTITIONS} partitions, broker {bootstrap}, client {client}, "
+          f"{projectors} projector process(es): {' | '.join(projector_groups(projectors))}")
     for url in database_urls:
         for backlog in (False, True):
-            measure(bootstrap, url, events, backlog, client)
+            measure(bootstrap, url, events, backlog, client, projectors)
 
 
-def measure(bootstrap: str, url: str, events: list[dict[str, object]], backlog: bool, client: KafkaClient) -> None:
+def measure(bootstrap: str, url: str, events: list[dict[str, object]], backlog: bool, client: KafkaClient,
+            projectors: int = 1) -> None:
     """One measurement on a fresh topic (and schema), then raw consumption of the same records."""
     n, topic = len(events), f"bench-{uuid.uuid4().hex[:8]}"
     schema = "" if url.startswith("sqlite") else f"bench_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp, _schema(url, schema):
         settings = bench_settings(bootstrap, url.replace("TMP", tmp), schema, Path(tmp), topic, client)
         ensure_kafka_topics(settings)
-        published, visible = pipeline(settings, [dict(e) for e in events], backlog)
+        published, visible, everywhere = pipeline(settings, [dict(e) for e in events], backlog, projectors)
         raw = raw_consume(bootstrap, topic, n, client)
     store = "sqlite" if url.startswith("sqlite") else "postgres"
     raw_rate = n / raw
     print(f"[{store}] raw {client} consume of the same {n} records: {raw_rate:,.0f} events/s ({raw:.2f} s)")
     if backlog:
-        ours = published / visible
+        ours, all_rate = published / visible, published / everywhere
         print(f"[{store}] backlog drained (consume → validate → record → timeline): {ours:,.0f} events/s "
               f"({int(published)} events in {visible:.2f} s); ratio to raw consume: {ours / raw_rate:.2f}")
     else:
-        ours = n / visible
+        ours, all_rate = n / visible, n / everywhere
         print(f"[{store}] live publish: {n / published:,.0f} events/s; publish → recorded → timeline: "
               f"{ours:,.0f} events/s ({visible:.2f} s); ratio to raw consume: {ours / raw_rate:.2f}")
+    print(f"[{store}]   ... → every projection: {all_rate:,.0f} events/s ({everywhere:.2f} s); ratio to raw "
+          f"consume: {all_rate / raw_rate:.2f}")
 
 
 def bench_settings(bootstrap: str, url: str, schema: str, data_dir: Path, topic: str,
@@ -203,17 +241,21 @@ def _schema(url: str, schema: str) -> Iterator[None]:
             conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
 
 
-def options(doc: str | None) -> tuple[int, list[str], KafkaClient]:
+def options(doc: str | None) -> tuple[int, list[str], KafkaClient, int]:
     """--events, the event stores to measure (--database-url, repeatable; default SQLite plus a reachable
-    Postgres) and the Kafka client library (--client), as the pipeline and peer benchmarks take them."""
+    Postgres), the Kafka client library (--client) and the projector processes (--projectors), as the pipeline
+    and peer benchmarks take them."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--database-url", action="append", default=[],
                         help="repeatable; default: SQLite, plus DATABASE_URL or the local Postgres if reachable")
     parser.add_argument("--client", choices=get_args(KafkaClient), default="kafka-python",
                         help="Kafka client library of every producer and consumer (TOUCHLINE_KAFKA_CLIENT)")
+    parser.add_argument("--projectors", type=int, default=1,
+                        help="projector processes sharing the projections (TOUCHLINE_PROJECTIONS; default 1)")
     args = parser.parse_args()
-    return args.events, args.database_url or ["sqlite:///TMP/events.db", *_postgres()], args.client
+    return (args.events, args.database_url or ["sqlite:///TMP/events.db", *_postgres()], args.client,
+            max(1, args.projectors))
 
 
 @contextmanager
@@ -230,9 +272,9 @@ def broker() -> Iterator[str]:
 
 
 def main() -> None:
-    events, urls, client = options(__doc__)
+    events, urls, client, projectors = options(__doc__)
     with broker() as bootstrap:
-        run(bootstrap, urls, events, client)
+        run(bootstrap, urls, events, client, projectors)
 
 
 def _postgres() -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -64,11 +65,12 @@ def _unsynchronised(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def projection_stores(views: Engine, identity: IdentityConfig | None = None) -> dict[str, ProjectionStore]:
-    """Every registered projection (projections.registry) by name, tables created (retrying: processes starting
-    together race to create them)."""
+def projection_stores(views: Engine, identity: IdentityConfig | None = None,
+                      names: Iterable[str] | None = None) -> dict[str, ProjectionStore]:
+    """Every registered projection (projections.registry), or those `names`, by name, tables created (retrying:
+    processes starting together race to create them)."""
     options = StoreOptions(shared_threshold=(identity or load_identity_config()).shared_threshold)
-    stores: dict[str, ProjectionStore] = dict(sql_stores(views, options))
+    stores: dict[str, ProjectionStore] = dict(sql_stores(views, options, names))
     for store in stores.values():
         for attempt in range(1, 6):
             try:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     recorder_max_poll_records: int = Field(2000, ge=1, validation_alias=_alias("TOUCHLINE_RECORDER_MAX_POLL_RECORDS"))
     projector_batch_size: int = Field(2000, ge=1, validation_alias=_alias("TOUCHLINE_PROJECTOR_BATCH_SIZE"))
     projector_idle_seconds: float = Field(0.05, gt=0, validation_alias=_alias("TOUCHLINE_PROJECTOR_IDLE_SECONDS"))
+    # The projections this projector process keeps up to date, comma-separated (default: all). Projections are
+    # applied independently, so several projector processes with disjoint sets share the work over CPUs.
+    projections: str = Field("", validation_alias=_alias("TOUCHLINE_PROJECTIONS"))
     migrate_on_start: bool | None = Field(None, validation_alias=_alias("TOUCHLINE_MIGRATE_ON_START"))
     projector_stuck_seconds: float = Field(120.0, gt=0,
                                            validation_alias=_alias("TOUCHLINE_PROJECTOR_STUCK_SECONDS"))
@@ -103,6 +106,22 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError('must look like "100/second" or "6000/minute"') from exc
         return value
+
+    @field_validator("projections")
+    @classmethod
+    def _known_projections(cls, value: str) -> str:
+        from projections.registry import NAMES  # kept local: the registry imports every store
+
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in NAMES]
+        if unknown:
+            raise ValueError(f"unknown projection {', '.join(unknown)}; known: {', '.join(NAMES)}")
+        return ",".join(name for name in NAMES if name in names)
+
+    @property
+    def projection_names(self) -> tuple[str, ...] | None:
+        """The projections a projector process runs (TOUCHLINE_PROJECTIONS, in registry order); None for all."""
+        return tuple(self.projections.split(",")) if self.projections else None
 
     @field_validator("database_url", "views_database_url")
     @classmethod

@@ -70,3 +70,14 @@ def test_token_lists_parse_and_malformed_ones_are_refused() -> None:
         parse_tokens("hotline")
     with pytest.raises(ValidationError):
         Settings(database_url="mysql://x")
+
+
+def test_a_projector_runs_the_projections_it_is_given_in_registry_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().projection_names is None  # all of them
+    monkeypatch.setenv("TOUCHLINE_PROJECTIONS", " sla, timeline,sla ")
+    assert Settings().projection_names == ("timeline", "sla")
+
+
+def test_an_unknown_projection_is_refused_naming_it_and_the_known_ones() -> None:
+    with pytest.raises(ValidationError, match=r"unknown projection timelines; known: timeline, cases"):
+        Settings(projections="timelines,cases")
