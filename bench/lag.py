@@ -6,6 +6,7 @@ its publish until the event store holds it and the read models show it.
     python -m bench.lag --rate 2000 --seconds 20
     python -m bench.lag --database-url postgresql://postgres@127.0.0.1:5432/test
     python -m bench.lag --client confluent       # every producer and consumer on librdkafka
+    python -m bench.lag --projectors 2           # the projections shared by two projector processes
 
 How it measures without getting in the way of the pipeline:
 - a paced publisher sends a batch of --events-per-batch events every batch/rate seconds on a fixed schedule (a late
@@ -40,7 +41,7 @@ from typing import Any, get_args
 
 from sqlalchemy import Engine, select
 
-from bench.pipeline import PARTITIONS, _schema, bench_settings, broker, check_alive, processes
+from bench.pipeline import PARTITIONS, _schema, bench_settings, broker, check_alive, processes, projector_groups
 from domain.percentile import nearest_rank
 from projections.sqlstore import projection_positions
 from projections.timeline.queries import NAME as TIMELINE
@@ -253,14 +254,15 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, alive: Callable[
     return True
 
 
-def measure(settings: Settings, rate: float, seconds: float, per_batch: int, name: str) -> bool:
+def measure(settings: Settings, rate: float, seconds: float, per_batch: int, name: str, projectors: int = 1
+            ) -> bool:
     """One run on a fresh topic and store: warm up with one batch, publish at `rate` for `seconds`, drain, report;
     True when the target (p99 publish → timeline < 1 s, bounded backlog) was met."""
     ensure_kafka_topics(settings)
     store, views = open_event_store(settings), open_views(settings)  # migrates both before the processes start
     poller, total = Poller(store, views), int(rate * seconds)
     publisher = Publisher(settings, rate, total, per_batch, first=per_batch)
-    with processes(settings) as procs:
+    with processes(settings, projectors) as procs:
         def alive() -> None:
             check_alive(procs, settings)
             for thread in (poller, publisher):
@@ -343,6 +345,8 @@ def main() -> None:
                         help="event store (default: SQLite in a temporary folder), e.g. postgresql://...")
     parser.add_argument("--client", choices=get_args(KafkaClient), default="kafka-python",
                         help="Kafka client library of every producer and consumer (TOUCHLINE_KAFKA_CLIENT)")
+    parser.add_argument("--projectors", type=int, default=1,
+                        help="projector processes sharing the projections (TOUCHLINE_PROJECTIONS; default 1)")
     args = parser.parse_args()
     url, sqlite = args.database_url, args.database_url.startswith("sqlite")
     name = "sqlite" if sqlite else "postgres"
@@ -350,9 +354,10 @@ def main() -> None:
     with broker() as bootstrap, tempfile.TemporaryDirectory() as tmp, _schema(url, schema):
         print(f"touchline lag benchmark: {args.rate:,.0f} events/s for {args.seconds:,.0f} s in batches of "
               f"{args.events_per_batch}, {PARTITIONS} partitions, broker {bootstrap}, store {name}, "
-              f"client {args.client}", flush=True)
+              f"client {args.client}, projector processes: {' | '.join(projector_groups(max(1, args.projectors)))}",
+              flush=True)
         settings = bench_settings(bootstrap, url.replace("TMP", tmp), schema, Path(tmp), topic, args.client)
-        ok = measure(settings, args.rate, args.seconds, args.events_per_batch, name)
+        ok = measure(settings, args.rate, args.seconds, args.events_per_batch, name, max(1, args.projectors))
     print(f"[{name}] target p99 publish → timeline < 1 s at {args.rate:,.0f}/s for {args.seconds:,.0f} s with a "
           f"bounded backlog: {'met' if ok else 'MISSED'}")
 
