@@ -36,6 +36,7 @@ from contracts import EVENT_TYPES, Envelope, to_canonical_json
 from domain.log import RecordedEvent
 from domain.privacy.sealing import MARK as SEALED_MARK
 from domain.privacy.sealing import sealed_key_ids
+from services.adapters.collector import collector_held
 
 TOPIC_PREFIX = "touchline:"
 
@@ -97,8 +98,15 @@ def topic_of(event: Envelope) -> str:
 
 def model_for(topic: str) -> type[Envelope]:
     """The contract model a stored event's topic names."""
-    event_type, _, version = topic.removeprefix(TOPIC_PREFIX).rpartition("@v")
-    return EVENT_TYPES[(event_type, int(version))]
+    model = _MODELS.get(topic)
+    if model is None:
+        event_type, _, version = topic.removeprefix(TOPIC_PREFIX).rpartition("@v")
+        model = _MODELS[topic] = EVENT_TYPES[(event_type, int(version))]
+    return model
+
+
+_MODELS: dict[str, type[Envelope]] = {}
+"""Contract models by topic, as they are asked for (a topic naming no contract raises and is not kept)."""
 
 
 def decode(topic: str, state: bytes) -> Envelope:
@@ -192,16 +200,18 @@ class EventStore:
 
     def read(self, after: int, limit: int, stop: int | None = None) -> list[RecordedEvent]:
         """Decoded (and opened) events with positions > `after`, in log order."""
-        rows = self.read_raw(after, limit, stop)
-        return [RecordedEvent(r.position, event) for r, event in zip(rows, self.open(rows), strict=True)]
+        with collector_held():  # every object made here is alive at the end (services.adapters.collector)
+            rows = self.read_raw(after, limit, stop)
+            return [RecordedEvent(r.position, event) for r, event in zip(rows, self.open(rows), strict=True)]
 
     def open(self, rows: Sequence[StoredLogEntry]) -> list[Envelope]:
         """The events of raw log rows: sealed values opened (erased ones as pseudonyms) when sealing is on.
 
         Without a sealer, a row holding sealed values raises SealedRow rather than yield tokens as identifiers."""
-        if self._sealer is not None:
-            return self._sealer.open(rows)
-        return [_decode_clear(r) for r in rows]
+        with collector_held():
+            if self._sealer is not None:
+                return self._sealer.open(rows)
+            return [_decode_clear(r) for r in rows]
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
