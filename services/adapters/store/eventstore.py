@@ -30,7 +30,7 @@ from eventsourcing.persistence import (
     Tracking,
 )
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresProcessRecorder
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from contracts import EVENT_TYPES, Envelope, to_canonical_json
 from domain.log import RecordedEvent
@@ -120,6 +120,8 @@ class EventStore:
     def __init__(self, url: str, *, schema: str | None = None, sealer: Sealing | None = None) -> None:
         self._factory = InfrastructureFactory.construct(environment_for(url, schema))
         self._recorder: ProcessRecorder = _create_tables_racing_others(self._factory)
+        if isinstance(self._recorder, PostgresAggregateRecorder):
+            _insert_in_binary(self._recorder)
         self._sealer = sealer
 
     def close(self) -> None:
@@ -223,6 +225,22 @@ def _decode_clear(row: StoredLogEntry) -> Envelope:
         raise SealedRow(f"the event at position {row.position} holds sealed personal values; open the store with "
                         "a sealer (services.adapters.opening.open_event_store)")
     return decode(row.topic, row.state)
+
+
+def _insert_in_binary(recorder: PostgresAggregateRecorder) -> None:
+    """Have the Postgres recorder send an append's rows in binary: the same statement with `%b` for its one array
+    of stored events. In text, psycopg writes each state as hex and escapes it with a regular expression, twice
+    (for the row, then for the array): about 30 µs per event, most of an append's own time; binary, about 3 µs.
+    The rows stored are the same. A statement not of the expected form is left as it is."""
+    statement = recorder.insert_events_statement
+    if not isinstance(statement, Composed):
+        return
+    parts = list(statement)
+    found = [i for i, part in enumerate(parts) if isinstance(part, SQL) and "unnest(%s::" in part.as_string()]
+    if len(found) != 1 or parts[found[0]].as_string().count("%s") != 1:
+        return
+    parts[found[0]] = SQL(parts[found[0]].as_string().replace("unnest(%s::", "unnest(%b::"))
+    recorder.insert_events_statement = Composed(parts)
 
 
 def _create_tables_racing_others(factory: InfrastructureFactory[Any], attempts: int = 5) -> ProcessRecorder:
