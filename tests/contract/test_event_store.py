@@ -95,6 +95,8 @@ def test_stored_bytes_are_exactly_the_canonical_json_whatever_they_hold(store: E
     assert [row.topic for row in rows] == [topic_of(event) for event in batch]
     assert [row.event_id for row in rows] == [event.event_id for event in batch]
     assert [r.event for r in store.read(0, 10)] == batch
+    assert store.read_raw(rows[0].position, 10, stop=rows[2].position) == rows[1:3]
+    assert store.read_raw(rows[0].position, 1) == rows[1:2] and store.read_raw(rows[-1].position, 10) == []
     assert store.tracked("topic:0") == 3
 
 
