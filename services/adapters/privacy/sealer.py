@@ -2,7 +2,8 @@
 
 Per batch, one vault lookup (from the vault's cache where it can, with one count of destroyed keys: see vault.py):
 `seal` fetches (creating if missing) the keys of every anchor the batch needs; `open` loads the keys its sealed
-values name, so a key erased since the previous batch reads as its pseudonym from the next batch on. Rows holding no sealed value take the fast path (pydantic straight from the bytes).
+values name, so a key erased since the previous batch reads as its pseudonym from the next batch on. Rows holding
+no sealed value take the fast path (pydantic straight from the bytes).
 """
 
 from __future__ import annotations
