@@ -45,6 +45,7 @@ PAYLOAD_FIELDS: Mapping[str, Mapping[str, IdentifierKind]] = {
 names that field in every object of the payload list `list`."""
 
 _KINDS = frozenset(kind.value for kind in IdentifierKind)
+_CUSTOMER_PATHS = tuple((name, f"customer.{name}") for name in CUSTOMER_FIELDS)
 _FIELD_KIND = {
     "national_id": IdentifierKind.NATIONAL_ID,
     "national_id_digest": IdentifierKind.NATIONAL_ID,
@@ -76,7 +77,13 @@ class Site:
 
 def personal_sites(document: dict[str, Any]) -> list[Site]:
     """Every personal string value of a stored event document, in a fixed order."""
-    return [*_customer_sites(document), *_identifier_sites(document), *_payload_sites(document)]
+    sites = list(_customer_sites(document))
+    event_type = str(document.get("event_type"))  # only identity, repair and sale events name more
+    if event_type in IDENTIFIER_FIELDS:
+        sites += _identifier_sites(document)
+    if event_type in PAYLOAD_FIELDS:
+        sites += _payload_sites(document)
+    return sites
 
 
 def subject_of(document: dict[str, Any], customer: CustomerRef | None = None) -> str | None:
@@ -119,13 +126,12 @@ def rank(kind: str | None) -> int:
     return STRENGTH.index(IdentifierKind(kind)) if kind in _KINDS else len(STRENGTH)
 
 
-def _customer_sites(document: dict[str, Any]) -> Iterator[Site]:
+def _customer_sites(document: dict[str, Any]) -> list[Site]:
     customer = document.get("customer")
     if not isinstance(customer, dict):
-        return
-    for name in CUSTOMER_FIELDS:
-        if isinstance(customer.get(name), str):
-            yield Site(f"customer.{name}", customer, name, Role.CUSTOMER)
+        return []
+    return [Site(path, customer, name, Role.CUSTOMER) for name, path in _CUSTOMER_PATHS
+            if isinstance(customer.get(name), str)]
 
 
 def _identifier_sites(document: dict[str, Any]) -> Iterator[Site]:

@@ -77,12 +77,15 @@ class DataKey:
     def seal(self, event_id: str, path: str, value: str) -> str:
         plain = value.encode("utf-8")
         ad = _associated_data(event_id, path)
-        nonce = hmac.new(self._nonce_key, ad + b"\x00" + plain, hashlib.sha256).digest()[:NONCE_BYTES]
+        nonce = hmac.digest(self._nonce_key, ad + b"\x00" + plain, "sha256")[:NONCE_BYTES]
         sealed = base64.urlsafe_b64encode(nonce + self._aead.encrypt(nonce, plain, ad)).decode().rstrip("=")
         return f"{PREFIX}{self.key_id}:{sealed}"
 
     def open(self, event_id: str, path: str, token: str) -> str:
-        key_id, blob = split_token(token)
+        return self.open_blob(event_id, path, *split_token(token))
+
+    def open_blob(self, event_id: str, path: str, key_id: str, blob: bytes) -> str:
+        """`open` of a token already split (`split_token`)."""
         if key_id != self.key_id:
             raise TamperedValue(f"{path}: sealed under another key")
         try:
@@ -130,22 +133,32 @@ def seal_document(document: dict[str, Any], key: DataKey) -> dict[str, Any]:
     return document
 
 
+SealedValue = tuple[Site, str, bytes]
+"""A sealed value of a document: where it is, its key id and its blob (`split_token`)."""
+
+
+def sealed_values(document: dict[str, Any]) -> list[SealedValue]:
+    """The sealed values of `document`, in `personal_sites` order (raises MalformedToken for a broken one)."""
+    return [(site, *split_token(site.value)) for site in personal_sites(document) if is_token(site.value)]
+
+
 def sealed_key_ids(document: dict[str, Any]) -> set[str]:
     """The key ids named by the sealed values of `document`."""
-    return {split_token(site.value)[0] for site in personal_sites(document) if is_token(site.value)}
+    return {key_id for _, key_id, _ in sealed_values(document)}
 
 
-def open_document(document: dict[str, Any], ring: KeyRing) -> dict[str, Any]:
+def open_document(document: dict[str, Any], ring: KeyRing, sealed: list[SealedValue] | None = None) -> dict[str, Any]:
     """Open every sealed value of `document` (in place; returned): clear values from live keys, pseudonyms from
-    erased ones. Values that were never sealed (events recorded before sealing) are left as they are."""
+    erased ones. Values that were never sealed (events recorded before sealing) are left as they are.
+    `sealed`: `sealed_values(document)`, when the caller has it already."""
     event_id = str(document["event_id"])
     erased: list[tuple[Site, ErasedKey]] = []
-    for site in personal_sites(document):
-        if not is_token(site.value):
-            continue
-        key = _key_for(ring, site)
+    for site, key_id, blob in sealed_values(document) if sealed is None else sealed:
+        key = ring.get(key_id)
+        if key is None:
+            raise UnknownKey(f"{site.path}: key {key_id} is neither held nor erased")
         if isinstance(key, DataKey):
-            site.holder[site.field] = key.open(event_id, site.path, site.value)
+            site.holder[site.field] = key.open_blob(event_id, site.path, key_id, blob)
         else:
             erased.append((site, key))
     _pseudonymise(document, erased)
@@ -165,14 +178,6 @@ def _pseudonymise(document: dict[str, Any], erased: list[tuple[Site, ErasedKey]]
     customer = next((key for site, key in erased if site.role is Role.CUSTOMER), None)
     if customer is not None:  # the whole reference is one customer's
         document["customer"] = {"customer_number": customer.pseudonym}
-
-
-def _key_for(ring: KeyRing, site: Site) -> DataKey | ErasedKey:
-    key_id, _ = split_token(site.value)
-    key = ring.get(key_id)
-    if key is None:
-        raise UnknownKey(f"{site.path}: key {key_id} is neither held nor erased")
-    return key
 
 
 def _distinct(pseudonym: str, taken: set[str]) -> str:

@@ -33,6 +33,7 @@ from eventsourcing.persistence import Tracking
 from contracts import Envelope
 from domain.identity.identifiers import IdentifierProtector
 from domain.intake import Rejected, admit, conflict_error, same_content, split_resends
+from services.adapters.collector import collector_held
 from services.adapters.kafka.records import DeadLetter, DeadLetterSink, RecordSource, SourceRecord
 from services.adapters.metrics import RECORDER_LAG, RECORDER_RECORDS
 from services.adapters.store.eventstore import EventStore, StoreConflict
@@ -70,8 +71,9 @@ class Recorder:
 
     def record(self, records: Sequence[SourceRecord]) -> BatchResult:
         result = BatchResult()
-        for run in _runs_by_partition(records):
-            result.add(self._record_run(run))
+        with collector_held():  # a poll's events are all alive until appended (services.adapters.collector)
+            for run in _runs_by_partition(records):
+                result.add(self._record_run(run))
         return result
 
     def _record_run(self, run: list[SourceRecord]) -> BatchResult:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from eventsourcing.persistence import Tracking
+from psycopg.sql import SQL
 
-from contracts import parse
-from services.adapters.store.eventstore import EventStore, StoreConflict
+from contracts import parse, to_canonical_json
+from services.adapters.store.eventstore import EventStore, StoreConflict, topic_of
 from tests.support.pipeline import touchpoint
 
 pytestmark = pytest.mark.contract
@@ -77,3 +78,32 @@ def test_canonical_bytes_round_trip(store: EventStore) -> None:
     [row] = store.read_raw(0, 10)
     assert parse(row.state) == event
     assert "信用卡".encode() in row.state
+
+
+def test_stored_bytes_are_exactly_the_canonical_json_whatever_they_hold(store: EventStore) -> None:
+    """Quotes, backslashes, commas, brackets, spaces and non-ASCII survive the append as they are (Postgres gets
+    the rows in binary: `_insert_in_binary`)."""
+    texts = ['say "hi", (then) \\ leave', "\\x41 {not hex} \t tab", "括号（）与引号“”", ""]
+    batch = []
+    for i, text in enumerate(texts):
+        data = touchpoint(i, "web")
+        data["payload"]["subject"] = text or "-"
+        batch.append(parse(data))
+    store.append(batch, Tracking("topic:0", 3))
+    rows = store.read_raw(0, 10)
+    assert [row.state for row in rows] == [to_canonical_json(event) for event in batch]
+    assert [row.topic for row in rows] == [topic_of(event) for event in batch]
+    assert [row.event_id for row in rows] == [event.event_id for event in batch]
+    assert [r.event for r in store.read(0, 10)] == batch
+    assert store.read_raw(rows[0].position, 10, stop=rows[2].position) == rows[1:3]
+    assert store.read_raw(rows[0].position, 1) == rows[1:2] and store.read_raw(rows[-1].position, 10) == []
+    assert store.tracked("topic:0") == 3
+
+
+def test_postgres_appends_send_their_rows_in_binary(postgres_url: str, pg_schema: str) -> None:
+    store = EventStore(postgres_url, schema=pg_schema)
+    try:
+        statement = store._recorder.insert_events_statement  # type: ignore[attr-defined]  # noqa: SLF001
+        assert "unnest(%b::" in "".join(part.as_string() for part in statement if isinstance(part, SQL))
+    finally:
+        store.close()

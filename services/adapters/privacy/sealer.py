@@ -1,8 +1,9 @@
 """The event store's sealer: personal values sealed per customer key on append, opened on read.
 
-Per batch, one vault round trip: `seal` fetches (creating if missing) the keys of every anchor the batch needs;
-`open` loads the keys its sealed values name, so a key erased since the previous batch reads as its pseudonym from
-the next batch on. Rows holding no sealed value take the fast path (pydantic straight from the bytes).
+Per batch, one vault lookup (from the vault's cache where it can, with one count of destroyed keys: see vault.py):
+`seal` fetches (creating if missing) the keys of every anchor the batch needs; `open` loads the keys its sealed
+values name, so a key erased since the previous batch reads as its pseudonym from the next batch on. Rows holding
+no sealed value take the fast path (pydantic straight from the bytes).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import orjson
 
 from contracts import Envelope
 from domain.privacy.fields import subject_of
-from domain.privacy.sealing import MARK, open_document, seal_document, sealed_key_ids
+from domain.privacy.sealing import MARK, SealedValue, open_document, seal_document, sealed_values
 from services.adapters.clock import Clock, utc_now
 from services.adapters.privacy.vault import KeyVault
 from services.adapters.store.eventstore import StoredLogEntry, decode, model_for
@@ -41,8 +42,9 @@ class Sealer:
 
     def open(self, rows: Sequence[StoredLogEntry]) -> list[Envelope]:
         sealed: dict[int, dict[str, Any]] = {i: orjson.loads(r.state) for i, r in enumerate(rows) if MARK in r.state}
-        key_ids = set().union(*(sealed_key_ids(document) for document in sealed.values()))
+        values: dict[int, list[SealedValue]] = {i: sealed_values(document) for i, document in sealed.items()}
+        key_ids = {key_id for found in values.values() for _, key_id, _ in found}
         ring = self._vault.ring(key_ids) if key_ids else {}
         return [decode(row.topic, row.state) if i not in sealed
-                else model_for(row.topic).model_validate(open_document(sealed[i], ring))
+                else model_for(row.topic).model_validate(open_document(sealed[i], ring, values[i]))
                 for i, row in enumerate(rows)]

@@ -10,24 +10,44 @@ random uuid4s):
 - `privacy_erased_keys`: `key_id` → `erasure_id`, what each destroyed key's values read as.
 
 Erasing deletes the key rows (the anchor → key link and the key itself) and records the erasure in one
-transaction. A later event of the same anchor gets a new key. Every lookup goes to the database, so an erasure
-committed by another process is seen by the next batch; unwrapped keys are cached per (key id, wrapped bytes) only
-to save the unwrapping.
+transaction. A later event of the same anchor gets a new key.
+
+Keys are cached across batches (live keys by anchor and by key id, erased keys by key id; each cache bounded): a
+batch asks the database only for the keys it has not seen, plus one count of `privacy_erased_keys`. Erasures only
+ever add to that table, in the transaction that deletes the keys, so when the count moved since the previous
+batch every cached live key (and unwrapped key) is dropped before the batch is served: an erasure committed by
+another process is seen by the next batch, as when every lookup went to the database. Erased keys never come back
+and stay cached.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import BigInteger, Column, Engine, Integer, LargeBinary, MetaData, String, Table, Text, delete, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy import insert as sql_insert
 
 from domain.instants import epoch_us
@@ -66,7 +86,9 @@ privacy_erased_keys = Table(
 
 CHUNK = 1000  # ids per IN (...) list
 _WRAP_LABEL = b"touchline.privacy.key.v1"
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 200_000  # entries per key cache
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class VaultError(Exception):
@@ -84,8 +106,18 @@ class PendingErasure:
     key_ids: tuple[str, ...]
 
 
+@dataclass(slots=True)
+class _LiveKeys:
+    """Live keys cached while no erasure happened: by anchor and by key id, and unwrapped ones by (key id, wrapped
+    bytes). Replaced as a whole when an erasure is seen; a lookup that started before keeps filling the old one."""
+
+    by_anchor: dict[str, DataKey] = field(default_factory=dict)
+    by_id: dict[str, DataKey] = field(default_factory=dict)
+    unwrapped: dict[tuple[str, bytes], DataKey] = field(default_factory=dict)
+
+
 class KeyVault:
-    """Data keys by anchor, wrapped under the KEK; erasures. Thread-safe (no state but a cache of unwrapped keys)."""
+    """Data keys by anchor, wrapped under the KEK; erasures. Thread-safe (no state but caches of keys)."""
 
     def __init__(self, engine: Engine, kek: bytes) -> None:
         if len(kek) != KEY_BYTES:
@@ -93,7 +125,10 @@ class KeyVault:
         self._engine = engine
         self._kek = AESGCM(kek)
         self._kek_id = hashlib.sha256(b"touchline.privacy.kek\x00" + kek).hexdigest()[:16]
-        self._unwrapped: dict[tuple[str, bytes], DataKey] = {}
+        self._lock = threading.Lock()
+        self._live = _LiveKeys()
+        self._erased: dict[str, ErasedKey] = {}
+        self._erased_count: int | None = None  # rows of privacy_erased_keys when `_live` was last checked
 
     def create(self) -> None:
         metadata.create_all(self._engine)
@@ -104,32 +139,53 @@ class KeyVault:
     def keys_for(self, anchors: Iterable[str], now: datetime) -> dict[str, DataKey]:
         """The live data key of every anchor, creating missing ones in their own committed transaction (racing
         writers agree: the unique anchor keeps the first key, the others read it back)."""
-        wanted = sorted(set(anchors))
-        found = self._live_keys(wanted)
-        missing = [anchor for anchor in wanted if anchor not in found]
+        with self._engine.connect() as conn:
+            live = self._checked(conn)
+            found: dict[str, DataKey] = {}
+            unknown: list[str] = []
+            for anchor in sorted(set(anchors)):
+                key = live.by_anchor.get(anchor)
+                if key is None:
+                    unknown.append(anchor)
+                else:
+                    found[anchor] = key
+            if not unknown:
+                return found
+            found |= self._live_keys(conn, live, unknown)
+        missing = [anchor for anchor in unknown if anchor not in found]
         if missing:
             rows = [self._new_key_row(anchor, now) for anchor in missing]
             with write_transaction(self._engine) as conn:
                 conn.execute(dialect_insert(conn, privacy_keys).on_conflict_do_nothing(index_elements=["anchor_id"]),
                              rows)
-            found |= self._live_keys(missing)
+            with self._engine.connect() as conn:
+                found |= self._live_keys(conn, live, missing)
         return found
 
     def ring(self, key_ids: Iterable[str]) -> dict[str, DataKey | ErasedKey]:
         """The keys named by a batch of sealed values: live ones unwrapped, erased ones as their pseudonym.
         A key id in neither table is left out (the reader reports it)."""
-        wanted = sorted(set(key_ids))
         ring: dict[str, DataKey | ErasedKey] = {}
         with self._engine.connect() as conn:
+            live = self._checked(conn)
+            wanted: list[str] = []
+            for key_id in sorted(set(key_ids)):
+                key = live.by_id.get(key_id) or self._erased.get(key_id)
+                if key is None:
+                    wanted.append(key_id)
+                else:
+                    ring[key_id] = key
             for chunk in in_chunks(wanted, CHUNK):
                 query = select(privacy_keys.c.key_id, privacy_keys.c.wrapped_key).where(
                     privacy_keys.c.key_id.in_(chunk))
-                ring.update((key_id, self._unwrap(key_id, bytes(wrapped))) for key_id, wrapped in conn.execute(query))
+                for key_id, wrapped in conn.execute(query):
+                    ring[key_id] = self._unwrap(live, key_id, bytes(wrapped))
             for chunk in in_chunks([k for k in wanted if k not in ring], CHUNK):
                 query = select(privacy_erased_keys.c.key_id, privacy_erased_keys.c.erasure_id).where(
                     privacy_erased_keys.c.key_id.in_(chunk))
-                ring.update((key_id, ErasedKey(key_id, pseudonym(erasure_id))) for key_id, erasure_id in
-                            conn.execute(query))
+                for key_id, erasure_id in conn.execute(query):
+                    erased = ring[key_id] = ErasedKey(key_id, pseudonym(erasure_id))
+                    _bounded(self._erased)[key_id] = erased
         return ring
 
     def destroy(self, anchors: Iterable[str], erasure_id: str, event_id: str, reason: str,
@@ -150,9 +206,9 @@ class KeyVault:
                 erasure_id=erasure_id, erased_us=epoch_us(now), reason=reason, keys=len(key_ids), event_id=event_id))
             conn.execute(sql_insert(privacy_erased_keys),
                          [{"key_id": key_id, "erasure_id": erasure_id} for key_id in key_ids])
-        destroyed = set(key_ids)
-        self._unwrapped = {k: v for k, v in self._unwrapped.items() if k[0] not in destroyed}
-        return tuple(sorted(destroyed))
+        with self._lock:
+            self._live, self._erased_count = _LiveKeys(), None
+        return tuple(sorted(set(key_ids)))
 
     def pending(self) -> list[PendingErasure]:
         """Erasures whose event has not been recorded yet, oldest first."""
@@ -168,14 +224,23 @@ class KeyVault:
             conn.execute(privacy_erasures.update().where(privacy_erasures.c.erasure_id == erasure_id)
                          .values(position=position))
 
-    def _live_keys(self, anchors: Sequence[str]) -> dict[str, DataKey]:
+    def _checked(self, conn: Connection) -> _LiveKeys:
+        """The live-key cache to serve this lookup from: a new, empty one when keys were erased since the last
+        lookup (counted before anything is read, so a key loaded before an erasure commits is dropped next time)."""
+        erased = conn.execute(select(func.count()).select_from(privacy_erased_keys)).scalar_one()
+        with self._lock:
+            if erased != self._erased_count:
+                self._live, self._erased_count = _LiveKeys(), erased
+            return self._live
+
+    def _live_keys(self, conn: Connection, live: _LiveKeys, anchors: Sequence[str]) -> dict[str, DataKey]:
         found: dict[str, DataKey] = {}
-        with self._engine.connect() as conn:
-            for chunk in in_chunks(anchors, CHUNK):
-                query = select(privacy_keys.c.anchor_id, privacy_keys.c.key_id, privacy_keys.c.wrapped_key).where(
-                    privacy_keys.c.anchor_id.in_(chunk))
-                found.update((anchor, self._unwrap(key_id, bytes(wrapped)))
-                             for anchor, key_id, wrapped in conn.execute(query))
+        for chunk in in_chunks(anchors, CHUNK):
+            query = select(privacy_keys.c.anchor_id, privacy_keys.c.key_id, privacy_keys.c.wrapped_key).where(
+                privacy_keys.c.anchor_id.in_(chunk))
+            for anchor, key_id, wrapped in conn.execute(query):
+                key = found[anchor] = self._unwrap(live, key_id, bytes(wrapped))
+                _bounded(live.by_anchor)[anchor] = key
         return found
 
     def _new_key_row(self, anchor: str, now: datetime) -> dict[str, Any]:
@@ -185,18 +250,23 @@ class KeyVault:
         return {"key_id": key_id, "anchor_id": anchor, "wrapped_key": wrapped, "kek_id": self._kek_id,
                 "created_us": epoch_us(now)}
 
-    def _unwrap(self, key_id: str, wrapped: bytes) -> DataKey:
-        cached = self._unwrapped.get((key_id, wrapped))
-        if cached is not None:
-            return cached
-        try:
-            secret = self._kek.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_ad(key_id))
-        except InvalidTag as exc:
-            raise VaultError(f"data key {key_id} does not open under the configured TOUCHLINE_PRIVACY_KEK") from exc
-        if len(self._unwrapped) >= _CACHE_LIMIT:
-            self._unwrapped.clear()
-        key = self._unwrapped[(key_id, wrapped)] = DataKey(key_id, secret)
+    def _unwrap(self, live: _LiveKeys, key_id: str, wrapped: bytes) -> DataKey:
+        key = live.unwrapped.get((key_id, wrapped))
+        if key is None:
+            try:
+                secret = self._kek.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_ad(key_id))
+            except InvalidTag as exc:
+                raise VaultError(f"data key {key_id} does not open under the configured TOUCHLINE_PRIVACY_KEK") from exc
+            key = _bounded(live.unwrapped)[(key_id, wrapped)] = DataKey(key_id, secret)
+        _bounded(live.by_id)[key_id] = key
         return key
+
+
+def _bounded(cache: dict[K, V]) -> dict[K, V]:
+    """`cache`, emptied first when it holds `_CACHE_LIMIT` entries (what a batch needs is loaded again)."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    return cache
 
 
 def pseudonym(erasure_id: str) -> str:

@@ -23,19 +23,24 @@ import orjson
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
+    InterfaceError,
     Notification,
+    OperationalError,
     PersistenceError,
     ProcessRecorder,
     StoredEvent,
     Tracking,
 )
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresProcessRecorder
-from psycopg.sql import SQL, Identifier
+from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Composed, Identifier
 
 from contracts import EVENT_TYPES, Envelope, to_canonical_json
 from domain.log import RecordedEvent
 from domain.privacy.sealing import MARK as SEALED_MARK
 from domain.privacy.sealing import sealed_key_ids
+from services.adapters.collector import collector_held
 
 TOPIC_PREFIX = "touchline:"
 
@@ -97,8 +102,15 @@ def topic_of(event: Envelope) -> str:
 
 def model_for(topic: str) -> type[Envelope]:
     """The contract model a stored event's topic names."""
-    event_type, _, version = topic.removeprefix(TOPIC_PREFIX).rpartition("@v")
-    return EVENT_TYPES[(event_type, int(version))]
+    model = _MODELS.get(topic)
+    if model is None:
+        event_type, _, version = topic.removeprefix(TOPIC_PREFIX).rpartition("@v")
+        model = _MODELS[topic] = EVENT_TYPES[(event_type, int(version))]
+    return model
+
+
+_MODELS: dict[str, type[Envelope]] = {}
+"""Contract models by topic, as they are asked for (a topic naming no contract raises and is not kept)."""
 
 
 def decode(topic: str, state: bytes) -> Envelope:
@@ -112,6 +124,8 @@ class EventStore:
     def __init__(self, url: str, *, schema: str | None = None, sealer: Sealing | None = None) -> None:
         self._factory = InfrastructureFactory.construct(environment_for(url, schema))
         self._recorder: ProcessRecorder = _create_tables_racing_others(self._factory)
+        if isinstance(self._recorder, PostgresAggregateRecorder):
+            _insert_in_binary(self._recorder)
         self._sealer = sealer
 
     def close(self) -> None:
@@ -185,6 +199,8 @@ class EventStore:
 
     def read_raw(self, after: int, limit: int, stop: int | None = None) -> list[StoredLogEntry]:
         """Up to `limit` log rows with positions > `after` (and ≤ `stop`), in log order."""
+        if isinstance(self._recorder, PostgresAggregateRecorder):
+            return _read_postgres(self._recorder, after, limit, stop)
         rows: Sequence[Notification] = self._recorder.select_notifications(
             after, limit, stop, inclusive_of_start=False
         )
@@ -192,16 +208,18 @@ class EventStore:
 
     def read(self, after: int, limit: int, stop: int | None = None) -> list[RecordedEvent]:
         """Decoded (and opened) events with positions > `after`, in log order."""
-        rows = self.read_raw(after, limit, stop)
-        return [RecordedEvent(r.position, event) for r, event in zip(rows, self.open(rows), strict=True)]
+        with collector_held():  # every object made here is alive at the end (services.adapters.collector)
+            rows = self.read_raw(after, limit, stop)
+            return [RecordedEvent(r.position, event) for r, event in zip(rows, self.open(rows), strict=True)]
 
     def open(self, rows: Sequence[StoredLogEntry]) -> list[Envelope]:
         """The events of raw log rows: sealed values opened (erased ones as pseudonyms) when sealing is on.
 
         Without a sealer, a row holding sealed values raises SealedRow rather than yield tokens as identifiers."""
-        if self._sealer is not None:
-            return self._sealer.open(rows)
-        return [_decode_clear(r) for r in rows]
+        with collector_held():
+            if self._sealer is not None:
+                return self._sealer.open(rows)
+            return [_decode_clear(r) for r in rows]
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
@@ -213,6 +231,41 @@ def _decode_clear(row: StoredLogEntry) -> Envelope:
         raise SealedRow(f"the event at position {row.position} holds sealed personal values; open the store with "
                         "a sealer (services.adapters.opening.open_event_store)")
     return decode(row.topic, row.state)
+
+
+def _insert_in_binary(recorder: PostgresAggregateRecorder) -> None:
+    """Have the Postgres recorder send an append's rows in binary: the same statement with `%b` for its one array
+    of stored events. In text, psycopg writes each state as hex and escapes it with a regular expression, twice
+    (for the row, then for the array): about 30 µs per event, most of an append's own time; binary, about 3 µs.
+    The rows stored are the same. A statement not of the expected form is left as it is."""
+    statement = recorder.insert_events_statement
+    if not isinstance(statement, Composed):
+        return
+    parts = list(statement)
+    found = [i for i, part in enumerate(parts) if isinstance(part, SQL) and "unnest(%s::" in part.as_string()]
+    if len(found) != 1 or parts[found[0]].as_string().count("%s") != 1:
+        return
+    parts[found[0]] = SQL(parts[found[0]].as_string().replace("unnest(%s::", "unnest(%b::"))
+    recorder.insert_events_statement = Composed(parts)
+
+
+@retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+def _read_postgres(recorder: PostgresAggregateRecorder, after: int, limit: int,
+                   stop: int | None) -> list[StoredLogEntry]:
+    """`select_notifications` of the Postgres recorder (same query, same retries) with the rows in binary, as
+    tuples, straight into log entries: half the cost per row of the recorder's dictionaries and notifications."""
+    statement = SQL("SELECT notification_id, originator_id, topic, state FROM {}.{} WHERE notification_id > %s").format(
+        Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+    params: list[int] = [after]
+    if stop is not None:
+        statement += SQL(" AND notification_id <= %s")
+        params.append(stop)
+    statement += SQL(" ORDER BY notification_id LIMIT %s")
+    params.append(limit)
+    with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as cursor:
+        cursor.execute(statement, params, prepare=True)
+        return [StoredLogEntry(position, _as_uuid(event_id), topic, bytes(state))
+                for position, event_id, topic, state in cursor.fetchall()]
 
 
 def _create_tables_racing_others(factory: InfrastructureFactory[Any], attempts: int = 5) -> ProcessRecorder:
