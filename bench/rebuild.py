@@ -279,7 +279,8 @@ def forget_memos() -> None:
     for name, module in list(sys.modules.items()):
         if name.split(".")[0] in ("contracts", "domain", "projections", "services"):
             for value in list(vars(module).values()):
-                if callable(getattr(value, "cache_clear", None)) and hasattr(value, "cache_info"):
+                if not isinstance(value, type) and callable(getattr(value, "cache_clear", None)) \
+                        and hasattr(value, "cache_info"):
                     value.cache_clear()
 
 

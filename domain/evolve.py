@@ -2,9 +2,9 @@
 
 `dataclasses.replace` walks the class's fields and calls `__init__` with every field as a keyword argument; a
 state of two dozen fields costs several microseconds each time, and a rebuild replaces states millions of times.
-`evolve` gives the same object (equal field by field) through one function generated per class that sets the
-slots directly. Classes it cannot treat that way (no slots, a `__post_init__`, fields outside `__init__`) go
-through `dataclasses.replace` itself.
+`evolve` gives the same object (equal field by field) through one function generated per class and set of
+changed fields that sets the slots directly. Classes it cannot treat that way (no slots, a `__post_init__`,
+fields outside `__init__`) go through `dataclasses.replace` itself.
 """
 
 from __future__ import annotations
@@ -16,19 +16,26 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 Replacer = Callable[[Any, dict[str, Any]], Any]
 
-_REPLACERS: dict[type[Any], Replacer] = {}
+_REPLACERS: dict[tuple[type[Any], tuple[str, ...]], Replacer] = {}
 
 
 def evolve(obj: T, /, **changes: Any) -> T:
     """A copy of the dataclass instance `obj` with `changes` applied (as `dataclasses.replace`)."""
-    replacer = _REPLACERS.get(type(obj))
+    shape = (type(obj), tuple(changes))
+    replacer = _REPLACERS.get(shape)
     if replacer is None:
-        replacer = _REPLACERS[type(obj)] = _replacer(type(obj))
+        replacer = _replacer(*shape)
+        if len(_REPLACERS) < _MAX_SHAPES:
+            _REPLACERS[shape] = replacer
     result: T = replacer(obj, changes)
     return result
 
 
-def _replacer(cls: type[Any]) -> Replacer:
+_MAX_SHAPES = 4096  # (class, changed fields) pairs with a function of their own: a few dozen in touchline
+
+
+def _replacer(cls: type[Any], changed: tuple[str, ...]) -> Replacer:
+    """One function per class and set of changed fields, which copies the other fields' slots as they are."""
     if not dataclasses.is_dataclass(cls):
         raise TypeError("evolve() should be called on dataclass instances")
     fields = dataclasses.fields(cls)
@@ -37,16 +44,16 @@ def _replacer(cls: type[Any]) -> Replacer:
             len(fields) != len(cls.__dataclass_fields__):
         return _plain_replace
     names = tuple(f.name for f in fields)
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_names": frozenset(names),
-                                 "_unknown": _unknown}
-    lines = ["def replace(obj, changes):",
-             "    if changes.keys() - _names:",
-             "        _unknown(_cls, changes.keys() - _names)",
-             "    out = _new(_cls)"]
+    unknown = set(changed) - set(names)
+    if unknown:
+        _unknown(cls, unknown)
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = ["def replace(obj, changes):", "    out = _new(_cls)"]
     for index, name in enumerate(names):
         namespace[f"_set{index}"] = cls.__dict__[name].__set__
         namespace[f"_get{index}"] = cls.__dict__[name].__get__
-        lines.append(f"    _set{index}(out, changes[{name!r}] if {name!r} in changes else _get{index}(obj))")
+        value = f"changes[{name!r}]" if name in changed else f"_get{index}(obj)"
+        lines.append(f"    _set{index}(out, {value})")
     lines.append("    return out")
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from the class's own field names
     generated: Replacer = namespace["replace"]

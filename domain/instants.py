@@ -13,7 +13,8 @@ def epoch_us(at: datetime) -> int:
     """UTC epoch microseconds of an aware datetime (exact integer arithmetic); ValueError for a naive one."""
     if at.utcoffset() is None:
         raise ValueError("an aware datetime is required")
-    return (at - EPOCH) // MICROSECOND
+    since = at - EPOCH  # days, seconds and microseconds, normalised: their sum is `since // MICROSECOND`
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
 
 
 def from_epoch_us(micros: int) -> datetime:

@@ -15,7 +15,7 @@ from contracts import CustomerRef
 from domain.log import RecordedEvent
 from projections.checksum import checksum
 from projections.protocol import MemoryProjection
-from projections.sqlstore import SqlProjection, dialect_insert, in_chunks, read_position, snapshot
+from projections.sqlstore import SqlProjection, in_chunks, read_position, snapshot, upsert_rows
 
 Row = Any  # a frozen dataclass instance whose first field is its key
 KeyFn = Callable[[CustomerRef], str | None]
@@ -225,7 +225,5 @@ class KeyedSqlProjection(SqlProjection):
 
 
 def _upsert(conn: Connection, table: Table, records: Sequence[Mapping[str, Any]]) -> None:
-    insert = dialect_insert(conn, table)
-    key = [c.name for c in table.primary_key.columns]
-    others = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in key}
-    conn.execute(insert.on_conflict_do_update(index_elements=key, set_=others), list(records))
+    upsert_rows(conn, table, records, [c.name for c in table.primary_key.columns],
+                [c.name for c in table.columns if not c.primary_key])

@@ -4,7 +4,7 @@ events a projection parked (`projection_failures`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -125,6 +125,72 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     mark = "?" if conn.dialect.paramstyle in ("qmark", "numeric") else "%s"
     statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join([mark] * len(columns))})"
     conn.exec_driver_sql(statement, [tuple(row) for row in rows])
+
+
+def upsert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str] = (),
+                update: Sequence[str] | None = None) -> None:
+    """Insert `rows` (dicts by column name, all with the same names) in one executemany; a row whose `keys` (a
+    primary key or unique index) are taken updates `update` (default: the rows' other columns) from its new
+    values, or, without `keys`, leaves the stored row as it is (ON CONFLICT DO NOTHING). As
+    `conn.execute(insert.on_conflict_do_update(...), rows)`, without its per-row cost (`execute_rows`)."""
+    if rows:
+        shape = ("upsert", table, tuple(rows[0]), tuple(keys), None if update is None else tuple(update))
+        execute_rows(conn, shape, lambda: _upsert_statement(conn, table, tuple(rows[0]), keys, update), rows)
+
+
+def insert_records(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """`conn.execute(table.insert(), rows)` without its per-row cost (`execute_rows`)."""
+    if rows:
+        execute_rows(conn, ("insert", table, tuple(rows[0])), table.insert, rows)
+
+
+def execute_rows(conn: Connection, shape: tuple[Any, ...], statement: Callable[[], Any],
+                 rows: Sequence[Mapping[str, Any]]) -> None:
+    """Execute the INSERT that `statement()` builds once per row of `rows` (dicts by column name, all with the
+    same names; `shape` names the statement and those names): the SQL SQLAlchemy compiles for the dialect,
+    compiled once per shape, given the values without SQLAlchemy's per-row parameter processing, which costs
+    more than the database's own work on a projection's batch. Where SQLAlchemy would change the values (bind
+    processors of the column types, escaped names, defaults computed in Python: none of the projections' tables
+    have any), it executes the statement as usual."""
+    key = (conn.dialect.name, conn.dialect.driver, *shape)
+    raw = _COMPILED.get(key)
+    if raw is None:
+        raw = _COMPILED[key] = _raw(conn, statement(), tuple(rows[0]))
+    if raw is _PROCESSED:
+        conn.execute(statement(), list(rows))
+        return
+    sql, order = raw
+    if order is None:
+        conn.exec_driver_sql(sql, list(rows))
+    else:
+        conn.exec_driver_sql(sql, [tuple([row[name] for name in order]) for row in rows])
+
+
+_PROCESSED = ("", None)  # a statement whose values SQLAlchemy must process
+_COMPILED: dict[tuple[Any, ...], tuple[str, tuple[str, ...] | None]] = {}
+
+
+def _upsert_statement(conn: Connection, table: Table, names: Sequence[str], keys: Sequence[str],
+                      update: Sequence[str] | None) -> Any:
+    insert = dialect_insert(conn, table)
+    if not keys:
+        return insert.on_conflict_do_nothing()
+    changed = [name for name in names if name not in keys] if update is None else list(update)
+    return insert.on_conflict_do_update(index_elements=list(keys),
+                                        set_={name: insert.excluded[name] for name in changed})
+
+
+def _raw(conn: Connection, statement: Any, names: Sequence[str]) -> tuple[str, tuple[str, ...] | None]:
+    """(SQL, the parameters' names in order for a positional driver or None for a named one), or `_PROCESSED`
+    when SQLAlchemy would change the values."""
+    compiled = statement.compile(dialect=conn.dialect, column_keys=sorted(names), for_executemany=True)
+    if (compiled._bind_processors or compiled.escaped_bind_names or compiled.insert_prefetch  # noqa: SLF001
+            or compiled.literal_execute_params or compiled.post_compile_params):
+        return _PROCESSED
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
+    if set(compiled.binds if order is None else order) != set(names):
+        return _PROCESSED
+    return compiled.string, order
 
 
 def dialect_insert(conn: Connection, table: Table) -> Any:

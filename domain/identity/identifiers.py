@@ -6,7 +6,9 @@ import functools
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import phonenumbers
 
@@ -38,6 +40,7 @@ STRENGTH: tuple[IdentifierKind, ...] = (
 DEFAULT_REGION = "CN"
 # Namespace for deterministic customer ids derived from an identifier (never reveals the identifier).
 CUSTOMER_NAMESPACE = uuid.UUID("6f1d3c1e-2d0b-4c53-9a53-1f0b7c7e9a10")
+R = TypeVar("R")
 
 
 class InvalidIdentifier(ValueError):
@@ -129,8 +132,41 @@ def normalise(kind: IdentifierKind, raw: str, protector: IdentifierProtector | N
     return Identifier(kind, value)
 
 
+class _SameReference(Generic[R]):
+    """A memo of `compute` in front of its memo by value, by the reference object itself: every projection asks
+    for the key of the same decoded event's reference, and finding it by identity costs a fraction of hashing and
+    comparing a pydantic model (the memo by value still finds equal references of other events). It holds the
+    references it answered for (so their ids stay theirs), at most `limit` of them."""
+
+    def __init__(self, compute: Callable[[CustomerRef], R], limit: int = 16_384) -> None:
+        self._compute = compute
+        self._limit = limit
+        self._found: dict[int, tuple[CustomerRef, R]] = {}
+        functools.update_wrapper(self, compute)
+
+    def __call__(self, customer: CustomerRef) -> R:
+        known = self._found.get(id(customer))
+        if known is not None and known[0] is customer:
+            return known[1]
+        value = self._compute(customer)
+        if len(self._found) >= self._limit:
+            self._found.clear()
+        self._found[id(customer)] = (customer, value)
+        return value
+
+    def cache_clear(self) -> None:
+        self._found.clear()
+        clear = getattr(self._compute, "cache_clear", None)
+        if clear is not None:
+            clear()
+
+    def cache_info(self) -> Any:
+        info = getattr(self._compute, "cache_info", None)
+        return info() if info is not None else None
+
+
 @functools.lru_cache(maxsize=65_536)
-def identifiers_of(customer: CustomerRef) -> tuple[Identifier, ...]:
+def _identifiers_of(customer: CustomerRef) -> tuple[Identifier, ...]:
     """Every usable identifier of a (protected) customer reference, strongest first.
 
     Values that cannot be normalised are left out here; validation of the wire format is the contracts' job.
@@ -147,6 +183,9 @@ def identifiers_of(customer: CustomerRef) -> tuple[Identifier, ...]:
         except InvalidIdentifier:
             continue
     return tuple(found)
+
+
+identifiers_of = _SameReference(_identifiers_of)
 
 
 def mask(identifier: Identifier) -> str:
@@ -171,10 +210,13 @@ def customer_id_for(identifier: Identifier) -> str:
 
 
 @functools.lru_cache(maxsize=65_536)
-def customer_key(customer: CustomerRef) -> str | None:
+def _customer_key(customer: CustomerRef) -> str | None:
     """The customer id of a reference: derived from its strongest identifier (None when it has none).
 
     This is the seam the identity-resolution work replaces with a resolved customer id.
     """
     found = identifiers_of(customer)
     return customer_id_for(found[0]) if found else None
+
+
+customer_key = _SameReference(_customer_key)

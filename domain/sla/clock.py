@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from contracts import SlaBasis, SlaMetric
 from domain.evolve import evolve as replace
@@ -112,18 +113,11 @@ class Clock:
 
     def segments(self) -> Iterator[tuple[datetime, datetime | None]]:
         """Running intervals [start, end) in order; the last one is open (None) while the clock runs."""
-        start: datetime | None = self.started_at
-        for pause in self.pauses:
-            if start is not None and (self.stopped_at is None or pause.started_at < self.stopped_at):
-                yield start, pause.started_at
-            start = pause.ended_at
-        if start is not None and (self.stopped_at is None or start < self.stopped_at):
-            yield start, self.stopped_at
+        return _segments(self.started_at, self.pauses, self.stopped_at)
 
     def elapsed(self, at: datetime) -> float:
         """Seconds of the clock's basis counted up to `at`."""
-        meter = self.meter
-        return sum(meter.business_seconds_between(a, min(b, at) if b else at) for a, b in self.segments())
+        return _elapsed(self.meter, self.segments(), at)
 
     def percent(self, at: datetime) -> float:
         """Elapsed share of the target at `at`, in percent (may exceed 100)."""
@@ -134,34 +128,26 @@ class Clock:
     def instant_of(self, percent: int) -> datetime | None:
         """When `percent` of the target is reached; None if the clock stops or pauses first, or if the instant
         lies where the calendar has no holiday data (see `gap`)."""
-        found = _instant_of(self, percent)
+        found = self._instant_or_gap(percent)
         return None if isinstance(found, CalendarGap) else found
 
     def gap(self) -> CalendarGap | None:
         """The calendar gap that keeps a threshold instant from being computed, if any."""
-        for percent in self.thresholds:
-            found = _instant_of(self, percent)
+        for found in _instants(self._timed()):
             if isinstance(found, CalendarGap):
                 return found
         return None
 
-    def _instant_or_gap(self, percent: int) -> datetime | CalendarGap | None:
-        try:
-            return self._instant_of(percent)
-        except CalendarGap as gap:
-            return gap
+    def _timed(self) -> _Timing:
+        return _Timing(self.calendar, self.basis, self.target_seconds, self.due_at, self.started_at, self.pauses,
+                       self.stopped_at, self.warnings)
 
-    def _instant_of(self, percent: int) -> datetime | None:
-        need = self.target_seconds * percent / 100
-        if percent >= BREACH and self.due_at is not None:
-            reached: datetime | None = self.due_at
-        elif self.stopped_at is not None and need > _run_seconds(self):
-            return None  # a stopped clock never reaches more than it ran: no calendar walk needed
-        else:
-            reached = self._walk(need)
-        if reached is None or (self.stopped_at is not None and reached >= self.stopped_at):
-            return None
-        return reached.astimezone(self.calendar.zone)
+    def _instant_or_gap(self, percent: int) -> datetime | CalendarGap | None:
+        timed = self._timed()
+        thresholds = timed.thresholds()
+        if percent in thresholds:
+            return _instants(timed)[thresholds.index(percent)]
+        return timed.instant_or_gap(percent)
 
     def deadline(self) -> datetime | None:
         """The breach instant as things stand (None while paused before it, or if stopped before it)."""
@@ -206,9 +192,13 @@ class Clock:
     def next_alert_at(self) -> datetime | None:
         """The earliest instant of a threshold not yet alerted, of a wrong alert to retract, or of the start
         of a clock with an unreported calendar gap (None if nothing can be known yet)."""
-        instants = [self.instant_of(p) for p in self.thresholds if p not in self.alerted]
+        timed = self._timed()
+        thresholds = timed.thresholds()
+        found = _instants(timed)
+        instants = [None if isinstance(at, CalendarGap) else at
+                    for p, at in zip(thresholds, found, strict=True) if p not in self.alerted]
         instants += [at for _, at in self.wrong_alerts()]
-        if not self.gap_alerted and self.gap() is not None:
+        if not self.gap_alerted and any(isinstance(at, CalendarGap) for at in found):
             instants.append(self.started_at)
         return min((at for at in instants if at is not None), default=None)
 
@@ -253,26 +243,88 @@ class Clock:
         ends = (p.ended_at for p in self.pauses if p.ended_at is not None)
         return max([self.started_at, *(p.started_at for p in self.pauses), *ends])
 
-    def _walk(self, need: float) -> datetime | None:
-        """The instant at which `need` seconds have run, walking the running segments."""
-        meter = self.meter
-        for start, end in self.segments():
-            available = meter.business_seconds_between(start, end) if end is not None else None
-            if available is None or need <= available:
-                return meter.add_business_seconds(start, need)
-            need -= available
-        return None
+
+class _Timing(NamedTuple):
+    """What decides a clock's threshold instants (the key of their memo): its calendar and basis, target,
+    promised time, running segments and warnings."""
+
+    calendar: BusinessCalendar
+    basis: SlaBasis
+    target_seconds: float
+    due_at: datetime | None
+    started_at: datetime
+    pauses: tuple[Pause, ...]
+    stopped_at: datetime | None
+    warnings: tuple[int, ...]
+
+    def thresholds(self) -> tuple[int, ...]:
+        return (*(p for p in self.warnings if p < BREACH), BREACH)
+
+    def meter(self) -> BusinessCalendar:
+        return self.calendar if self.basis is SlaBasis.BUSINESS else TWENTY_FOUR_SEVEN
+
+    def instant_or_gap(self, percent: int, run: list[float] | None = None) -> datetime | CalendarGap | None:
+        """When `percent` of the target is reached, or the calendar gap that keeps it from being known; `run`
+        holds the seconds a stopped clock ran once they are counted (shared by the thresholds of one clock)."""
+        try:
+            return self._instant_of(percent, [] if run is None else run)
+        except CalendarGap as gap:
+            return gap
+
+    def _instant_of(self, percent: int, run: list[float]) -> datetime | None:
+        need = self.target_seconds * percent / 100
+        if percent >= BREACH and self.due_at is not None:
+            reached: datetime | None = self.due_at
+        elif self.stopped_at is not None and need > self._run_seconds(run):
+            return None  # a stopped clock never reaches more than it ran: no calendar walk needed
+        else:
+            reached = _walk(self.meter(), self.segments(), need)
+        if reached is None or (self.stopped_at is not None and reached >= self.stopped_at):
+            return None
+        return reached.astimezone(self.calendar.zone)
+
+    def segments(self) -> Iterator[tuple[datetime, datetime | None]]:
+        return _segments(self.started_at, self.pauses, self.stopped_at)
+
+    def _run_seconds(self, run: list[float]) -> float:
+        """Seconds a stopped clock ran in all (counted once into `run`)."""
+        if not run:
+            assert self.stopped_at is not None
+            run.append(_elapsed(self.meter(), self.segments(), self.stopped_at))
+        return run[0]
 
 
-@functools.lru_cache(maxsize=262_144)
-def _instant_of(clock: Clock, percent: int) -> datetime | CalendarGap | None:
-    """Memoised: a clock is immutable, and projections re-derive the same instants for unchanged clocks on
-    every batch that touches their case (business-calendar walks are the costly part)."""
-    return clock._instant_or_gap(percent)
+def _segments(started_at: datetime, pauses: tuple[Pause, ...],
+              stopped_at: datetime | None) -> Iterator[tuple[datetime, datetime | None]]:
+    """Running intervals [start, end) in order; the last one is open (None) while the clock runs."""
+    start: datetime | None = started_at
+    for pause in pauses:
+        if start is not None and (stopped_at is None or pause.started_at < stopped_at):
+            yield start, pause.started_at
+        start = pause.ended_at
+    if start is not None and (stopped_at is None or start < stopped_at):
+        yield start, stopped_at
 
 
-@functools.lru_cache(maxsize=65_536)
-def _run_seconds(clock: Clock) -> float:
-    """Seconds a stopped clock ran in all (memoised like `_instant_of`)."""
-    assert clock.stopped_at is not None
-    return clock.elapsed(clock.stopped_at)
+def _elapsed(meter: BusinessCalendar, segments: Iterator[tuple[datetime, datetime | None]], at: datetime) -> float:
+    return sum(meter.business_seconds_between(a, min(b, at) if b else at) for a, b in segments)
+
+
+def _walk(meter: BusinessCalendar, segments: Iterator[tuple[datetime, datetime | None]],
+          need: float) -> datetime | None:
+    """The instant at which `need` seconds have run, walking the running segments."""
+    for start, end in segments:
+        available = meter.business_seconds_between(start, end) if end is not None else None
+        if available is None or need <= available:
+            return meter.add_business_seconds(start, need)
+        need -= available
+    return None
+
+
+@functools.lru_cache(maxsize=131_072)
+def _instants(timed: _Timing) -> tuple[datetime | CalendarGap | None, ...]:
+    """The instant (or calendar gap) of each threshold, in order. Memoised by what decides them, not by the
+    whole clock: an alert, a handover or a learnt customer makes a new clock with the same instants, and
+    projections re-derive them for every clock that changed (business-calendar walks are the costly part)."""
+    run: list[float] = []
+    return tuple(timed.instant_or_gap(percent, run) for percent in timed.thresholds())

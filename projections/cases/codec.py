@@ -71,17 +71,33 @@ def _converter(kind: type[Any]) -> Converter:
 def _strict_converter(kind: type[Any]) -> Converter:
     """As `_converter`, but only for values that orjson and json write identically (`_NotPlain` otherwise)."""
     if is_dataclass(kind):
-        names = tuple(f.name for f in fields(kind))
-        return lambda value: {name: _plain(getattr(value, name)) for name in names}
+        return _dataclass_converter(tuple(f.name for f in fields(kind)))
     if issubclass(kind, datetime):
         return kind.isoformat
     if issubclass(kind, Enum):
         return _plain_enum_value
     if issubclass(kind, tuple):
-        return lambda value: [_plain(item) for item in value]
-    if kind in (str, int, bool, type(None)):
+        return lambda value: [item if type(item) in _SCALARS else _plain(item) for item in value]
+    if kind in _SCALARS:
         return _identity
     return _refuse
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})  # written as they are (the others through `_plain`)
+
+
+def _dataclass_converter(names: tuple[str, ...]) -> Converter:
+    """`{name: _plain(value.name) for name in names}`, as one function generated for the class (a state is
+    encoded on every batch that changes it): its scalar fields are taken as they are, without a call each."""
+    lines = ["def convert(value):"]
+    lines += [f"    v{index} = value.{name}" for index, name in enumerate(names)]
+    items = ", ".join(f"{name!r}: v{index} if type(v{index}) in _SCALARS else _plain(v{index})"
+                      for index, name in enumerate(names))
+    lines.append(f"    return {{{items}}}")
+    namespace: dict[str, Any] = {"_SCALARS": _SCALARS, "_plain": _plain}
+    exec("\n".join(lines), namespace)  # noqa: S102 - generated from the class's own field names
+    converter: Converter = namespace["convert"]
+    return converter
 
 
 def _enum_value(value: Enum) -> Any:

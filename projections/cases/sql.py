@@ -45,9 +45,10 @@ from projections.sqlstore import (
     HeldRebuild,
     Rebuild,
     SqlProjection,
-    dialect_insert,
     in_chunks,
+    insert_records,
     insert_rows,
+    upsert_rows,
 )
 
 _SIDE_TABLES = (case_handoffs, case_contacts, case_anomalies)
@@ -177,18 +178,13 @@ def _write(conn: Connection, rows: list[CaseRows]) -> None:
     """Upsert the changed cases' rows and replace their handoff, contact and anomaly rows."""
     if not rows:
         return
-    insert = dialect_insert(conn, case_states)
-    columns = [c.name for c in case_states.columns if c.name != "case_id"]
-    upsert = insert.on_conflict_do_update(index_elements=["case_id"],
-                                          set_={name: insert.excluded[name] for name in columns})
-    conn.execute(upsert, [to_record(r.case) for r in rows])
+    upsert_rows(conn, case_states, [to_record(r.case) for r in rows], ["case_id"],
+                [c.name for c in case_states.columns if c.name != "case_id"])
     for chunk in in_chunks(sorted(r.case.case_id for r in rows)):
         for table in _SIDE_TABLES:
             conn.execute(delete(table).where(table.c.case_id.in_(chunk)))
     for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True):
-        records = [to_record(row) for r in rows for row in getattr(r, part)]
-        if records:
-            conn.execute(table.insert(), records)
+        insert_records(conn, table, [to_record(row) for r in rows for row in getattr(r, part)])
 
 
 class _CasesRebuild(HeldRebuild):

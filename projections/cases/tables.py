@@ -104,11 +104,24 @@ _INSTANTS = {"opened_at", "handed_at", "ended_at", "accepted_at", "occurred_at"}
 
 def to_record(row: Any) -> dict[str, Any]:
     """A row dataclass as column values (instants as ISO 8601 text)."""
-    values = {f.name: getattr(row, f.name) for f in fields(row)}
-    for name in _INSTANTS & values.keys():
+    names, instants = _record_plan(type(row))
+    values = {name: getattr(row, name) for name in names}
+    for name in instants:
         if values[name] is not None:
             values[name] = values[name].isoformat()
     return values
+
+
+_PLANS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _record_plan(kind: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A row type's field names and those of its instants (worked out once per type)."""
+    plan = _PLANS.get(kind)
+    if plan is None:
+        names = tuple(f.name for f in fields(kind))
+        plan = _PLANS[kind] = (names, tuple(name for name in names if name in _INSTANTS))
+    return plan
 
 
 def record_values(table: Table, rows: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -44,7 +44,7 @@ from projections.customers.reducer import (
     node_of,
     node_row,
 )
-from projections.sqlstore import SqlProjection, dialect_insert, in_chunks, metadata, read_position, snapshot
+from projections.sqlstore import SqlProjection, in_chunks, metadata, read_position, snapshot, upsert_rows
 
 nodes_table = Table(
     "customer_nodes",
@@ -246,36 +246,19 @@ def _load_facts(conn: Connection, anchors: Sequence[str]) -> list[AnchorFacts]:
 
 
 def _write(conn: Connection, changes: Changes, facts: Iterable[AnchorFacts]) -> None:
-    if changes.nodes:
-        insert = dialect_insert(conn, nodes_table)
-        columns = ("customer_id", "verified", "shared", "display")
-        conn.execute(insert.on_conflict_do_update(
-            index_elements=["node_id"], set_={c: insert.excluded[c] for c in columns}),
-            [node_row(n) for n in changes.nodes.values()])
-    if changes.edges:
-        insert = dialect_insert(conn, edges_table)
-        conn.execute(insert.on_conflict_do_update(
-            index_elements=["a", "b", "position"], set_={"cut_position": insert.excluded.cut_position}),
-            [edge_row(edge, cut) for edge, cut in changes.edges.values()])
+    upsert_rows(conn, nodes_table, [node_row(n) for n in changes.nodes.values()], ["node_id"],
+                ["customer_id", "verified", "shared", "display"])
+    upsert_rows(conn, edges_table, [edge_row(edge, cut) for edge, cut in changes.edges.values()],
+                ["a", "b", "position"], ["cut_position"])
     blocked = [{"a": a, "b": b, "position": p} for (a, b), p in changes.blocks.items() if p is not None]
-    if blocked:
-        insert = dialect_insert(conn, blocks_table)
-        conn.execute(insert.on_conflict_do_update(
-            index_elements=["a", "b"], set_={"position": insert.excluded.position}), blocked)
+    upsert_rows(conn, blocks_table, blocked, ["a", "b"], ["position"])
     for (a, b), position in changes.blocks.items():
         if position is None:
             conn.execute(delete(blocks_table).where(blocks_table.c.a == a, blocks_table.c.b == b))
-    if changes.seen_added:
-        conn.execute(dialect_insert(conn, seen_table).on_conflict_do_nothing(),
-                     [{"node_id": n, "witness": w, "position": p} for n, w, p in changes.seen_added])
+    upsert_rows(conn, seen_table, [{"node_id": n, "witness": w, "position": p} for n, w, p in changes.seen_added])
     if changes.decisions:
-        conn.execute(dialect_insert(conn, decisions_table).on_conflict_do_nothing(),
-                     decision_rows(changes.decisions, {}))
-    rows = [facts_row(f) for f in facts]
-    if rows:
-        insert = dialect_insert(conn, facts_table)
-        conn.execute(insert.on_conflict_do_update(
-            index_elements=["anchor"], set_={c: insert.excluded[c] for c in rows[0] if c != "anchor"}), rows)
+        upsert_rows(conn, decisions_table, decision_rows(changes.decisions, {}))
+    upsert_rows(conn, facts_table, [facts_row(f) for f in facts], ["anchor"])
 
 
 def _plain(row: Any) -> dict[str, Any]:

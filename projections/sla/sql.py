@@ -52,7 +52,9 @@ from projections.sqlstore import (
     SqlProjection,
     dialect_insert,
     in_chunks,
+    insert_records,
     insert_rows,
+    upsert_rows,
 )
 
 _ALERT_CHANGES = ("state", "acknowledged_by", "acknowledged_at", "note", "resolved_at", "retracted_at",
@@ -200,10 +202,7 @@ class SqlSlaStore(SqlProjection):
             for written, data in zip(touched, _write_changed_cases(conn, touched, before), strict=True):
                 self._decoded.remember(written.key, data, written)
         alerts = [alert_row(state.alerts[alert_id]) for alert_id in sorted(changes.alerts)]
-        if alerts:
-            insert = dialect_insert(conn, alerts_table)
-            update = {name: insert.excluded[name] for name in _ALERT_CHANGES}
-            conn.execute(insert.on_conflict_do_update(index_elements=["alert_id"], set_=update), alerts)
+        upsert_rows(conn, alerts_table, alerts, ["alert_id"], _ALERT_CHANGES)
 
 
 class _SlaRebuild(HeldRebuild):
@@ -278,8 +277,7 @@ def _write_changed_cases(conn: Connection, cases: Sequence[CaseSla], before: Map
     """Upsert the case documents, and the clock and promise rows of the clocks and promises that are not the
     very objects the cases held `before` (the rows of those are already stored); return the documents."""
     rows = [_case_row(c) for c in cases]
-    insert = dialect_insert(conn, cases_table)
-    conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"data": insert.excluded.data}), rows)
+    upsert_rows(conn, cases_table, rows, ["key"], ["data"])
     clocks: list[dict[str, Any]] = []
     promises: list[dict[str, Any]] = []
     gone_clocks: list[str] = []
@@ -305,27 +303,18 @@ def _write_changed_cases(conn: Connection, cases: Sequence[CaseSla], before: Map
 
 
 def _upsert(conn: Connection, table: Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
-    if rows:
-        insert = dialect_insert(conn, table)
-        others = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
-        conn.execute(insert.on_conflict_do_update(index_elements=keys, set_=others), rows)
+    upsert_rows(conn, table, rows, keys, [c.name for c in table.columns if c.name not in keys])
 
 
 def _write_cases(conn: Connection, cases: Sequence[CaseSla]) -> None:
     """Upsert the case documents and replace their clock and promise index rows."""
     keys = [c.key for c in cases]
-    insert = dialect_insert(conn, cases_table)
-    rows = [_case_row(c) for c in cases]
-    conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"data": insert.excluded.data}), rows)
+    upsert_rows(conn, cases_table, [_case_row(c) for c in cases], ["key"], ["data"])
     for chunk in in_chunks(keys):
         conn.execute(delete(clocks_table).where(clocks_table.c.case_key.in_(chunk)))
         conn.execute(delete(promises_table).where(promises_table.c.case_key.in_(chunk)))
-    clocks = [clock_row(c.key, clock) for c in cases for clock in c.clocks]
-    if clocks:
-        conn.execute(clocks_table.insert(), clocks)
-    promises = [promise_row(c.key, p) for c in cases for p in c.promises]
-    if promises:
-        conn.execute(promises_table.insert(), promises)
+    insert_records(conn, clocks_table, [clock_row(c.key, clock) for c in cases for clock in c.clocks])
+    insert_records(conn, promises_table, [promise_row(c.key, p) for c in cases for p in c.promises])
 
 
 def _status(now_us: int) -> ColumnElement[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
+from typing import cast
 
 from contracts import CustomerRef
 from domain.instants import epoch_us
@@ -124,6 +125,9 @@ def fold(
     return TimelineState(cases), TimelineOutput(tuple(entries), tuple(unattributed), tuple(links))
 
 
+_UNKNOWN = object()
+
+
 class _Keys:
     """`key_fn` of customer references, each distinct reference keyed once (a function of the reference alone; a
     batch names the same customers again and again)."""
@@ -135,8 +139,9 @@ class _Keys:
         self._known: dict[CustomerRef, str | None] = {}
 
     def key(self, customer: CustomerRef) -> str | None:
-        if customer in self._known:
-            return self._known[customer]
+        known = self._known.get(customer, _UNKNOWN)  # one lookup: hashing and comparing references costs
+        if known is not _UNKNOWN:
+            return cast("str | None", known)
         if len(self._known) >= self._LIMIT:
             self._known.clear()
         found = self._known[customer] = self._key_fn(customer)

@@ -29,7 +29,7 @@ from domain.identity.identifiers import customer_key
 from domain.instants import epoch_us
 from domain.log import RecordedEvent
 from projections.checksum import checksum
-from projections.sqlstore import SqlProjection, dialect_insert, in_chunks, metadata
+from projections.sqlstore import SqlProjection, in_chunks, metadata, upsert_rows
 from projections.timeline.queries import NAME, Activity, PageQuery, TimelinePage, page_of, page_query
 from projections.timeline.reducer import KeyFn, TimelineEntry, TimelineOutput, TimelineState, fold, needed_case_ids
 from projections.timeline.rows import TABLE_NAMES, case_link_row, entry_from_row, entry_row, unattributed_row
@@ -173,13 +173,13 @@ class SqlTimelineStore(SqlProjection):
     def _write(conn: Connection, output: TimelineOutput) -> None:
         if output.entries:
             rows = [entry_row(e) for e in output.entries]
-            conn.execute(dialect_insert(conn, entries_table).on_conflict_do_nothing(), rows)
+            upsert_rows(conn, entries_table, rows)
         if output.unattributed:
             rows = [unattributed_row(u) for u in output.unattributed]
-            conn.execute(dialect_insert(conn, unattributed_table).on_conflict_do_nothing(), rows)
+            upsert_rows(conn, unattributed_table, rows)
         if output.case_links:
             rows = [case_link_row(c) for c in output.case_links]
-            conn.execute(dialect_insert(conn, cases_table).on_conflict_do_nothing(), rows)
+            upsert_rows(conn, cases_table, rows)
 
 
 def _conditions(query: PageQuery) -> list[ColumnElement[bool]]:

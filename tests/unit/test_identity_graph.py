@@ -8,9 +8,17 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts import Envelope
+from contracts import CustomerRef, Envelope
 from domain.identity.graph import DecisionKind, IdentityGraph, Sighting
-from domain.identity.identifiers import Identifier, IdentifierKind, IdentifierProtector, customer_id_for, normalise
+from domain.identity.identifiers import (
+    Identifier,
+    IdentifierKind,
+    IdentifierProtector,
+    customer_id_for,
+    customer_key,
+    identifiers_of,
+    normalise,
+)
 from domain.intake import protect
 from projections.customers.memory import MemoryCustomerStore
 from projections.customers.queries import anchors_of
@@ -249,3 +257,14 @@ def test_any_batching_gives_the_same_customers_and_the_graph_stays_consistent(
 def test_a_sighting_is_keyed_by_the_same_id_the_read_models_store() -> None:
     sighting = Sighting(Identifier(IdentifierKind.PHONE, "+8613800138000"), "+86****8000")
     assert sighting.node_id == customer_id_for(normalise(IdentifierKind.PHONE, PHONE))
+
+
+def test_customer_keys_are_memoised_by_the_reference_itself_and_by_its_value() -> None:
+    first, equal = CustomerRef(phone="+86 138 0013 8000"), CustomerRef(phone="+86 138 0013 8000")
+    customer_key.cache_clear()
+    assert customer_key(first) == customer_key(first) == customer_key(equal) == customer_id_for(
+        identifiers_of(first)[0])
+    info = customer_key.cache_info()
+    assert (info.misses, info.hits) == (1, 1)  # the same object again is found by identity, an equal one by value
+    customer_key.cache_clear()
+    assert customer_key.cache_info().currsize == 0
