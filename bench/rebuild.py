@@ -125,7 +125,7 @@ from services.adapters.databases import projection_stores
 from services.adapters.opening import open_event_store
 from services.adapters.settings import Settings
 from services.adapters.store.eventstore import EventStore
-from services.application.projector.engine import fewer_collections
+from services.application.projector.engine import fewer_collections, rebuild_together
 from services.application.rebuild import stores_on
 from services.application.replay import (
     REBUILD_BATCH,
@@ -240,22 +240,46 @@ def peak_rss_kb() -> int:
 def _rebuild_in_child(place: BenchPlace, names: list[str], batch: int, results: Any) -> None:
     opened = place.open(names)
     before = peak_rss_kb()
-    started = time.perf_counter()
-    replay(opened.store, opened.targets, batch_size=batch)
-    results.put((before, peak_rss_kb(), time.perf_counter() - started))
+    started, cpu = time.perf_counter(), time.process_time()
+    head = opened.store.head()
+    rebuild_together(opened.store, opened.targets, dict.fromkeys(opened.targets, head), batch)
+    rebuilt = peak_rss_kb()
+    with fewer_collections():  # as `replay` does
+        for target in opened.targets.values():
+            target.checksum()
+    results.put(Memory(before, rebuilt, peak_rss_kb(), time.perf_counter() - started, time.process_time() - cpu))
     opened.close()
 
 
-def rebuild_memory(place: BenchPlace, names: list[str], batch: int) -> tuple[int, int, float]:
-    """Rebuild `names` in one fresh process (as `touchline rebuild all --into --jobs 1`): (peak RSS in KB once the
-    store and targets are open, peak RSS in KB at the end, seconds)."""
+@dataclass(frozen=True)
+class Memory:
+    """A rebuild in a fresh process: peak RSS (KB) once opened, after the rebuild, after the checksums too;
+    seconds, and CPU seconds of that process (checksums included)."""
+
+    opened: int
+    rebuilt: int
+    peak: int
+    seconds: float
+    cpu: float
+
+
+def rebuild_memory(place: BenchPlace, names: list[str], batch: int) -> Memory:
+    """Rebuild `names` in one fresh process (as `touchline rebuild all --into --jobs 1`: `replay`, the rebuild and
+    then the checksums), measuring its memory and time."""
     context = multiprocessing.get_context("spawn")
     results: Any = context.Queue()
     child = context.Process(target=_rebuild_in_child, args=(place, names, batch, results))
     child.start()
-    before, peak, seconds = results.get(timeout=3600)
+    memory: Memory = results.get(timeout=3600)
     child.join()
-    return before, peak, seconds
+    return memory
+
+
+def print_memory(memory: Memory, head: int) -> None:
+    print(f"rebuild all, fresh process    {head / memory.seconds:>10,.0f} events/s, {head / memory.cpu:,.0f} per CPU "
+          f"second ({memory.cpu:.1f} s); peak RSS {memory.peak / 1024:,.0f} MB ({memory.rebuilt / 1024:,.0f} MB "
+          f"before the checksums), {memory.opened / 1024:,.0f} MB when opened: "
+          f"{(memory.peak - memory.opened) * 1024 / head:,.0f} B per event")
 
 
 def forget_memos() -> None:
@@ -308,6 +332,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="projections to rebuild (default: all)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="processes for the parallel rebuild (default: one per CPU)")
+    parser.add_argument("--memory", action="store_true",
+                        help="only the rebuild in a fresh process: its peak memory and CPU time")
     parser.add_argument("--sealed", action="store_true",
                         help="personal values sealed per customer, as touchline stores them (reads open them)")
     args = parser.parse_args()
@@ -320,13 +346,21 @@ def main() -> None:
     with places(args.postgres) as (settings, spec):
         store = open_store(settings, args.sealed)
         head = fill(store, args.events)
+        if args.memory:
+            names = args.only or list(projection_stores(fresh("names")))
+            print(f"{'postgres' if args.postgres else 'sqlite'}, {head} events in the log, batch {args.batch}")
+            print_memory(rebuild_memory(BenchPlace(settings, args.sealed, *spec("memory")), names, args.batch), head)
+            store.close()
+            for engine in engines:
+                engine.dispose()
+            return
         raw_n, raw_s = timed_read(store, args.batch, decode=False)
         dec_n, dec_s = timed_read(store, args.batch, decode=True)
         names = args.only or list(projection_stores(fresh("names")))
         sums, rebuild_s, checksum_s = timed_rebuild(store, fresh("all"), names, args.batch)
         place = BenchPlace(settings, args.sealed, *spec("jobs"))
         jobs_sums, jobs_s = timed_jobs(place, names, head, args.jobs, args.batch)
-        mem_before, mem_peak, mem_s = rebuild_memory(BenchPlace(settings, args.sealed, *spec("memory")), names,
+        memory = rebuild_memory(BenchPlace(settings, args.sealed, *spec("memory")), names,
                                                      args.batch)
         decoded_log = DecodedLog(read_all(store, args.batch))
         alone = {name: timed_rebuild(decoded_log, fresh(name), [name], args.batch) for name in names}
@@ -347,8 +381,7 @@ def main() -> None:
     print(f"rebuild all, {args.jobs} processes     {parallel:>10,.0f} events/s  ({jobs_s:.2f} s, starting the "
           "processes and checksums included)")
     print(f"rebuild all / raw read        {rebuilt / raw:>10.1%} (one process), {parallel / raw:.1%} ({args.jobs})")
-    print(f"rebuild all, fresh process    {head / mem_s:>10,.0f} events/s; peak RSS {mem_peak / 1024:,.0f} MB, "
-          f"{mem_before / 1024:,.0f} MB when opened: {(mem_peak - mem_before) * 1024 / head:,.0f} B per event")
+    print_memory(memory, head)
     for name, digest in sums.items():
         assert digest == alone[name][0][name], f"{name}: rebuilt alone and together differ"
         assert digest == jobs_sums[name], f"{name}: rebuilt in one process and in {args.jobs} differ"
