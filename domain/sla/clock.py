@@ -264,14 +264,14 @@ class Clock:
         return None
 
 
-@functools.lru_cache(maxsize=262_144)
+@functools.lru_cache(maxsize=32_768)  # clocks are large keys: bounded low, a rebuild's memory stays flat
 def _instant_of(clock: Clock, percent: int) -> datetime | CalendarGap | None:
     """Memoised: a clock is immutable, and projections re-derive the same instants for unchanged clocks on
     every batch that touches their case (business-calendar walks are the costly part)."""
     return clock._instant_or_gap(percent)
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=16_384)
 def _run_seconds(clock: Clock) -> float:
     """Seconds a stopped clock ran in all (memoised like `_instant_of`)."""
     assert clock.stopped_at is not None
