@@ -53,7 +53,7 @@ from projections.sqlstore import (
 )
 
 _SIDE_TABLES = (case_handoffs, case_contacts, case_anomalies)
-MAX_HELD_CASES = 20_000  # cases a rebuild keeps in memory (some KB each) past a flush; the others are read back
+MAX_HELD_CASES = 40_000  # most cases a rebuild holds (some KB each): past it, it writes them and lets go of half
 _OPEN_GONE_LIMIT = 100_000  # customers of open cases let go that a rebuild remembers (else it asks for all)
 _REMEMBERED = 20_000  # decoded states the live store keeps to skip decoding them again
 

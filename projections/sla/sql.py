@@ -67,7 +67,7 @@ from projections.sqlstore import (
 
 _ALERT_CHANGES = ("state", "acknowledged_by", "acknowledged_at", "note", "resolved_at", "retracted_at",
                   "retraction_reason")  # what acknowledgements, resolutions and retractions change on a row
-MAX_HELD = 40_000  # SLA cases and alerts a rebuild keeps in memory past a flush; the others are read back
+MAX_HELD = 40_000  # most SLA cases and alerts a rebuild holds: past it, it writes them and lets go of half
 _REMEMBERED = 20_000  # decoded case documents the live store keeps to skip decoding them again
 
 
