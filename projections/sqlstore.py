@@ -4,8 +4,9 @@ events a projection parked (`projection_failures`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import chain, islice
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
@@ -63,6 +64,7 @@ _WRITE_OPTION = "touchline_write"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 T = TypeVar("T")
 S = TypeVar("S")
+K = TypeVar("K")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -387,16 +389,20 @@ class RebuildChanged(RuntimeError):
 
 
 class HeldRebuild:
-    """A rebuild that holds the projection's state in memory across batches and writes only at `flush`: no
-    reading back of the rows a batch touches, and rows that many batches change are written once per flush.
+    """A rebuild that holds the projection's state in memory across batches and writes only at `flush`: rows that
+    many batches change are written once per flush, and new ones as plain inserts.
 
     Subclasses fold batches (`_fold`), work out the rows of what is new since the last flush before the write
     transaction starts (`_prepare`: on SQLite the transaction holds the database's one write lock, which other
     rebuild processes wait for), write them and what changed (`_write`, rows of a fresh store, so new rows are
-    plain inserts), forget it once committed (`_flushed`), and say how much they hold (`_held`).
-    Once more than `max_held` items are held at a flush, the state is dropped and the rest of the rebuild is
-    applied batch by batch like the live projector (the rows written so far are exactly the live ones): memory
-    stays bounded on any log. Only a store at position 0 (just reset) is rebuilt this way.
+    plain inserts), forget what changed once committed (`_flushed`), and say how much they hold (`_held`).
+
+    Memory stays bounded on any log: a batch that leaves more than `max_held` items held is written at once (a
+    flush), and a flush lets go of items (`_evict`: all are written now) until half of `max_held` are held, those
+    the flush wrote last. From then on (`evicted`) a fold first reads back from the store's rows the items its
+    batch needs and no longer holds, as the live projector loads them for each batch: what is held is newer than
+    the rows, and what is not held is in the rows as it is. Only a store at position 0 (just reset) is rebuilt
+    this way.
     """
 
     def __init__(self, store: SqlProjection, max_held: int) -> None:
@@ -404,14 +410,20 @@ class HeldRebuild:
         self._max_held = max_held
         self._position = self._stored = store.position()
         self._direct = self._stored != 0
+        self.evicted = False  # some items were let go: a fold reads back those its batch needs
 
     def apply(self, events: Sequence[RecordedEvent]) -> int:
         if self._direct:
             return self._store.apply(events)
         todo = unapplied(events, self._position)
         if todo:
+            if self.evicted:
+                with self._store._engine.connect() as conn:  # noqa: SLF001 - the store's own engine
+                    self._reload(conn, todo)
             self._fold(todo)
             self._position = todo[-1].position
+            if self._held() > self._max_held:
+                self.flush()
         return self._position
 
     def flush(self) -> int:
@@ -427,10 +439,14 @@ class HeldRebuild:
                 write_position(conn, self._store.name, self._position)
             self._stored = self._position
             self._flushed()
-        if self._held() > self._max_held:
-            self._direct = True
-            self._drop()
+        if self._held() > self._max_held // 2:
+            self._evict(self._max_held // 2)
+            self.evicted = True
         return self._stored
+
+    def _reload(self, conn: Connection, events: list[RecordedEvent]) -> None:
+        """Read back from the store's rows what `events` need and is no longer held (the live loading)."""
+        raise NotImplementedError
 
     def _fold(self, events: list[RecordedEvent]) -> None:
         raise NotImplementedError
@@ -447,5 +463,13 @@ class HeldRebuild:
     def _held(self) -> int:
         raise NotImplementedError
 
-    def _drop(self) -> None:
+    def _evict(self, keep: int) -> None:
+        """Let go of items (all written, none changed since) until at most `keep` are held."""
         raise NotImplementedError
+
+
+def evictable(held: Iterable[K], recent: Container[K], surplus: int) -> list[K]:
+    """`surplus` of the `held` keys (in their order), those not in `recent` first."""
+    if surplus <= 0:
+        return []
+    return list(islice(chain((k for k in held if k not in recent), (k for k in held if k in recent)), surplus))

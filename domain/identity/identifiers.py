@@ -165,7 +165,7 @@ class _SameReference(Generic[R]):
         return info() if info is not None else None
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=16_384)  # keyed by references: a rebuild's memory stays flat
 def _identifiers_of(customer: CustomerRef) -> tuple[Identifier, ...]:
     """Every usable identifier of a (protected) customer reference, strongest first.
 
@@ -209,7 +209,7 @@ def customer_id_for(identifier: Identifier) -> str:
     return str(uuid.uuid5(CUSTOMER_NAMESPACE, str(identifier)))
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=16_384)  # keyed by references: a rebuild's memory stays flat
 def _customer_key(customer: CustomerRef) -> str | None:
     """The customer id of a reference: derived from its strongest identifier (None when it has none).
 

@@ -321,7 +321,7 @@ def _walk(meter: BusinessCalendar, segments: Iterator[tuple[datetime, datetime |
     return None
 
 
-@functools.lru_cache(maxsize=131_072)
+@functools.lru_cache(maxsize=32_768)  # bounded low: a rebuild's memory stays flat
 def _instants(timed: _Timing) -> tuple[datetime | CalendarGap | None, ...]:
     """The instant (or calendar gap) of each threshold, in order. Memoised by what decides them, not by the
     whole clock: an alert, a handover or a learnt customer makes a new clock with the same instants, and

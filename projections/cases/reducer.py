@@ -63,8 +63,10 @@ class _OpenCases:
             self._by_customer.setdefault(state.customer_id, {})[state.case_id] = state.opened_position
 
     def remove(self, state: CaseState) -> None:
-        if state.customer_id is not None:
-            self._by_customer.get(state.customer_id, {}).pop(state.case_id, None)
+        if state.customer_id is not None and (held := self._by_customer.get(state.customer_id)) is not None:
+            held.pop(state.case_id, None)
+            if not held:
+                del self._by_customer[state.customer_id]
 
     def latest(self, customer_ids: tuple[str, ...]) -> str | None:
         """The open case opened last (by log position) filed under any of `customer_ids`, if any."""
@@ -94,6 +96,17 @@ class CaseFolder:
         self._keys: dict[CustomerRef, tuple[str, ...]] = {}  # filed_under of each distinct reference, once
         self.cases: dict[str, CaseState] = dict(cases or {})
         self._open = _OpenCases(self.cases.values())
+
+    def hold(self, cases: Mapping[str, CaseState]) -> None:
+        """Take up cases read back from a store (none of them held)."""
+        for case_id, state in cases.items():
+            self.cases[case_id] = state
+            self._open.add(state)
+
+    def forget(self, case_ids: Iterable[str]) -> None:
+        """Let go of held cases (a store keeps them); a later fold needs them taken up again (`hold`)."""
+        for case_id in case_ids:
+            self._open.remove(self.cases.pop(case_id))
 
     def fold(self, events: Iterable[RecordedEvent]) -> set[str]:
         """Apply events in the given (log) order; return the ids of the cases they changed."""

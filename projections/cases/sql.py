@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import fields
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import (
@@ -45,6 +46,7 @@ from projections.sqlstore import (
     HeldRebuild,
     Rebuild,
     SqlProjection,
+    evictable,
     in_chunks,
     insert_records,
     insert_rows,
@@ -52,7 +54,8 @@ from projections.sqlstore import (
 )
 
 _SIDE_TABLES = (case_handoffs, case_contacts, case_anomalies)
-MAX_HELD_CASES = 200_000  # cases a rebuild keeps in memory (some KB each) before it goes on batch by batch
+MAX_HELD_CASES = 40_000  # most cases a rebuild holds (some KB each): past it, it writes them and lets go of half
+_OPEN_GONE_LIMIT = 100_000  # customers of open cases let go that a rebuild remembers (else it asks for all)
 _REMEMBERED = 20_000  # decoded states the live store keeps to skip decoding them again
 
 
@@ -87,7 +90,8 @@ class SqlCasesStore(SqlProjection):
 
     def rebuilding(self, max_held: int = MAX_HELD_CASES) -> Rebuild:
         """A rebuild from zero that folds every batch into cases held in memory and writes each changed case's
-        rows once per flush (the rows are those the live projector writes)."""
+        rows once per flush (the rows are those the live projector writes); past `max_held` cases at a flush it
+        lets go of the others and reads back those a later batch needs."""
         return _CasesRebuild(self, self._key_fn, max_held)
 
     def case(self, case_id: str) -> CaseState | None:
@@ -193,35 +197,63 @@ class _CasesRebuild(HeldRebuild):
         self._key_fn = key_fn
         self._folder = CaseFolder(key_fn)
         self._dirty: set[str] = set()
-        self._written: set[str] = set()  # cases whose rows a previous flush wrote
+        self._written: set[str] = set()  # held cases whose rows are stored (a flush wrote them, or read back)
+        self._recent: set[str] = set()  # the cases the last flush wrote
+        self._open_gone: set[str] | None = set()  # customers of open cases let go (None: too many to say)
+
+    def _reload(self, conn: Connection, events: list[RecordedEvent]) -> None:
+        """The cases the batch needs that are not held, and the open cases of its contacting customers that are
+        not held, as the live store loads them (only for customers some of whose open cases were let go)."""
+        held = self._folder.cases
+        wanted = needs(events, self._key_fn)
+        customers = wanted.customer_ids if self._open_gone is None else wanted.customer_ids & self._open_gone
+        missing = Needs(frozenset(case_id for case_id in wanted.case_ids if case_id not in held), customers)
+        found = {case_id: state for case_id, state in _load(conn, missing, _decode).items() if case_id not in held}
+        self._folder.hold(found)
+        self._written |= found.keys()
 
     def _fold(self, events: list[RecordedEvent]) -> None:
         self._dirty |= self._folder.fold(events)
 
     def _prepare(self) -> list[tuple[Table, Any, Any]]:
-        """The rows of the cases not written yet (plain inserts), as `insert_rows` takes them."""
-        fresh = [rows_of(self._folder.cases[case_id]) for case_id in sorted(self._dirty - self._written)]
+        """The rows of the changed cases, as `insert_rows` takes them (those written before are deleted first)."""
+        fresh = [rows_of(self._folder.cases[case_id]) for case_id in sorted(self._dirty)]
         return [(case_states, *record_values(case_states, [r.case for r in fresh]))] + [
             (table, *record_values(table, [row for r in fresh for row in getattr(r, part)]))
             for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True)]
 
     def _write(self, conn: Connection, prepared: list[tuple[Table, Any, Any]]) -> None:
-        again = sorted(self._dirty & self._written)
-        if again:
-            _write(conn, [rows_of(self._folder.cases[case_id]) for case_id in again])
+        for chunk in in_chunks(sorted(self._dirty & self._written)):
+            for table in (*_SIDE_TABLES, case_states):
+                conn.execute(delete(table).where(table.c.case_id.in_(chunk)))
         for table, columns, rows in prepared:
             insert_rows(conn, table, columns, rows)
 
     def _flushed(self) -> None:
         self._written |= self._dirty
-        self._dirty = set()
+        self._recent, self._dirty = self._dirty, set()
 
     def _held(self) -> int:
         return len(self._folder.cases)
 
-    def _drop(self) -> None:
-        self._folder = CaseFolder(self._key_fn)
-        self._dirty, self._written = set(), set()
+    def _evict(self, keep: int) -> None:
+        """Let go of resolved cases first: contacts are routed to open ones."""
+        cases = self._folder.cases
+        order = chain((c for c, state in cases.items() if not state.is_open),
+                      (c for c, state in cases.items() if state.is_open))
+        gone = evictable(list(order), self._recent, len(cases) - keep)
+        if self._open_gone is not None:
+            self._open_gone.update(customer for c in gone
+                                   if cases[c].is_open and (customer := cases[c].customer_id) is not None)
+            if len(self._open_gone) > _OPEN_GONE_LIMIT:
+                self._open_gone = None
+        self._folder.forget(gone)
+        self._written.difference_update(gone)
+        self._recent = set()
+
+
+def _decode(_case_id: str, text: str) -> CaseState:
+    return decode(text)
 
 
 def _case_conditions(query: CaseQuery) -> list[ColumnElement[bool]]:

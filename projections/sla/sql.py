@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +35,16 @@ from projections.sla.codec import (
     promise_from,
 )
 from projections.sla.queries import NAME, AlertQuery, GroupBy, LedgerLine, PromiseQuery, latest_due_first
-from projections.sla.reducer import Alert, SlaChanges, SlaFolder, SlaState, fold, needs, standing_alert_ids
+from projections.sla.reducer import (
+    Alert,
+    Needs,
+    SlaChanges,
+    SlaFolder,
+    SlaState,
+    fold,
+    needs,
+    standing_alert_ids,
+)
 from projections.sla.rows import TABLE_NAMES, clock_row, policy_row, promise_row
 from projections.sla.tables import (
     TABLES,
@@ -51,6 +60,7 @@ from projections.sqlstore import (
     Rebuild,
     SqlProjection,
     dialect_insert,
+    evictable,
     in_chunks,
     insert_records,
     insert_rows,
@@ -59,7 +69,7 @@ from projections.sqlstore import (
 
 _ALERT_CHANGES = ("state", "acknowledged_by", "acknowledged_at", "note", "resolved_at", "retracted_at",
                   "retraction_reason")  # what acknowledgements, resolutions and retractions change on a row
-MAX_HELD_CASES = 200_000  # SLA cases a rebuild keeps in memory before it goes on batch by batch
+MAX_HELD = 40_000  # most SLA cases and alerts a rebuild holds: past it, it writes them and lets go of half
 _REMEMBERED = 20_000  # decoded case documents the live store keeps to skip decoding them again
 
 
@@ -87,9 +97,10 @@ class SqlSlaStore(SqlProjection):
         state, changes = fold(events, before)
         self._write(conn, state, changes, before.cases)
 
-    def rebuilding(self, max_held: int = MAX_HELD_CASES) -> Rebuild:
+    def rebuilding(self, max_held: int = MAX_HELD) -> Rebuild:
         """A rebuild from zero that folds every batch into SLA state held in memory and writes each changed
-        case's rows (its clocks' next alert instants computed once) and each alert once per flush."""
+        case's rows (its clocks' next alert instants computed once) and each alert once per flush; past
+        `max_held` cases and alerts at a flush it lets go of the others and reads back those a later batch needs."""
         return _SlaRebuild(self, max_held)
 
     def policies(self) -> PolicyBook:
@@ -163,12 +174,7 @@ class SqlSlaStore(SqlProjection):
         wanted = needs(events)
         book = self._book(conn)
         cases = self._cases(conn, sorted(wanted.case_keys), book, self._decode)
-        standing = {alert_id for case in cases.values() for alert_id in standing_alert_ids(case)}
-        alerts: dict[str, Alert] = {}
-        for chunk in in_chunks(sorted(wanted.alert_ids | standing)):
-            rows = conn.execute(select(alerts_table).where(alerts_table.c.alert_id.in_(chunk)))
-            alerts.update((row.alert_id, alert_from_row(row._mapping)) for row in rows)
-        return SlaState(book, cases, alerts)
+        return SlaState(book, cases, _alerts(conn, alerts_needed(wanted, cases)))
 
     def _decode(self, key: str, data: str, book: PolicyBook) -> CaseSla:
         """The case of a stored document: the one this store last read or wrote when the document is the same
@@ -210,12 +216,29 @@ class _SlaRebuild(HeldRebuild):
     _cases: set[str]
     _alerts: set[str]
     _policies: dict[int, None]
-    _written_cases: set[str]
+    _written_cases: set[str]  # held cases whose rows are stored (a flush wrote them, or read back)
     _written_alerts: set[str]
+    _recent: set[str]  # the cases and alerts the last flush wrote
 
     def __init__(self, store: SqlSlaStore, max_held: int) -> None:
         super().__init__(store, max_held)
-        self._drop()
+        self._folder = SlaFolder()
+        self._cases, self._alerts, self._policies = set(), set(), {}
+        self._written_cases, self._written_alerts, self._recent = set(), set(), set()
+
+    def _reload(self, conn: Connection, events: list[RecordedEvent]) -> None:
+        """The cases the batch needs that are not held, and the alerts it needs (named, or standing on the
+        clocks of its cases) that are not held, as the live store loads them."""
+        held_cases, held_alerts = self._folder.cases, self._folder.alerts
+        wanted = needs(events)
+        cases = SqlSlaStore._cases(conn, sorted(k for k in wanted.case_keys if k not in held_cases),  # noqa: SLF001
+                                   self._folder.policies)
+        held_cases.update(cases)
+        self._written_cases |= cases.keys()
+        touched = {key: held_cases[key] for key in wanted.case_keys if key in held_cases}
+        alerts = _alerts(conn, {a for a in alerts_needed(wanted, touched) if a not in held_alerts})
+        held_alerts.update(alerts)
+        self._written_alerts |= alerts.keys()
 
     def _fold(self, events: list[RecordedEvent]) -> None:
         changes = self._folder.fold(events)
@@ -243,25 +266,46 @@ class _SlaRebuild(HeldRebuild):
     def _flushed(self) -> None:
         self._written_cases |= self._cases
         self._written_alerts |= self._alerts
+        self._recent = self._cases | self._alerts
         self._cases, self._alerts, self._policies = set(), set(), {}
 
     def _held(self) -> int:
-        return len(self._folder.cases)
+        return len(self._folder.cases) + len(self._folder.alerts)
 
-    def _drop(self) -> None:
-        self._folder = SlaFolder()
-        self._cases = set()
-        self._alerts = set()
-        self._policies = {}
-        self._written_cases = set()
-        self._written_alerts = set()
+    def _evict(self, keep: int) -> None:
+        cases, alerts = self._folder.cases, self._folder.alerts
+        surplus = self._held() - keep
+        gone_alerts = evictable(alerts, self._recent, surplus - len(cases))  # cases go first, then alerts
+        gone_cases = evictable(cases, self._recent, surplus - len(gone_alerts))
+        for key in gone_cases:
+            del cases[key]
+        for alert_id in gone_alerts:
+            del alerts[alert_id]
+        self._written_cases.difference_update(gone_cases)
+        self._written_alerts.difference_update(gone_alerts)
+        self._recent = set()
 
 
-def _mappings(conn: Connection, table: Table) -> list[dict[str, Any]]:
-    """Every row of the table as a dict by column name."""
+def alerts_needed(wanted: Needs, cases: Mapping[str, CaseSla]) -> set[str]:
+    """The alerts a batch reads: those it names, and those standing on the clocks of its cases (as they were)."""
+    return set(wanted.alert_ids) | {alert_id for case in cases.values() for alert_id in standing_alert_ids(case)}
+
+
+def _alerts(conn: Connection, alert_ids: set[str]) -> dict[str, Alert]:
+    alerts: dict[str, Alert] = {}
+    for chunk in in_chunks(sorted(alert_ids)):
+        rows = conn.execute(select(alerts_table).where(alerts_table.c.alert_id.in_(chunk)))
+        alerts.update((row.alert_id, alert_from_row(row._mapping)) for row in rows)
+    return alerts
+
+
+def _mappings(conn: Connection, table: Table) -> Iterator[dict[str, Any]]:
+    """Every row of the table as a dict by column name, one by one as they are read (a checksum keeps their
+    lines only)."""
     result = conn.execute(select(table))
     names = list(result.keys())
-    return [dict(zip(names, row, strict=True)) for row in result.tuples()]
+    for row in result.tuples():
+        yield dict(zip(names, row, strict=True))
 
 
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

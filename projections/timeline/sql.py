@@ -3,8 +3,9 @@ transaction together with its position."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -150,8 +151,7 @@ class SqlTimelineStore(SqlProjection):
         return self._count(unattributed_table)
 
     def _checksum(self, conn: Connection, position: int) -> str:
-        tables = [(name, [dict(r._mapping) for r in conn.execute(select(table))])
-                  for name, table in zip(TABLE_NAMES, _TABLES, strict=True)]
+        tables = [(name, _records(conn, table)) for name, table in zip(TABLE_NAMES, _TABLES, strict=True)]
         return checksum(position, tables)
 
     def _count(self, table: Table) -> int:
@@ -180,6 +180,12 @@ class SqlTimelineStore(SqlProjection):
         if output.case_links:
             rows = [case_link_row(c) for c in output.case_links]
             upsert_rows(conn, cases_table, rows)
+
+
+def _records(conn: Connection, table: Table) -> Iterator[Mapping[str, Any]]:
+    """A table's rows one by one as they are read (a checksum keeps their lines only)."""
+    for row in conn.execute(select(table)):
+        yield row._asdict()
 
 
 def _conditions(query: PageQuery) -> list[ColumnElement[bool]]:

@@ -1,5 +1,6 @@
 """A rebuild that holds its state in memory (`store.rebuilding()`) writes exactly the rows the live projector
-writes, whatever its flushes, and goes on batch by batch past its memory bound (SQLite and Postgres)."""
+writes, whatever its flushes, and whatever it lets go of past its memory bound and reads back (SQLite and
+Postgres)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ def rebuilt(store: Any, batch: int, flush_every: int, **held: int) -> str:
         if number % flush_every == 0:
             assert rebuild.flush() == EVENTS[min(start + batch, len(EVENTS)) - 1].position
     assert rebuild.flush() == store.position() == EVENTS[-1].position
+    if held.get("max_held", 10**6) < 1000:
+        assert rebuild.evicted  # (HeldRebuild) it let go of some and read them back
     digest: str = store.checksum()
     return digest
 
@@ -69,7 +72,10 @@ def rebuilt(store: Any, batch: int, flush_every: int, **held: int) -> str:
 @pytest.mark.parametrize(("batch", "flush_every", "max_held"), [
     (5000, 1, 10**6),  # one flush at the end
     (250, 2, 10**6),  # cases and alerts changed again after they were first written
-    (400, 1, 30),  # past the bound after the first flush: the rest batch by batch, as live
+    (400, 1, 30),  # past the bound after the first flush: the others let go, read back when needed again
+    (60, 1, 3),  # a tiny bound: almost every case and alert let go at each flush, and read back
+    (17, 3, 3),  # flushes every few events, some of them changing cases and alerts let go before
+    (250, 2, 0),  # nothing held past a flush
 ])
 def test_a_held_rebuild_writes_the_live_rows(views: Engine, kind: str, batch: int, flush_every: int,
                                              max_held: int) -> None:
