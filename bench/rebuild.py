@@ -166,11 +166,12 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from domain.log import RecordedEvent
+from services.adapters.collector import fewer_collections
 from services.adapters.databases import projection_stores
 from services.adapters.opening import open_event_store
 from services.adapters.settings import Settings
 from services.adapters.store.eventstore import EventStore
-from services.application.projector.engine import fewer_collections, rebuild_together
+from services.application.projector.engine import rebuild_together
 from services.application.rebuild import stores_on
 from services.application.replay import (
     REBUILD_BATCH,

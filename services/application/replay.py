@@ -17,13 +17,13 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from projections.protocol import ProjectionStore
+from services.adapters.collector import fewer_collections
 from services.adapters.databases import open_rebuild_target
 from services.adapters.store.eventstore import EventStore
 from services.application.projector.engine import (
     REBUILD_BATCH,
     REBUILD_FLUSH,
     ProjectionEngine,
-    fewer_collections,
     rebuild_together,
 )
 

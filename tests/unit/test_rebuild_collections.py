@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from services.application.projector.engine import REBUILD_GC_THRESHOLD, fewer_collections
+from services.adapters.collector import REBUILD_GC_THRESHOLD, fewer_collections
 
 pytestmark = pytest.mark.unit
 

@@ -16,12 +16,10 @@ database) fail the batch for that projection only; the others are still applied,
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import Engine
 
@@ -31,6 +29,7 @@ from projections.failures import retry_requests, settle, unresolved_counts, unre
 from projections.protocol import ProjectionStore
 from projections.sqlstore import DirectRebuild, Rebuild
 from services.adapters.clock import Clock, utc_now
+from services.adapters.collector import fewer_collections, keep_survivors
 from services.adapters.metrics import LOG_HEAD, PROJECTION_FAILURES, PROJECTION_POSITION
 from services.adapters.store.eventstore import EventStore
 from services.adapters.supervision import Liveness, StepLoop, run_loop
@@ -218,51 +217,6 @@ def rebuild(store: EventStore, projection: ProjectionStore, batch_size: int, pro
     counts = rebuild_together(store, {projection.name: projection}, {projection.name: store.head()}, batch_size,
                               progress, flush_every)
     return counts[projection.name]
-
-
-class _Collections:
-    """Process-wide cyclic garbage collection thresholds, lowered back when the last rebuild ends."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.rebuilds = 0
-        self.saved = gc.get_threshold()
-
-
-_COLLECTIONS = _Collections()
-REBUILD_GC_THRESHOLD = 50_000  # allocations between young-generation collections while a rebuild runs
-
-
-@contextmanager
-def fewer_collections(threshold: int = REBUILD_GC_THRESHOLD) -> Iterator[None]:
-    """Hold the cyclic garbage collector back while a rebuild runs. A rebuild allocates millions of small,
-    acyclic objects (freed by reference counting) while it holds a large state, and at the default threshold the
-    collector's passes over that state took a quarter of its time (bench/rebuild.py). So it runs less often, and
-    what is alive when the rebuild starts and after each of its batches (`keep_survivors`) is frozen: the
-    collector's passes look at a batch's new objects only, not at the state held so far. Cycles are still
-    collected, only later; everything frozen is given back to the collector and the previous thresholds come
-    back when the last concurrent rebuild ends."""
-    state = _COLLECTIONS
-    with state.lock:
-        if state.rebuilds == 0:
-            state.saved = gc.get_threshold()
-            gc.set_threshold(max(threshold, state.saved[0]), *state.saved[1:])
-            gc.freeze()
-        state.rebuilds += 1
-    try:
-        yield
-    finally:
-        with state.lock:
-            state.rebuilds -= 1
-            if state.rebuilds == 0:
-                gc.unfreeze()
-                gc.set_threshold(*state.saved)
-
-
-def keep_survivors() -> None:
-    """Inside `fewer_collections`: freeze what is alive now (the state a rebuild holds after a batch)."""
-    if _COLLECTIONS.rebuilds:
-        gc.freeze()
 
 
 class GuardedRebuild:
