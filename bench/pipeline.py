@@ -104,10 +104,10 @@ def publish(settings: Settings, events: list[dict[str, object]]) -> float:
 
 def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool, projectors: int = 1
              ) -> tuple[float, float, float]:
-    """Live (backlog=False): (seconds to publish, seconds from first publish until all are in the timeline, and
-    until every projection applied all). Backlog: events published before the processes start; (events drained,
-    seconds from the first becoming visible in the timeline to the last, and to the last applied by every
-    projection) — the recorder + projector rate alone."""
+    """Live (backlog=False): once a first event reached every projection, (seconds to publish, seconds from the
+    first publish until all are in the timeline, and until every projection applied all). Backlog: events
+    published before the processes start; (events drained, seconds from the first becoming visible in the
+    timeline to the last, and to the last applied by every projection) — the recorder + projector rate alone."""
     views = open_views(settings)
     from projections.timeline.sql import SqlTimelineStore
 
@@ -122,11 +122,14 @@ def pipeline(settings: Settings, events: list[dict[str, object]], backlog: bool,
                 check_alive(procs, settings)
                 time.sleep(0.005)
             started, published = time.perf_counter(), float(len(events) - first)
-        else:
-            time.sleep(8)  # let the recorder join its consumer group before the clock starts
+        else:  # one event first, seen by every projection: the recorder owns its partitions, the projectors run
+            publish(settings, [touchpoint(len(events), "hotline", customers=2000)])
+            while lowest_position(views) < 1:
+                check_alive(procs, settings)
+                time.sleep(0.02)
             started = time.perf_counter()
             published = publish(settings, events)
-        while timeline.count_entries() < len(events):
+        while timeline.count_entries() < len(events) + (not backlog):
             check_alive(procs, settings)
             time.sleep(0.02)
         visible = time.perf_counter() - started
