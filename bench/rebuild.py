@@ -128,8 +128,22 @@ consume, or for the rebuild to the raw read of touchline's store):
 | raw read of touchline's store         | 80,153          | 72,221          |
 | touchline rebuild, all projections    | 10,025 (0.125)  |  7,796 (0.108)  |
 
-(touchline live: a backlog drained by the recorder and projector processes; the rebuild there is of touchpoints
-only, no cases or SLA clocks, hence faster than the generated log above.)
+(touchline live: a backlog drained by the recorder and projector processes, timed until the timeline showed the
+last event; the rebuild there is of touchpoints only, no cases or SLA clocks, hence faster than the generated log
+above.)
+
+The same, later, in one run on an otherwise idle machine (`python -m bench.peers --projectors 2`): touchline live is
+now timed until every projection applied the last event, with the projections shared by two projector processes.
+The raw consume and the raw read vary most between runs (compare the ratios):
+
+|                                       | SQLite          | Postgres        |
+|---------------------------------------|-----------------|-----------------|
+| raw kafka-python consume              | 18,242          | 22,713          |
+| plain app: pydantic → executemany     | 13,037 (0.71)   | 12,799 (0.56)   |
+| eventsourcing app, 1 transaction/event|  2,159 (0.12)   |    725 (0.03)   |
+| touchline live, all projections       |  4,220 (0.23)   |  4,875 (0.21)   |
+| raw read of touchline's store         | 40,719          | 52,371          |
+| touchline rebuild, all projections    |  5,409 (0.133)  |  6,110 (0.117)  |
 
 The decoding read itself now holds the collector back (`EventStore.read` and `open`, `services.adapters.collector`),
 so the live projector, the API and the recorder's comparisons get what rebuilds got; opening sealed values splits
