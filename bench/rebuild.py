@@ -147,9 +147,9 @@ The raw consume and the raw read vary most between runs (compare the ratios):
 
 The decoding read itself now holds the collector back (`EventStore.read` and `open`, `services.adapters.collector`),
 so the live projector, the API and the recorder's comparisons get what rebuilds got; opening sealed values splits
-each token once and finds a document's personal values once; the vault serves keys from its cache; on Postgres the
-rows are read in binary as tuples (`read_raw`). Before = 386e631, after = those changes, alternately in one run,
-20,000 events, `--only timeline`, wall clock with other work on the machine (two runs each):
+each token once and finds a document's personal values once; the vault serves keys from its cache. Before = 386e631,
+after = those changes, alternately in one run, 20,000 events, `--only timeline`, wall clock with other work on the
+machine (two runs each):
 
 |                                | SQLite          | SQLite sealed   |
 |                                | before / after  | before / after  |
@@ -157,9 +157,11 @@ rows are read in binary as tuples (`read_raw`). Before = 386e631, after = those 
 | decoding read, first run       | 11,066/ 25,403  |  6,837/ 18,073  |
 | decoding read, second run      | 10,220/ 25,578  |  5,727/ 14,382  |
 
-In CPU time of the reading process (Postgres, `read` in batches of 1,000, best of three, two runs): 38.7-40.3 →
-18.3-18.7 µs per event clear, 74-76 → 35.6-36.9 µs sealed; `read_raw` alone 4.8-5.5 → 1.9-2.1 µs. The rebuilds
-(which held the collector back already) did not change beyond the noise.
+In CPU time of the reading process (Postgres, `read` in batches of 1,000, best of three, one run, both commits
+alternately): 45.3 → 20.0 µs per event clear; `read_raw` alone 8.5 → 4.7 µs (it goes through the eventsourcing
+recorder's `select_notifications`; reading the rows in binary as tuples instead saved about 3 µs more per event,
+not worth a hand-written copy of the library's query). The rebuilds (which held the collector back already) did
+not change beyond the noise.
 """
 
 from __future__ import annotations

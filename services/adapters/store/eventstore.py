@@ -23,17 +23,13 @@ import orjson
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
-    InterfaceError,
     Notification,
-    OperationalError,
     PersistenceError,
     ProcessRecorder,
     StoredEvent,
     Tracking,
 )
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresProcessRecorder
-from eventsourcing.utils import retry
-from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from contracts import EVENT_TYPES, Envelope, to_canonical_json
@@ -199,8 +195,6 @@ class EventStore:
 
     def read_raw(self, after: int, limit: int, stop: int | None = None) -> list[StoredLogEntry]:
         """Up to `limit` log rows with positions > `after` (and ≤ `stop`), in log order."""
-        if isinstance(self._recorder, PostgresAggregateRecorder):
-            return _read_postgres(self._recorder, after, limit, stop)
         rows: Sequence[Notification] = self._recorder.select_notifications(
             after, limit, stop, inclusive_of_start=False
         )
@@ -247,25 +241,6 @@ def _insert_in_binary(recorder: PostgresAggregateRecorder) -> None:
         return
     parts[found[0]] = SQL(parts[found[0]].as_string().replace("unnest(%s::", "unnest(%b::"))
     recorder.insert_events_statement = Composed(parts)
-
-
-@retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-def _read_postgres(recorder: PostgresAggregateRecorder, after: int, limit: int,
-                   stop: int | None) -> list[StoredLogEntry]:
-    """`select_notifications` of the Postgres recorder (same query, same retries) with the rows in binary, as
-    tuples, straight into log entries: half the cost per row of the recorder's dictionaries and notifications."""
-    statement = SQL("SELECT notification_id, originator_id, topic, state FROM {}.{} WHERE notification_id > %s").format(
-        Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
-    params: list[int] = [after]
-    if stop is not None:
-        statement += SQL(" AND notification_id <= %s")
-        params.append(stop)
-    statement += SQL(" ORDER BY notification_id LIMIT %s")
-    params.append(limit)
-    with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as cursor:
-        cursor.execute(statement, params, prepare=True)
-        return [StoredLogEntry(position, _as_uuid(event_id), topic, bytes(state))
-                for position, event_id, topic, state in cursor.fetchall()]
 
 
 def _create_tables_racing_others(factory: InfrastructureFactory[Any], attempts: int = 5) -> ProcessRecorder:
