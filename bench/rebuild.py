@@ -116,34 +116,21 @@ one event store, two runs each, other work sharing the machine: 20k 8.63 / 7.66 
   case contacted again after it was let go is read back and written again at each flush. The SLA store gains
   both ways (300k alone: 554 MB and 51 s, was 640 MB and 67 s; 588 MB with its checksum, was 850).
 
-The peers on the same 20,000 generated touchpoints, in one run (`python -m bench.peers`; events/s, ratio to the raw
-consume, or for the rebuild to the raw read of touchline's store):
+The peers on the same 20,000 generated touchpoints, each column one run (`python -m bench.peers`; events/s, ratio
+to the raw consume, or for the rebuild to the raw read of touchline's store). "earlier": touchline live timed until
+the timeline showed the last event, one projector process; "later" (`--projectors 2`, an otherwise idle machine):
+until every projection applied it, the projections shared by two projector processes. The raw consume and the raw
+read vary most between runs: compare the ratios. The rebuild there is of touchpoints only, no cases or SLA clocks,
+hence faster than the generated log above.
 
-|                                       | SQLite          | Postgres        |
-|---------------------------------------|-----------------|-----------------|
-| raw kafka-python consume              | 25,463          | 28,568          |
-| plain app: pydantic → executemany     | 18,996 (0.75)   | 14,840 (0.52)   |
-| eventsourcing app, 1 transaction/event|  2,438 (0.10)   |    941 (0.03)   |
-| touchline live, all projections       |  5,081 (0.20)   |  3,882 (0.14)   |
-| raw read of touchline's store         | 80,153          | 72,221          |
-| touchline rebuild, all projections    | 10,025 (0.125)  |  7,796 (0.108)  |
-
-(touchline live: a backlog drained by the recorder and projector processes, timed until the timeline showed the
-last event; the rebuild there is of touchpoints only, no cases or SLA clocks, hence faster than the generated log
-above.)
-
-The same, later, in one run on an otherwise idle machine (`python -m bench.peers --projectors 2`): touchline live is
-now timed until every projection applied the last event, with the projections shared by two projector processes.
-The raw consume and the raw read vary most between runs (compare the ratios):
-
-|                                       | SQLite          | Postgres        |
-|---------------------------------------|-----------------|-----------------|
-| raw kafka-python consume              | 18,242          | 22,713          |
-| plain app: pydantic → executemany     | 13,037 (0.71)   | 12,799 (0.56)   |
-| eventsourcing app, 1 transaction/event|  2,159 (0.12)   |    725 (0.03)   |
-| touchline live, all projections       |  4,220 (0.23)   |  4,875 (0.21)   |
-| raw read of touchline's store         | 40,719          | 52,371          |
-| touchline rebuild, all projections    |  5,409 (0.133)  |  6,110 (0.117)  |
+|                                       | SQLite earlier  | SQLite later    | Postgres earlier | Postgres later  |
+|---------------------------------------|-----------------|-----------------|------------------|-----------------|
+| raw kafka-python consume              | 25,463          | 18,242          | 28,568           | 22,713          |
+| plain app: pydantic → executemany     | 18,996 (0.75)   | 13,037 (0.71)   | 14,840 (0.52)    | 12,799 (0.56)   |
+| eventsourcing app, 1 transaction/event|  2,438 (0.10)   |  2,159 (0.12)   |    941 (0.03)    |    725 (0.03)   |
+| touchline live, all projections       |  5,081 (0.20)   |  4,220 (0.23)   |  3,882 (0.14)    |  4,875 (0.21)   |
+| raw read of touchline's store         | 80,153          | 40,719          | 72,221           | 52,371          |
+| touchline rebuild, all projections    | 10,025 (0.125)  |  5,409 (0.133)  |  7,796 (0.108)   |  6,110 (0.117)  |
 
 The decoding read itself now holds the collector back (`EventStore.read` and `open`, `services.adapters.collector`),
 so the live projector, the API and the recorder's comparisons get what rebuilds got; opening sealed values splits
