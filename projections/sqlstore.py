@@ -244,6 +244,15 @@ def record_failure(conn: Connection, failure: Failure) -> None:
     conn.execute(insert.on_conflict_do_update(index_elements=["projection", "position"], set_=again))
 
 
+def table_rows(conn: Connection, table: Table) -> Iterator[dict[str, Any]]:
+    """Every row of `table` as a dict by column name, one by one as they are read (a checksum keeps their lines
+    only, not the rows)."""
+    result = conn.execute(select(table))
+    names = list(result.keys())
+    for row in result.tuples():
+        yield dict(zip(names, row, strict=True))
+
+
 def in_chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
     """`items` in slices of at most `size`: bound parameters per IN (...) list."""
     return (items[start : start + size] for start in range(0, len(items), size))

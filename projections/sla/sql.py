@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +64,7 @@ from projections.sqlstore import (
     in_chunks,
     insert_records,
     insert_rows,
+    table_rows,
     upsert_rows,
 )
 
@@ -157,7 +158,7 @@ class SqlSlaStore(SqlProjection):
         return sorted(result, key=lambda line: (-line.total, line.key or ""))
 
     def _checksum(self, conn: Connection, position: int) -> str:
-        return checksum(position, [(name, _mappings(conn, table)) for name, table in zip(TABLE_NAMES, TABLES,
+        return checksum(position, [(name, table_rows(conn, table)) for name, table in zip(TABLE_NAMES, TABLES,
                                                                                          strict=True)])
 
     def _book(self, conn: Connection) -> PolicyBook:
@@ -297,15 +298,6 @@ def _alerts(conn: Connection, alert_ids: set[str]) -> dict[str, Alert]:
         rows = conn.execute(select(alerts_table).where(alerts_table.c.alert_id.in_(chunk)))
         alerts.update((row.alert_id, alert_from_row(row._mapping)) for row in rows)
     return alerts
-
-
-def _mappings(conn: Connection, table: Table) -> Iterator[dict[str, Any]]:
-    """Every row of the table as a dict by column name, one by one as they are read (a checksum keeps their
-    lines only)."""
-    result = conn.execute(select(table))
-    names = list(result.keys())
-    for row in result.tuples():
-        yield dict(zip(names, row, strict=True))
 
 
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

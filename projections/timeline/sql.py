@@ -3,9 +3,8 @@ transaction together with its position."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -30,7 +29,7 @@ from domain.identity.identifiers import customer_key
 from domain.instants import epoch_us
 from domain.log import RecordedEvent
 from projections.checksum import checksum
-from projections.sqlstore import SqlProjection, in_chunks, metadata, upsert_rows
+from projections.sqlstore import SqlProjection, in_chunks, metadata, table_rows, upsert_rows
 from projections.timeline.queries import NAME, Activity, PageQuery, TimelinePage, page_of, page_query
 from projections.timeline.reducer import KeyFn, TimelineEntry, TimelineOutput, TimelineState, fold, needed_case_ids
 from projections.timeline.rows import TABLE_NAMES, case_link_row, entry_from_row, entry_row, unattributed_row
@@ -151,7 +150,7 @@ class SqlTimelineStore(SqlProjection):
         return self._count(unattributed_table)
 
     def _checksum(self, conn: Connection, position: int) -> str:
-        tables = [(name, _records(conn, table)) for name, table in zip(TABLE_NAMES, _TABLES, strict=True)]
+        tables = [(name, table_rows(conn, table)) for name, table in zip(TABLE_NAMES, _TABLES, strict=True)]
         return checksum(position, tables)
 
     def _count(self, table: Table) -> int:
@@ -180,12 +179,6 @@ class SqlTimelineStore(SqlProjection):
         if output.case_links:
             rows = [case_link_row(c) for c in output.case_links]
             upsert_rows(conn, cases_table, rows)
-
-
-def _records(conn: Connection, table: Table) -> Iterator[Mapping[str, Any]]:
-    """A table's rows one by one as they are read (a checksum keeps their lines only)."""
-    for row in conn.execute(select(table)):
-        yield row._asdict()
 
 
 def _conditions(query: PageQuery) -> list[ColumnElement[bool]]:
