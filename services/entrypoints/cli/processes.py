@@ -52,8 +52,9 @@ def recorder() -> None:
 
 
 def projector() -> None:
-    """Follow the event store's log and keep every projection up to date (one active instance). Serves /metrics,
-    /healthz and /readyz on TOUCHLINE_METRICS_PORT."""
+    """Follow the event store's log and keep every projection up to date, or those named in TOUCHLINE_PROJECTIONS
+    (one active instance per projection: processes with disjoint lists share the work). Serves /metrics, /healthz
+    and /readyz on TOUCHLINE_METRICS_PORT."""
     from services.entrypoints.loops.pipeline import build_projection_engine, supervise
 
     with opened(configure_logs=True) as root:
