@@ -31,7 +31,6 @@ from domain.identity.identifiers import (
     mask,
     normalise,
 )
-from domain.instants import epoch_us
 from domain.log import RecordedEvent
 
 TABLE_NAMES = ("nodes", "edges", "blocks", "seen", "decisions", "facts")  # the checksum's names, in the SQL order
@@ -72,7 +71,7 @@ def payload_sighting(identifier: CustomerIdentifier) -> Sighting | None:
 
 def apply_event(graph: IdentityGraph, facts: dict[str, AnchorFacts], recorded: RecordedEvent) -> AnchorFacts | None:
     """Fold one event into the graph (in place) and return the anchor's new facts, if the event has an anchor."""
-    event, position, event_id = recorded.event, recorded.position, str(recorded.event.event_id)
+    event, position, event_id = recorded.event, recorded.position, recorded.event_id
     payload = event.payload
     if isinstance(payload, IdentityIdentifiersLinkedPayload):
         found = [s for s in (payload_sighting(i) for i in payload.identifiers) if s is not None]
@@ -106,7 +105,7 @@ def fold(
 
 def _updated(known: AnchorFacts | None, anchor: str, recorded: RecordedEvent) -> AnchorFacts:
     event = recorded.event
-    at = epoch_us(event.occurred_at)
+    at = recorded.occurred_us
     contact = 1 if is_contact_event(event) else 0
     facts = AnchorFacts(anchor, at, at, 1, contact) if known is None else replace(
         known, first_us=min(known.first_us, at), last_us=max(known.last_us, at), events=known.events + 1,
