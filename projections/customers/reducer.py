@@ -8,7 +8,7 @@ and splits send them back without rewriting any other read model.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from contracts import (
@@ -20,6 +20,7 @@ from contracts import (
     SurveyServqualAnsweredPayload,
 )
 from domain.cases.context import is_contact_event
+from domain.evolve import evolve as replace
 from domain.identity.graph import Changes, Decision, Edge, IdentityGraph, Node, Sighting
 from domain.identity.identifiers import (
     STRENGTH,

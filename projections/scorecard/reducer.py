@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from contracts import (
     CallbackMadePayload,
@@ -34,6 +34,7 @@ from contracts import (
     RepairVisitCompletedPayload,
     SaleOrderPlacedPayload,
 )
+from domain.evolve import evolve as replace
 from domain.instants import epoch_us
 from domain.log import RecordedEvent
 from domain.quality.scorecard import FeedbackKind
