@@ -178,7 +178,7 @@ class SlaFolder:
             if key is None:
                 continue
             before = cases.get(key) or CaseSla(key=key, case_id=event.case_id)
-            after = track(before, event, self.policies, recorded.position)
+            after = track(before, recorded, self.policies)
             if after != before or key not in cases:
                 cases[key] = after
                 changed_cases.add(key)
