@@ -51,8 +51,7 @@ def _replacer(cls: type[Any], changed: tuple[str, ...]) -> Replacer:
     lines = ["def replace(obj, changes):", "    out = _new(_cls)"]
     for index, name in enumerate(names):
         namespace[f"_set{index}"] = cls.__dict__[name].__set__
-        namespace[f"_get{index}"] = cls.__dict__[name].__get__
-        value = f"changes[{name!r}]" if name in changed else f"_get{index}(obj)"
+        value = f"changes[{name!r}]" if name in changed else f"obj.{name}"  # (a slot's read: the fastest there is)
         lines.append(f"    _set{index}(out, {value})")
     lines.append("    return out")
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from the class's own field names

@@ -246,9 +246,10 @@ def record_failure(conn: Connection, failure: Failure) -> None:
 
 def table_rows(conn: Connection, table: Table) -> Iterator[dict[str, Any]]:
     """Every row of `table` as a dict by column name, one by one as they are read (a checksum keeps their lines
-    only, not the rows)."""
+    only, not the rows). The names are plain strings (the result's are a subclass, which a checksum line
+    would convert row after row)."""
     result = conn.execute(select(table))
-    names = list(result.keys())
+    names = list(map(str.__str__, result.keys()))
     for row in result.tuples():
         yield dict(zip(names, row, strict=True))
 

@@ -53,7 +53,7 @@ def repeat_contact(state: CaseState, recorded: RecordedEvent) -> Contact | None:
     if not state.is_open or state.opened_at is None or event.occurred_at <= state.opened_at:
         return None
     via = "case" if event.case_id == state.case_id else "customer"
-    return Contact(recorded.position, str(event.event_id), event.event_type, event.occurred_at,
+    return Contact(recorded.position, recorded.event_id, event.event_type, event.occurred_at,
                    str(event.source.channel), event.source.department, state.holder, via)
 
 

@@ -120,7 +120,7 @@ def _handed_off(state: CaseState, recorded: RecordedEvent) -> Step:
         found.append(_anomaly(recorded, AnomalyKind.HANDOFF_FROM_NON_HOLDER, detail))
     path, at = state.path, event.occurred_at
     handoff = Handoff(
-        seq=len(state.handoffs) + 1, position=recorded.position, event_id=str(event.event_id),
+        seq=len(state.handoffs) + 1, position=recorded.position, event_id=recorded.event_id,
         from_department=payload.from_department, to_department=payload.to_department, reason=payload.reason,
         context_summary=payload.context_summary, handed_at=at, case_type=state.case_type,
         priority=state.priority, returned=payload.to_department in path[:-1],
@@ -243,7 +243,7 @@ def _close_stint(stints: tuple[Stint, ...], at: datetime) -> tuple[Stint, ...]:
 
 def _anomaly(recorded: RecordedEvent, kind: AnomalyKind, detail: str) -> Anomaly:
     event: Envelope = recorded.event
-    return Anomaly(recorded.position, str(event.event_id), event.event_type, kind, detail)
+    return Anomaly(recorded.position, recorded.event_id, event.event_type, kind, detail)
 
 
 _RULES: dict[type[Envelope], Rule] = {

@@ -19,6 +19,7 @@ from contracts import (
 )
 from domain.cases.context import is_contact_event
 from domain.instants import epoch_us
+from domain.log import RecordedEvent
 
 Resolve = Callable[[str], str]
 """Anchor (the key an event is stored under) -> the customer it belongs to now (the customers projection)."""
@@ -58,15 +59,16 @@ class Fact:
     gap: int | None = None
 
 
-def fact_of(position: int, event: Envelope, anchor: str | None) -> Fact | None:
+def fact_of(recorded: RecordedEvent, anchor: str | None) -> Fact | None:
     """The fact of a recorded event, or None when no measure reads it."""
+    event = recorded.event
     if event.event_type not in KEPT_TYPES:
         return None
     detail, due_us, gap = _particulars(event)
     department, agent = event.source.department, event.source.agent
     if isinstance(event.payload, SlaBreachedPayload):  # recorded by touchline: the clock names who was late
         department, agent = event.payload.department, event.payload.agent
-    return Fact(position, str(event.event_id), event.event_type, epoch_us(event.occurred_at), anchor, event.case_id,
+    return Fact(recorded.position, recorded.event_id, event.event_type, recorded.occurred_us, anchor, event.case_id,
                 str(event.source.channel), department, agent, int(is_contact_event(event)), detail, due_us, gap)
 
 

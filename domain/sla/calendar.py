@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from domain.instants import MICROSECOND, epoch_us, from_epoch_us
+from domain.instants import DAY_US, MICROSECOND, epoch_us, from_epoch_us
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -19,6 +19,7 @@ _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
 _MIDNIGHT = time(0, 0)
 _DAY = timedelta(days=1)
 _US_PER_SECOND = 1_000_000
+_FOREVER_US = 1 << 62  # beyond the epoch microseconds of any datetime
 _INDEX_MARGIN = 366  # days an index is widened by beyond what a question needs
 
 Hours = tuple[tuple[time, time], ...]
@@ -64,6 +65,7 @@ class BusinessCalendar:
     _days: dict[int, Spans] = field(init=False, repr=False, compare=False)  # memo: local day ordinal -> spans
     _index: _SpanIndex | None = field(init=False, repr=False, compare=False)  # prefix sums over a range of days
     _hash: int = field(init=False, repr=False, compare=False)
+    _surely_covered: tuple[int, int] = field(init=False, repr=False, compare=False)  # see `_check_covered_us`
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_zone", _load_zone(self.timezone))
@@ -80,6 +82,7 @@ class BusinessCalendar:
             raise CalendarError(f"calendar {self.name!r}: holiday_years {self.holiday_years} ends before it starts")
         if not self.always_open and not any(self.weekly_hours):
             raise CalendarError(f"calendar {self.name!r} has no working hours (use always_open for 24x7)")
+        object.__setattr__(self, "_surely_covered", _surely_covered(self))
         object.__setattr__(self, "_hash", hash((self.name, self.timezone, self.weekly_hours, self.holidays,
                                                 self.makeup_workdays, self.always_open, self.makeup_hours,
                                                 self.holiday_years)))
@@ -107,6 +110,13 @@ class BusinessCalendar:
             if not self.covers(day):
                 raise CalendarGap(self.name, day.year, self.holiday_years)
 
+    def _check_covered_us(self, first_us: int, last_us: int, first: datetime, last: datetime) -> None:
+        """`check_covered(first, last)` of two instants given with their epoch microseconds, which settle it
+        without their local dates unless they lie within days of the covered years' ends."""
+        lowest, highest = self._surely_covered
+        if first_us < lowest or last_us >= highest:
+            self.check_covered(first, last)
+
     def hours_on(self, day: date) -> Hours:
         """Working intervals of a local date (holidays and make-up days applied)."""
         if self.always_open:
@@ -124,7 +134,7 @@ class BusinessCalendar:
             return 0.0
         if self.always_open:
             return (end_us - start_us) / _US_PER_SECOND  # in UTC: aware datetimes of one zone subtract naively
-        self.check_covered(start, end - MICROSECOND)  # [start, end): the last instant counted
+        self._check_covered_us(start_us, end_us - 1, start, end - MICROSECOND)  # [start, end): the last counted
         first = start.astimezone(self._zone).toordinal() - 1
         total = self._index_between(first, start_us, end_us, end.astimezone(self._zone).toordinal())
         if total is None:
@@ -144,7 +154,7 @@ class BusinessCalendar:
         if reached is None:
             reached = self._walk_add(first, at, left)
         answer = from_epoch_us(reached).astimezone(self._zone)
-        self.check_covered(start, answer - MICROSECOND)  # the working time counted ends just before `answer`
+        self._check_covered_us(at, reached - 1, start, answer - MICROSECOND)  # counted time ends before `answer`
         return answer
 
     # Both walks count exact integer microseconds (as timedelta arithmetic would) over the working intervals of
@@ -353,6 +363,17 @@ def _load_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise CalendarError(f"unknown time zone {name!r}") from None
+
+
+def _surely_covered(calendar: BusinessCalendar) -> tuple[int, int]:
+    """Epoch microseconds [lowest, highest) whose local dates lie in the years the calendar's holidays cover,
+    whatever the zone's offset (less than a day): from two days into the first year to a day before the last
+    one's final day. Everything, for a calendar that needs no holiday data."""
+    years = calendar.holiday_years
+    if years is None or calendar.always_open:
+        return -_FOREVER_US, _FOREVER_US
+    lowest = epoch_us(datetime(years[0], 1, 1, tzinfo=UTC)) + 2 * DAY_US
+    return lowest, epoch_us(datetime(years[1], 12, 31, tzinfo=UTC)) - DAY_US
 
 
 def _utc(value: datetime) -> datetime:

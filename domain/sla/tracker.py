@@ -44,6 +44,7 @@ from domain.cases.lifecycle import Move, move
 from domain.cases.model import CaseStatus as Stage
 from domain.evolve import evolve as replace
 from domain.identity.identifiers import customer_key
+from domain.log import RecordedEvent
 from domain.sla.case import CaseSla, CaseStatus, clock_id_for
 from domain.sla.clock import Clock
 from domain.sla.ledger import Promise
@@ -57,13 +58,14 @@ _CASE_METRICS = frozenset({SlaMetric.FIRST_RESPONSE, SlaMetric.NEXT_RESPONSE, Sl
                            SlaMetric.CUSTOMER_UPDATE})
 
 
-def track(case: CaseSla, event: Envelope, policies: PolicyBook, position: int = 0) -> CaseSla:
-    """The case after `event`, recorded at log `position` (events of other kinds leave it unchanged)."""
+def track(case: CaseSla, recorded: RecordedEvent, policies: PolicyBook) -> CaseSla:
+    """The case after the recorded event (events of other kinds leave it unchanged)."""
+    event = recorded.event
     handler = _HANDLERS.get(type(event))
     case = _learn_customer(case, event)
     if handler is None:
         return case
-    return _stamp(case, handler(case, event, policies), position, str(event.event_id))
+    return _stamp(case, handler(case, event, policies), recorded.position, recorded.event_id)
 
 
 def _stamp(before: CaseSla, after: CaseSla, position: int, event_id: str) -> CaseSla:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
@@ -142,12 +143,19 @@ def record_values(table: Table, rows: Sequence[Any]) -> tuple[list[str], list[tu
 def record_line(table: Table, fields_in_order: Sequence[str], record: Sequence[Any]) -> str:
     """The checksum line of a stored row (`line_of` the values of `from_record(table, record)`, in field order)
     straight from the record: the instants parsed and written again as `to_data` would."""
-    columns = [c.name for c in table.columns]
+    columns, instants = _columns_of(table)
     values = dict(zip(columns, record, strict=True))
-    for name in _INSTANTS & values.keys():
+    for name in instants:
         if values[name] is not None:
             values[name] = datetime.fromisoformat(values[name]).isoformat()
     return line_of([values[name] for name in fields_in_order])
+
+
+@functools.cache  # the few tables of this module: their columns never change
+def _columns_of(table: Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A table's column names, and those of its instants."""
+    columns = tuple(c.name for c in table.columns)
+    return columns, tuple(name for name in columns if name in _INSTANTS)
 
 
 def from_record(table: Table, record: Any) -> Any:

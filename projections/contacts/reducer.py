@@ -27,7 +27,7 @@ def fold(state: Mapping[int, Fact], events: Iterable[RecordedEvent], key_fn: Key
             continue
         event = recorded.event
         anchor = key_fn(event.customer) if event.CONCERNS_A_CUSTOMER else None
-        fact = fact_of(recorded.position, event, anchor)
+        fact = fact_of(recorded, anchor)
         if fact is not None:
             added[recorded.position] = fact
     return added

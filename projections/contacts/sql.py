@@ -16,7 +16,7 @@ from projections.checksum import checksum
 from projections.contacts.memory import TABLE
 from projections.contacts.queries import NAME
 from projections.contacts.reducer import COLUMNS, KeyFn, fact_row, fold, row_fact
-from projections.sqlstore import SqlProjection, insert_rows, metadata
+from projections.sqlstore import SqlProjection, insert_rows, metadata, table_rows
 
 quality_contact_facts = Table(
     TABLE,
@@ -65,8 +65,7 @@ class SqlContactsStore(SqlProjection):
             return [_interned(*row) for row in conn.execute(query.limit(limit))]
 
     def _checksum(self, conn: Connection, position: int) -> str:
-        rows = conn.execute(select(quality_contact_facts)).mappings()
-        return checksum(position, [(TABLE, (dict(row) for row in rows))])
+        return checksum(position, [(TABLE, table_rows(conn, quality_contact_facts))])
 
 
 def _interned(position: int, event_id: str, kind: str, occurred_us: int, anchor: str | None, case_id: str | None,

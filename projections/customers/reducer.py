@@ -8,7 +8,7 @@ and splits send them back without rewriting any other read model.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from contracts import (
@@ -20,6 +20,7 @@ from contracts import (
     SurveyServqualAnsweredPayload,
 )
 from domain.cases.context import is_contact_event
+from domain.evolve import evolve as replace
 from domain.identity.graph import Changes, Decision, Edge, IdentityGraph, Node, Sighting
 from domain.identity.identifiers import (
     STRENGTH,
@@ -31,7 +32,6 @@ from domain.identity.identifiers import (
     mask,
     normalise,
 )
-from domain.instants import epoch_us
 from domain.log import RecordedEvent
 
 TABLE_NAMES = ("nodes", "edges", "blocks", "seen", "decisions", "facts")  # the checksum's names, in the SQL order
@@ -72,7 +72,7 @@ def payload_sighting(identifier: CustomerIdentifier) -> Sighting | None:
 
 def apply_event(graph: IdentityGraph, facts: dict[str, AnchorFacts], recorded: RecordedEvent) -> AnchorFacts | None:
     """Fold one event into the graph (in place) and return the anchor's new facts, if the event has an anchor."""
-    event, position, event_id = recorded.event, recorded.position, str(recorded.event.event_id)
+    event, position, event_id = recorded.event, recorded.position, recorded.event_id
     payload = event.payload
     if isinstance(payload, IdentityIdentifiersLinkedPayload):
         found = [s for s in (payload_sighting(i) for i in payload.identifiers) if s is not None]
@@ -106,7 +106,7 @@ def fold(
 
 def _updated(known: AnchorFacts | None, anchor: str, recorded: RecordedEvent) -> AnchorFacts:
     event = recorded.event
-    at = epoch_us(event.occurred_at)
+    at = recorded.occurred_us
     contact = 1 if is_contact_event(event) else 0
     facts = AnchorFacts(anchor, at, at, 1, contact) if known is None else replace(
         known, first_us=min(known.first_us, at), last_us=max(known.last_us, at), events=known.events + 1,

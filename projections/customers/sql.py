@@ -44,7 +44,15 @@ from projections.customers.reducer import (
     node_of,
     node_row,
 )
-from projections.sqlstore import SqlProjection, in_chunks, metadata, read_position, snapshot, upsert_rows
+from projections.sqlstore import (
+    SqlProjection,
+    in_chunks,
+    metadata,
+    read_position,
+    snapshot,
+    table_rows,
+    upsert_rows,
+)
 
 nodes_table = Table(
     "customer_nodes",
@@ -216,7 +224,7 @@ class SqlCustomerStore(SqlProjection):
         return [shared_of(n, seen.get(n["node_id"], set()), self.resolve) for n in nodes]
 
     def _checksum(self, conn: Connection, position: int) -> str:
-        return checksum(position, [(name, [_plain(r._mapping) for r in conn.execute(select(table))])
+        return checksum(position, [(name, (_plain(row) for row in table_rows(conn, table)))
                                    for name, table in zip(TABLE_NAMES, _TABLES, strict=True)])
 
 

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from contracts import (
     CallbackMadePayload,
@@ -34,10 +34,11 @@ from contracts import (
     RepairVisitCompletedPayload,
     SaleOrderPlacedPayload,
 )
+from domain.evolve import evolve as replace
+from domain.instants import epoch_us
 from domain.log import RecordedEvent
 from domain.quality.scorecard import FeedbackKind
 from projections.keyed import KeyedState, KeyFn, Needs, Reducer, RowKind
-from projections.timeline.reducer import epoch_us
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ def fold(state: KeyedState, events: Iterable[RecordedEvent], key_fn: KeyFn) -> N
     """Apply events in log order to `state`."""
     for recorded in events:
         event, payload = recorded.event, recorded.event.payload
-        at_us, event_id = epoch_us(event.occurred_at), str(event.event_id)
+        at_us, event_id = recorded.occurred_us, recorded.event_id
         kind = _feedback_kind(payload)
         if kind is not None:
             state.put(FEEDBACK, event_id, FeedbackRow(event_id, kind.value, _department(state, event), at_us))

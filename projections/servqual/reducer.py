@@ -27,7 +27,6 @@ from domain.cases.context import is_contact_event
 from domain.log import RecordedEvent
 from domain.quality.servqual import SurveyAnswers
 from projections.keyed import KeyedState, KeyFn, Needs, Reducer, RowKind
-from projections.timeline.reducer import epoch_us
 
 UNASSIGNED = "unassigned"
 _TOUCH_TYPES = frozenset({"case.opened", "repair.visit_completed"})
@@ -148,8 +147,8 @@ def _survey(state: KeyedState, recorded: RecordedEvent, payload: SurveyServqualA
     answers = SurveyAnswers.of(payload.items, payload.importance)
     points = answers.importance or (None,) * 5
     pairs = [value for pair in zip(answers.gap_sums, answers.item_counts, strict=True) for value in pair]
-    return SurveyRow(payload.survey_id, recorded.position, str(event.event_id),
-                     key if key is not None else f"survey:{payload.survey_id}", epoch_us(event.occurred_at),
+    return SurveyRow(payload.survey_id, recorded.position, recorded.event_id,
+                     key if key is not None else f"survey:{payload.survey_id}", recorded.occurred_us,
                      department, channel, segment, *pairs, *points)
 
 

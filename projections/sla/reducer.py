@@ -160,9 +160,9 @@ class SlaFolder:
                 else:  # reported even when known: a store may know it from a cache but not (any more) in its rows
                     self.policies, new_policies = added, [*new_policies, payload.version]
                 continue
-            if isinstance(payload, SlaAlertPayload | SlaCalendarGapPayload) and str(event.event_id) not in alerts:
-                alerts[str(event.event_id)] = _alert(recorded, payload)
-                changed_alerts.add(str(event.event_id))
+            if isinstance(payload, SlaAlertPayload | SlaCalendarGapPayload) and recorded.event_id not in alerts:
+                alerts[recorded.event_id] = _alert(recorded, payload)
+                changed_alerts.add(recorded.event_id)
             if isinstance(payload, SlaAlertAcknowledgedPayload):
                 acked = _acknowledge(alerts.get(str(payload.alert_id)), recorded, payload)
                 if acked is not None:
@@ -178,7 +178,7 @@ class SlaFolder:
             if key is None:
                 continue
             before = cases.get(key) or CaseSla(key=key, case_id=event.case_id)
-            after = track(before, event, self.policies, recorded.position)
+            after = track(before, recorded, self.policies)
             if after != before or key not in cases:
                 cases[key] = after
                 changed_cases.add(key)
@@ -216,7 +216,7 @@ def _alert(recorded: RecordedEvent, payload: SlaAlertPayload | SlaCalendarGapPay
         return _gap_alert(recorded, payload)
     breach = isinstance(payload, SlaBreachedPayload)
     return Alert(
-        alert_id=str(recorded.event.event_id), kind="breach" if breach else "warning", clock_id=payload.clock_id,
+        alert_id=recorded.event_id, kind="breach" if breach else "warning", clock_id=payload.clock_id,
         metric=payload.metric.value, threshold=payload.threshold_percent, case_id=recorded.event.case_id,
         department=payload.department, agent=payload.agent, policy_version=payload.policy_version,
         rule=payload.rule, occurred_at=recorded.event.occurred_at, deadline_at=payload.deadline_at,
@@ -229,7 +229,7 @@ def _gap_alert(recorded: RecordedEvent, payload: SlaCalendarGapPayload) -> Alert
     """A calendar gap listed with the alerts: critical, no threshold; its `deadline_at` is the clock's start
     (the deadline cannot be computed)."""
     return Alert(
-        alert_id=str(recorded.event.event_id), kind="calendar_gap", clock_id=payload.clock_id,
+        alert_id=recorded.event_id, kind="calendar_gap", clock_id=payload.clock_id,
         metric=payload.metric.value, threshold=0, case_id=recorded.event.case_id, department=payload.department,
         agent=payload.agent, policy_version=payload.policy_version, rule=payload.rule,
         occurred_at=recorded.event.occurred_at, deadline_at=payload.clock_started_at,

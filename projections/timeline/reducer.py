@@ -10,7 +10,6 @@ from types import MappingProxyType
 from typing import cast
 
 from contracts import CustomerRef
-from domain.instants import epoch_us
 from domain.log import RecordedEvent
 
 KeyFn = Callable[[CustomerRef], str | None]
@@ -178,9 +177,9 @@ def _entry(recorded: RecordedEvent, customer_id: str) -> TimelineEntry:
     return TimelineEntry(
         customer_id=customer_id,
         position=recorded.position,
-        event_id=str(event.event_id),
+        event_id=recorded.event_id,
         occurred_at=event.occurred_at,
-        occurred_us=epoch_us(event.occurred_at),
+        occurred_us=recorded.occurred_us,
         event_type=event.event_type,
         channel=str(event.source.channel),
         department=event.source.department,
@@ -194,4 +193,4 @@ def _entry(recorded: RecordedEvent, customer_id: str) -> TimelineEntry:
 def _unattributed(recorded: RecordedEvent) -> Unattributed:
     event = recorded.event
     reason = UnattributedReason.NO_CUSTOMER if event.case_id is None else UnattributedReason.UNKNOWN_CASE
-    return Unattributed(recorded.position, str(event.event_id), reason, event.event_type, event.case_id)
+    return Unattributed(recorded.position, recorded.event_id, reason, event.event_type, event.case_id)

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.sla.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar, CalendarError, calendar_from_mapping
+from domain.sla.calendar import (
+    TWENTY_FOUR_SEVEN,
+    BusinessCalendar,
+    CalendarError,
+    CalendarGap,
+    calendar_from_mapping,
+)
 from services.adapters.config import CONFIG_DIR, config_dir, load_calendars
 
 pytestmark = pytest.mark.unit
@@ -181,3 +187,32 @@ def test_business_time_never_exceeds_calendar_time(start: datetime, hours: int) 
     end = start + timedelta(hours=hours)
     assert 0 <= OFFICE.business_seconds_between(start, end) <= (end - start).total_seconds()
     assert isinstance(OFFICE, BusinessCalendar)
+
+
+def _refused(question: Any) -> bool:
+    try:
+        question()
+    except CalendarGap:
+        return True
+    return False
+
+
+@settings(max_examples=300)
+@given(zone=st.sampled_from(["Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Shanghai", "UTC"]),
+       year_end=st.sampled_from([2025, 2026]), minutes=st.integers(min_value=-4 * 24 * 60, max_value=4 * 24 * 60),
+       length=st.integers(min_value=1, max_value=3 * 24 * 60))
+def test_the_covered_years_are_judged_by_local_dates_near_their_ends(zone: str, year_end: int, minutes: int,
+                                                                        length: int) -> None:
+    """Instants near either end of the covered years, in zones up to 14 hours from UTC: a question is refused
+    exactly when a local date it counts lies outside them (as `check_covered` of its instants says)."""
+    hours = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    calendar = calendar_from_mapping("c", {"timezone": zone, "hours": hours, "holiday_years": [2026, 2026]})
+    unbounded = calendar_from_mapping("c", {"timezone": zone, "hours": hours})  # the same time, no data needed
+    start = datetime(year_end, 12, 31, 12, tzinfo=UTC) + timedelta(minutes=minutes)
+    end = start + timedelta(minutes=length)
+    last = timedelta(microseconds=1)
+    assert _refused(lambda: calendar.business_seconds_between(start, end)) == _refused(
+        lambda: calendar.check_covered(start, end - last))
+    answer = unbounded.add_business_seconds(start, length * 60)
+    assert _refused(lambda: calendar.add_business_seconds(start, length * 60)) == _refused(
+        lambda: calendar.check_covered(start, answer - last))
