@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -201,11 +202,24 @@ def dialect_insert(conn: Connection, table: Table) -> Any:
     return module.insert(table)
 
 
+_POSITION = select(projection_positions.c.position).where(projection_positions.c.name == bindparam("name"))
+_POSITION_LOCKED = _POSITION.with_for_update()
+_POSITIONS = select(projection_positions.c.name, projection_positions.c.position).where(
+    projection_positions.c.name.in_(bindparam("names", expanding=True)))
+
+
 def read_position(conn: Connection, name: str, *, lock: bool = True) -> int:
-    """The last applied log position of a projection (0 if none); locks its row on Postgres when `lock`."""
-    query = select(projection_positions.c.position).where(projection_positions.c.name == name)
-    position = conn.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    """The last applied log position of a projection (0 if none); locks its row on Postgres when `lock`.
+    (Statements built once: building and compiling them per batch cost more than the database's work.)"""
+    position = conn.execute(_POSITION_LOCKED if lock else _POSITION, {"name": name}).scalar_one_or_none()
     return int(position) if position is not None else 0
+
+
+def read_positions(engine: Engine, names: Sequence[str]) -> dict[str, int]:
+    """The positions of the projections `names` on `engine` (0 for one without a row), in one query."""
+    with engine.connect() as conn:
+        found = dict(conn.execute(_POSITIONS, {"names": list(names)}).tuples().all())
+    return {name: int(found.get(name) or 0) for name in names}
 
 
 @contextmanager
@@ -222,8 +236,7 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
 
 def write_position(conn: Connection, name: str, position: int) -> None:
     """Record the last applied log position of a projection (insert or update)."""
-    insert = dialect_insert(conn, projection_positions).values(name=name, position=position)
-    conn.execute(insert.on_conflict_do_update(index_elements=["name"], set_={"position": position}))
+    upsert_rows(conn, projection_positions, [{"name": name, "position": position}], ["name"], ["position"])
 
 
 def ensure_position(conn: Connection, name: str) -> None:
@@ -342,6 +355,21 @@ class SqlProjection:
 
     def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
         raise NotImplementedError
+
+
+def positions_of(stores: Sequence[ProjectionStore]) -> dict[str, int]:
+    """The position of each store by name: one query per database for the SQL stores (a projector reads them
+    before every batch), `position()` for the others."""
+    found: dict[str, int] = {}
+    by_engine: dict[Engine, list[str]] = {}
+    for store in stores:
+        if isinstance(store, SqlProjection) and type(store).position is SqlProjection.position:
+            by_engine.setdefault(store._engine, []).append(store.name)  # noqa: SLF001 - the store's own engine
+        else:
+            found[store.name] = store.position()
+    for engine, names in by_engine.items():
+        found |= read_positions(engine, names)
+    return {store.name: found[store.name] for store in stores}
 
 
 class DecodedMemo(Generic[S]):

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     )
     recorder_max_poll_records: int = Field(2000, ge=1, validation_alias=_alias("TOUCHLINE_RECORDER_MAX_POLL_RECORDS"))
     projector_batch_size: int = Field(2000, ge=1, validation_alias=_alias("TOUCHLINE_PROJECTOR_BATCH_SIZE"))
+    # The most a projector's read grows to while it is behind the log (doubling from the batch size above).
+    projector_max_batch_size: int = Field(10_000, ge=1, validation_alias=_alias("TOUCHLINE_PROJECTOR_MAX_BATCH_SIZE"))
     projector_idle_seconds: float = Field(0.05, gt=0, validation_alias=_alias("TOUCHLINE_PROJECTOR_IDLE_SECONDS"))
     # The projections this projector process keeps up to date, comma-separated (default: all). Projections are
     # applied independently, so several projector processes with disjoint sets share the work over CPUs.

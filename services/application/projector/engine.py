@@ -27,7 +27,7 @@ from contracts import PrivacySubjectErased
 from domain.log import RecordedEvent
 from projections.failures import retry_requests, settle, unresolved_counts, unresolved_positions
 from projections.protocol import ProjectionStore
-from projections.sqlstore import DirectRebuild, Rebuild
+from projections.sqlstore import DirectRebuild, Rebuild, positions_of
 from services.adapters.clock import Clock, utc_now
 from services.adapters.collector import fewer_collections, keep_survivors
 from services.adapters.metrics import LOG_HEAD, PROJECTION_FAILURES, PROJECTION_POSITION
@@ -49,15 +49,23 @@ class ProjectionsFailing(RuntimeError):
 class ProjectionEngine:
     """Keeps projection stores caught up with the store's log, one transaction per batch per projection.
 
+    A read asks for `batch_size` events; while reads come back full (the projections are behind the log), the
+    next asks for twice as many, up to `max_batch_size`: each batch costs a transaction per projection and the
+    loading and writing of the rows it changes, once per batch however many events change them, so a backlog
+    is applied faster in larger batches. A read that finds fewer events than asked (caught up) goes back to
+    `batch_size`; whatever a read finds is applied at once, however few.
+
     `views` (the read-model database) is where retries are asked for and parked events counted; without it
     (stores in memory) there are no retries."""
 
     def __init__(self, store: EventStore, projections: Sequence[ProjectionStore], batch_size: int = 2000, *,
                  rebuild_after_erasure: bool = True, views: Engine | None = None, clock: Clock = utc_now,
-                 retry_check_s: float = RETRY_CHECK_S) -> None:
+                 retry_check_s: float = RETRY_CHECK_S, max_batch_size: int | None = None) -> None:
         self._store = store
         self._projections = list(projections)
         self._batch_size = batch_size
+        self._max_batch_size = max(batch_size, REBUILD_BATCH if max_batch_size is None else max_batch_size)
+        self._limit = batch_size  # events the next read asks for: grows while reads come back full (behind)
         self._rebuild_after_erasure = rebuild_after_erasure
         self._views = views
         self._clock = clock
@@ -77,10 +85,12 @@ class ProjectionEngine:
                                         or time.monotonic() - self._retries_seen >= self._retry_check_s):
             self._retries_seen = time.monotonic()
             self.do_retries()
-        positions = {p.name: p.position() for p in self._projections}
+        positions = positions_of(self._projections)
         lowest = min(positions.values(), default=0)
-        read = read_events(self._store, lowest, self._batch_size)
+        read = read_events(self._store, lowest, self._limit)
         events = read.events
+        self._limit = (min(self._limit * 2, self._max_batch_size) if len(events) >= self._limit
+                       else self._batch_size)
         if not events and read.unreadable is None:
             self._count_failures()
             return 0

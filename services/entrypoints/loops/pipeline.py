@@ -62,7 +62,8 @@ def build_recorder_loop(
 
 def build_projection_engine(settings: Settings, event_store: EventStore, views: Engine) -> ProjectionEngine:
     stores = projection_stores(views, load_identity_config(settings.config_dir), settings.projection_names)
-    return ProjectionEngine(event_store, list(stores.values()), settings.projector_batch_size, views=views)
+    return ProjectionEngine(event_store, list(stores.values()), settings.projector_batch_size, views=views,
+                            max_batch_size=settings.projector_max_batch_size)
 
 
 def start_pipeline(
