@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
 import json
-from collections.abc import Iterable, Mapping
-from typing import Any
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from itertools import chain
+from typing import Any, TextIO
 
 import orjson
 
@@ -14,6 +18,7 @@ Table = tuple[str, Iterable[Mapping[str, Any]]]
 
 _PLAIN = frozenset({str, int, bool, type(None)})  # values orjson writes exactly as the json module does
 _STR = frozenset({str})
+SORT_RUN = 8_000_000  # characters of lines a checksum sorts in memory: beyond, it sorts runs on disk and merges them
 
 
 def row_line(row: Mapping[str, Any]) -> str:
@@ -50,11 +55,57 @@ def _plain_names(names: tuple[Any, ...]) -> tuple[str, ...] | None:
 
 def checksum(position: int, tables: Iterable[Table]) -> str:
     """sha256 over the position and each table's rows sorted by their canonical lines (storage order ignored)."""
+    return lines_checksum(position, ((name, (row_line(row) for row in rows)) for name, rows in tables))
+
+
+def lines_checksum(position: int, tables: Iterable[tuple[str, Iterable[str]]]) -> str:
+    """`checksum` from each row's canonical line already made: sha256 over `position:<p>`, then per table
+    `<name>:<count>` and its lines in sorted order, each ending in a newline."""
     digest = hashlib.sha256(f"position:{position}\n".encode())
-    for name, rows in tables:
-        lines = sorted(row_line(row) for row in rows)
-        digest.update(f"{name}:{len(lines)}\n".encode())
-        for line in lines:
-            digest.update(line.encode())
-            digest.update(b"\n")
+    for name, lines in tables:
+        with sorted_lines(lines) as (count, ordered):
+            digest.update(f"{name}:{count}\n".encode())
+            for line in ordered:
+                digest.update(line.encode())
+                digest.update(b"\n")
     return digest.hexdigest()
+
+
+@contextmanager
+def sorted_lines(lines: Iterable[str], run: int = SORT_RUN) -> Iterator[tuple[int, Iterator[str]]]:
+    """(how many, the lines in sorted order), holding about `run` characters of lines whatever their number:
+    beyond one run, each run is sorted and written to a temporary file, and the files are merged (an external
+    merge sort). Lines hold no newline (canonical JSON escapes it); lone surrogates pass through the files."""
+    runs = _runs(lines, run)
+    first = next(runs, [])
+    following = next(runs, None)
+    if following is None:
+        first.sort()
+        yield len(first), iter(first)
+        return
+    with ExitStack() as files:
+        count, spilled = 0, list[TextIO]()
+        for chunk in chain((first, following), runs):
+            chunk.sort()
+            spill = files.enter_context(tempfile.TemporaryFile(
+                "w+", encoding="utf-8", errors="surrogatepass", newline="\n"))
+            spill.writelines(f"{line}\n" for line in chunk)
+            spill.seek(0)
+            spilled.append(spill)
+            count += len(chunk)
+            del chunk[:]
+        yield count, heapq.merge(*((line[:-1] for line in spill) for spill in spilled))
+
+
+def _runs(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    """`lines` in consecutive lists of at least `size` characters (the last one possibly fewer)."""
+    chunk: list[str] = []
+    held = 0
+    for line in lines:
+        chunk.append(line)
+        held += len(line)
+        if held >= size:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
+        yield chunk

@@ -5,7 +5,6 @@ Every row is a pure function of the case's state, so both stores hold the same r
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -16,6 +15,7 @@ import orjson
 from domain.cases.model import CaseState, bounced
 from domain.instants import epoch_us
 from projections.cases.codec import canonical_json, encode, to_data
+from projections.checksum import lines_checksum
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,18 +140,6 @@ def checksum(position: int, tables: Iterable[tuple[str, Iterable[object]]]) -> s
     """sha256 over the position and each table's rows in a canonical order (sorted by their JSON lines)."""
     return lines_checksum(position, ((name, (line_of(to_data(_values(row))) for row in rows))
                                      for name, rows in tables))
-
-
-def lines_checksum(position: int, tables: Iterable[tuple[str, Iterable[str]]]) -> str:
-    """`checksum` from each row's line (`line_of` its plain values) already made."""
-    digest = hashlib.sha256(f"position:{position}\n".encode())
-    for name, rows in tables:
-        lines = sorted(rows)
-        digest.update(f"{name}:{len(lines)}\n".encode())
-        for line in lines:
-            digest.update(line.encode())
-            digest.update(b"\n")
-    return digest.hexdigest()
 
 
 def line_of(values: list[Any]) -> str:
