@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import heapq
 import json
@@ -25,32 +24,16 @@ def row_line(row: Mapping[str, Any]) -> str:
     """A row as canonical JSON (sorted keys, no spaces): equal rows give equal lines on every backend.
 
     The text of `json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`; orjson writes it
-    (several times faster) when every key is a string and every value a string, an integer of 64 bits, a boolean
-    or None, all of which it writes identically."""
+    (several times faster) when every key is a plain string and every value a string, an integer of 64 bits, a
+    boolean or None, all of which it writes identically. (Column names that come as str subclasses, which orjson
+    refuses, take the json module: `sqlstore.table_rows` gives plain names.)"""
     data = dict(row)
-    if _PLAIN.issuperset(map(type, data.values())):
-        plain = data if _STR.issuperset(map(type, data)) else _with_plain_names(data)
-        if plain is not None:
-            try:  # (a str: orjson's bytes over-allocate)
-                return orjson.dumps(plain, option=orjson.OPT_SORT_KEYS).decode()
-            except orjson.JSONEncodeError:  # an integer beyond 64 bits
-                pass
+    if _PLAIN.issuperset(map(type, data.values())) and _STR.issuperset(map(type, data)):
+        try:  # (a str: orjson's bytes over-allocate)
+            return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits
+            pass
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def _with_plain_names(data: dict[Any, Any]) -> dict[str, Any] | None:
-    """`data` with its keys as plain strings (None if one is not a string at all): column names come as str
-    subclasses, which json writes as their text and orjson refuses. A table's rows share their names, so each
-    tuple of names is converted once."""
-    names = _plain_names(tuple(data))
-    return None if names is None else dict(zip(names, data.values(), strict=True))
-
-
-@functools.lru_cache(maxsize=1024)
-def _plain_names(names: tuple[Any, ...]) -> tuple[str, ...] | None:
-    if not all(isinstance(name, str) for name in names):
-        return None
-    return tuple(str.__str__(name) for name in names)
 
 
 def checksum(position: int, tables: Iterable[Table]) -> str:
