@@ -14,4 +14,5 @@ def open_event_store(settings: Settings) -> EventStore:
     if settings.store_url.startswith("sqlite:///"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     prepare_schema(settings)
-    return EventStore(settings.store_url, schema=settings.db_schema or None, sealer=sealer_for(settings))
+    return EventStore(settings.store_url, schema=settings.db_schema or None, sealer=sealer_for(settings),
+                      create_tables=False)

@@ -89,11 +89,14 @@ def _modes(operation: Any) -> list[GenerationMode]:
 
 
 def _describe(exc: BaseException) -> str:
-    """The failure's kinds and the request that reproduces it (schemathesis prints a curl line)."""
-    text = "\n".join([str(exc), *(str(inner) for inner in getattr(exc, "exceptions", ()))])
+    """The failure's kinds and the request that reproduces it (schemathesis prints a curl line); for an exception
+    that is not a check's failure (Hypothesis reports one seen once as "unreliable"), its type and message."""
+    inner = list(getattr(exc, "exceptions", ()))
+    text = "\n".join([str(exc), *(str(each) for each in inner)])
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     keep = [line for line in lines if line.startswith(("- ST", "Received", "Documented", "curl", "`"))]
-    return "\n".join(keep or lines[:8])[:1200]
+    raised = [f"{type(each).__module__}.{type(each).__name__}: {str(each)[:300]}" for each in inner or [exc]]
+    return "\n".join([*raised, *(keep or lines[:8])])[:2000]
 
 
 def build_app_schema() -> Any:

@@ -120,6 +120,27 @@ def test_eight_processes_starting_together_on_a_fresh_schema_all_start(postgres_
     assert tables_in(postgres_url, fresh_schema) == EVERY_TABLE
 
 
+def functions_in(url: str, schema: str) -> dict[str, int]:
+    """Each function of `schema` by name, with the transaction that last wrote its catalogue row."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("select p.proname, p.xmin::text from pg_proc p join pg_namespace n on n.oid = "
+                            "p.pronamespace where n.nspname = %s", [schema])
+        return {name: int(xmin) for name, xmin in rows}
+
+
+def test_opening_a_migrated_event_store_changes_no_schema_object(postgres_url: str, fresh_schema: str) -> None:
+    """Processes open the store without the library's table creation: its `CREATE OR REPLACE FUNCTION`, run by
+    processes starting together, failed with "tuple concurrently updated". Only `touchline migrate` creates."""
+    settings = postgres_settings(postgres_url, fresh_schema)
+    prepare_schema(settings)  # the process's migration at start, done once
+    before = functions_in(postgres_url, fresh_schema)
+
+    open_event_store(settings).close()
+
+    assert before  # the library's insert function, created by the migration
+    assert functions_in(postgres_url, fresh_schema) == before
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "sqlite":

@@ -117,8 +117,15 @@ def decode(topic: str, state: bytes) -> Envelope:
 class EventStore:
     """Append-only store of touchpoint events with atomic tracking of the input position."""
 
-    def __init__(self, url: str, *, schema: str | None = None, sealer: Sealing | None = None) -> None:
-        self._factory = InfrastructureFactory.construct(environment_for(url, schema))
+    def __init__(self, url: str, *, schema: str | None = None, sealer: Sealing | None = None,
+                 create_tables: bool = True) -> None:
+        """`create_tables=False` for processes that open a migrated store: the library's table creation ends in
+        `CREATE OR REPLACE FUNCTION`, which fails with "tuple concurrently updated" when processes starting
+        together run it at once, so only `touchline migrate` (under its lock) creates them."""
+        environment = environment_for(url, schema)
+        if not create_tables:
+            environment["CREATE_TABLE"] = "no"
+        self._factory = InfrastructureFactory.construct(environment)
         self._recorder: ProcessRecorder = _create_tables_racing_others(self._factory)
         if isinstance(self._recorder, PostgresAggregateRecorder):
             _insert_in_binary(self._recorder)
