@@ -6,7 +6,9 @@ whole log and rebuilds every projection). What a replay does is `touchline audit
 (`services.application.rebuild.compare_live`): live projections caught up, their checksums noted, every projection
 rebuilt from zero into a temporary place to the same positions, the pairs compared; nothing is appended to the log,
 nothing is re-sent. States are kept in memory, the latest `keep`, and each outcome is logged: a restarted API
-forgets them (run the replay again).
+forgets them (run the replay again). An API that stops (`close`) stops a running replay at its next progress
+report, which then says failed (cancelled), and waits for it: no replay outlives the store and read models it
+reads.
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ Runner = Callable[[Progress], Comparison]  # runs one replay, reporting (positio
 
 class ReplayBusy(Exception):
     """A replay is already running (its id is the message)."""
+
+
+class ReplaysClosed(Exception):
+    """The API process is stopping: it starts no replay."""
+
+
+class ReplayCancelled(Exception):
+    """Raised from a replay's progress report once its API process is stopping: the replay ends there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +66,13 @@ class ReplayJobs:
         self._lock = threading.Lock()
         self._jobs: dict[str, ReplayJob] = {}
         self._threads: dict[str, threading.Thread] = {}
+        self._closed = threading.Event()
 
     def start(self, requested_by: str) -> ReplayJob:
-        """Start a replay; ReplayBusy while another runs."""
+        """Start a replay; ReplayBusy while another runs, ReplaysClosed once closed."""
         with self._lock:
+            if self._closed.is_set():
+                raise ReplaysClosed("this API process is stopping")
             running = [job.replay_id for job in self._jobs.values() if job.running]
             if running:
                 raise ReplayBusy(running[0])
@@ -91,9 +104,27 @@ class ReplayJobs:
             thread.join(timeout_s)
         return self.get(replay_id)
 
+    def close(self, timeout_s: float = 60.0) -> None:
+        """Start no more replays; stop a running one at its next progress report and wait for it (at most
+        `timeout_s`: one still catching up the live projections reports only once that is done)."""
+        self._closed.set()
+        with self._lock:
+            threads = list(self._threads.values())
+        for thread in threads:
+            thread.join(timeout_s)
+
+    def _progress(self, replay_id: str, at: int, last: int) -> None:
+        if self._closed.is_set():
+            raise ReplayCancelled("cancelled: the API process stopped")
+        self._update(replay_id, position=at, last=last)
+
     def _replay(self, replay_id: str) -> None:
         try:
-            comparison = self._run(lambda at, last: self._update(replay_id, position=at, last=last))
+            comparison = self._run(lambda at, last: self._progress(replay_id, at, last))
+        except ReplayCancelled as exc:
+            log.info("replay %s %s", replay_id, exc)
+            self._update(replay_id, status="failed", error=str(exc), finished_at=self._clock())
+            return
         except Exception as exc:  # reported in the replay's state, and logged whole
             log.exception("replay %s failed", replay_id)
             self._update(replay_id, status="failed", error=f"{type(exc).__name__}: {exc}",

@@ -155,8 +155,8 @@ class Root:
 
     @cached_property
     def replays(self) -> ReplayJobs:
-        """Rebuild-and-compare runs asked for by auditors."""
-        return ReplayJobs(replay_runner(self.settings, self.event_store))
+        """Rebuild-and-compare runs asked for by auditors (a running one is stopped when the API closes)."""
+        return self._closing(ReplayJobs(replay_runner(self.settings, self.event_store)), "close")
 
     @cached_property
     def quality(self) -> QualityStores | None:

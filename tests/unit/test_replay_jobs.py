@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.application.replay import Comparison, Progress, Rebuilt
-from services.application.replays import ReplayBusy, ReplayJobs
+from services.application.replays import ReplayBusy, ReplayJobs, ReplaysClosed
 
 AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -77,3 +77,30 @@ def test_only_the_latest_are_kept() -> None:
         ids.append(jobs.start("auditor").replay_id)
         jobs.join(ids[-1], 5)
     assert [job.replay_id for job in jobs.recent()] == [ids[2], ids[1]] and jobs.get(ids[0]) is None
+
+
+def test_closing_stops_a_running_replay_at_its_next_report_and_waits_for_it() -> None:
+    """The API's close: a replay still running would read a closed store and disposed read models."""
+    reports: list[int] = []
+    reached = threading.Event()
+
+    def endless(progress: Progress) -> Comparison:
+        at = 0
+        while True:
+            at += 1
+            progress(at, 10**9)
+            reports.append(at)
+            reached.set()
+
+    jobs = ReplayJobs(endless, clock=lambda: AT)
+    job = jobs.start("auditor")
+    assert reached.wait(5)
+    jobs.close(timeout_s=5)
+    done = jobs.get(job.replay_id)
+    assert done is not None and (done.status, done.error) == ("failed", "cancelled: the API process stopped")
+    assert done.finished_at == AT and not any(t.is_alive() for t in threading.enumerate()
+                                              if t.name == f"replay-{job.replay_id[:8]}")
+    count = len(reports)
+    assert jobs.get(job.replay_id) == done and len(reports) == count  # it reports no more
+    with pytest.raises(ReplaysClosed):
+        jobs.start("auditor")

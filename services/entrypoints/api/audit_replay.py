@@ -15,7 +15,7 @@ from projections.cases.views import case_view
 from projections.customers.queries import anchors_of
 from services.application.asof import AsOfReplayer, NoTimeIndex, ReplayTooLong
 from services.application.cases import CaseViews
-from services.application.replays import ReplayBusy, ReplayJob
+from services.application.replays import ReplayBusy, ReplayJob, ReplaysClosed
 from services.entrypoints.api.auth import AuditorDep
 from services.entrypoints.api.case_schemas import CaseOut
 from services.entrypoints.api.customers import TimelineEntryOut, TimelinePageOut
@@ -136,6 +136,8 @@ async def start_replay(response: Response, principal: AuditorDep, jobs: ReplaysD
         job = jobs.start(principal.name)
     except ReplayBusy as exc:
         raise Problem(409, "Replay running", f"replay {exc} is still running; poll it or try again later") from exc
+    except ReplaysClosed as exc:
+        raise Problem(503, "Replay unavailable", f"{exc}; try again once it is back") from exc
     response.headers["Location"] = f"/v1/audit/replays/{job.replay_id}"
     return ReplayOut.of(job)
 
