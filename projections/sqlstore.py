@@ -430,10 +430,12 @@ class HeldRebuild:
     """A rebuild that holds the projection's state in memory across batches and writes only at `flush`: rows that
     many batches change are written once per flush, and new ones as plain inserts.
 
-    Subclasses fold batches (`_fold`), work out the rows of what is new since the last flush before the write
-    transaction starts (`_prepare`: on SQLite the transaction holds the database's one write lock, which other
-    rebuild processes wait for), write them and what changed (`_write`, rows of a fresh store, so new rows are
-    plain inserts), forget what changed once committed (`_flushed`), and say how much they hold (`_held`).
+    Subclasses fold batches (`_fold`), work out what to write before the write transaction starts (`_prepare`:
+    on SQLite the transaction holds the database's one write lock, which other rebuild processes wait for), write
+    what is new since the last flush and what changed (`_write`, rows of a fresh store, so new rows are plain
+    inserts), forget what changed once committed (`_flushed`), and say how much they hold (`_held`). The cases and
+    SLA rebuilds prepare only which items to write, and make their rows in the write, a chunk at a time: the rows
+    of a whole flush at once took about as much memory again as the state held.
 
     Memory stays bounded on any log: a batch that leaves more than `max_held` items held is written at once (a
     flush), and a flush lets go of items (`_evict`: all are written now) until half of `max_held` are held, those

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from itertools import chain
 from typing import Any
@@ -57,6 +57,7 @@ _SIDE_TABLES = (case_handoffs, case_contacts, case_anomalies)
 MAX_HELD_CASES = 40_000  # most cases a rebuild holds (some KB each): past it, it writes them and lets go of half
 _OPEN_GONE_LIMIT = 100_000  # customers of open cases let go that a rebuild remembers (else it asks for all)
 _REMEMBERED = 20_000  # decoded states the live store keeps to skip decoding them again
+_ROWS_CHUNK = 2_000  # changed cases whose rows a rebuild's flush works out and inserts at a time
 
 
 class SqlCasesStore(SqlProjection):
@@ -136,15 +137,20 @@ class SqlCasesStore(SqlProjection):
         return self._rows(case_anomalies, statement)
 
     def _checksum(self, conn: Connection, position: int) -> str:
-        tables = []
-        for name, table in zip(("cases", "handoffs", "contacts", "anomalies"), TABLES, strict=True):
-            order = [f.name for f in fields(ROW_TYPES[table])]
-            tables.append((name, [record_line(table, order, r) for r in conn.execute(select(table)).tuples()]))
-        return lines_checksum(position, tables)
+        names = ("cases", "handoffs", "contacts", "anomalies")
+        return lines_checksum(position, ((name, _stored_lines(conn, table))
+                                         for name, table in zip(names, TABLES, strict=True)))
 
     def _rows(self, table: Table, statement: Select[Any]) -> list[Any]:
         with self._engine.connect() as conn:
             return [from_record(table, row._mapping) for row in conn.execute(statement)]
+
+
+def _stored_lines(conn: Connection, table: Table) -> Iterator[str]:
+    """The checksum lines of a table's stored rows, as they are read (the checksum sorts them in bounded memory)."""
+    order = [f.name for f in fields(ROW_TYPES[table])]
+    for record in conn.execute(select(table)).tuples():
+        yield record_line(table, order, record)
 
 
 def _load(conn: Connection, wanted: Needs, decoded: Callable[[str, str], CaseState]) -> dict[str, CaseState]:
@@ -215,19 +221,23 @@ class _CasesRebuild(HeldRebuild):
     def _fold(self, events: list[RecordedEvent]) -> None:
         self._dirty |= self._folder.fold(events)
 
-    def _prepare(self) -> list[tuple[Table, Any, Any]]:
-        """The rows of the changed cases, as `insert_rows` takes them (those written before are deleted first)."""
-        fresh = [rows_of(self._folder.cases[case_id]) for case_id in sorted(self._dirty)]
-        return [(case_states, *record_values(case_states, [r.case for r in fresh]))] + [
-            (table, *record_values(table, [row for r in fresh for row in getattr(r, part)]))
-            for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True)]
+    def _prepare(self) -> list[str]:
+        """The changed cases, in order. Their rows are worked out in the write, a chunk at a time (as in the SLA
+        rebuild): a flush writes up to about 50,000 cases, whose rows (the states' JSON above all) took about
+        150 MB at once. The write lock is held longer for it, which only rebuild processes sharing one SQLite
+        file notice (bench/rebuild.py)."""
+        return sorted(self._dirty)
 
-    def _write(self, conn: Connection, prepared: list[tuple[Table, Any, Any]]) -> None:
+    def _write(self, conn: Connection, prepared: list[str]) -> None:
         for chunk in in_chunks(sorted(self._dirty & self._written)):
             for table in (*_SIDE_TABLES, case_states):
                 conn.execute(delete(table).where(table.c.case_id.in_(chunk)))
-        for table, columns, rows in prepared:
-            insert_rows(conn, table, columns, rows)
+        cases = self._folder.cases
+        for start in range(0, len(prepared), _ROWS_CHUNK):
+            fresh = [rows_of(cases[case_id]) for case_id in prepared[start:start + _ROWS_CHUNK]]
+            insert_rows(conn, case_states, *record_values(case_states, [r.case for r in fresh]))
+            for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True):
+                insert_rows(conn, table, *record_values(table, [row for r in fresh for row in getattr(r, part)]))
 
     def _flushed(self) -> None:
         self._written |= self._dirty

@@ -72,6 +72,7 @@ _ALERT_CHANGES = ("state", "acknowledged_by", "acknowledged_at", "note", "resolv
                   "retraction_reason")  # what acknowledgements, resolutions and retractions change on a row
 MAX_HELD = 40_000  # most SLA cases and alerts a rebuild holds: past it, it writes them and lets go of half
 _REMEMBERED = 20_000  # decoded case documents the live store keeps to skip decoding them again
+_ROWS_CHUNK = 2_000  # new cases (and alerts) whose rows a rebuild's flush works out and inserts at a time
 
 
 
@@ -247,22 +248,27 @@ class _SlaRebuild(HeldRebuild):
         self._alerts |= changes.alerts
         self._policies.update(dict.fromkeys(changes.policies))
 
-    def _prepare(self) -> list[tuple[Table, list[dict[str, Any]]]]:
-        """The rows of the cases and alerts not written yet (plain inserts)."""
-        state = self._folder.state()
-        fresh = [state.cases[key] for key in sorted(self._cases - self._written_cases)]
-        alerts = sorted(self._alerts - self._written_alerts)
-        return [(cases_table, [_case_row(c) for c in fresh]),
-                (clocks_table, [clock_row(c.key, clock) for c in fresh for clock in c.clocks]),
-                (promises_table, [promise_row(c.key, p) for c in fresh for p in c.promises]),
-                (alerts_table, [alert_row(state.alerts[alert_id]) for alert_id in alerts])]
+    def _prepare(self) -> tuple[list[str], list[str]]:
+        """The cases and alerts not written yet, in order. As in the cases rebuild, their rows (plain inserts), and
+        those of the cases written before and changed since, are worked out in the write, a chunk at a time: those
+        of a whole flush, the cases' JSON above all, took about as much memory again as the cases held."""
+        return sorted(self._cases - self._written_cases), sorted(self._alerts - self._written_alerts)
 
-    def _write(self, conn: Connection, prepared: list[tuple[Table, list[dict[str, Any]]]]) -> None:
-        again = SlaChanges(frozenset(self._cases & self._written_cases),
-                           frozenset(self._alerts & self._written_alerts), tuple(self._policies))
-        self._store._write(conn, self._folder.state(), again)  # type: ignore[attr-defined]  # noqa: SLF001
-        for table, rows in prepared:
-            _insert(conn, table, rows)
+    def _write(self, conn: Connection, prepared: tuple[list[str], list[str]]) -> None:
+        state = self._folder.state()
+        alerts_again = SlaChanges(frozenset(), frozenset(self._alerts & self._written_alerts), tuple(self._policies))
+        self._store._write(conn, state, alerts_again)  # type: ignore[attr-defined]  # noqa: SLF001
+        again = sorted(self._cases & self._written_cases)  # rewritten as the live store writes them
+        for start in range(0, len(again), _ROWS_CHUNK):
+            _write_cases(conn, [state.cases[key] for key in again[start:start + _ROWS_CHUNK]])
+        keys, alert_ids = prepared
+        for start in range(0, len(keys), _ROWS_CHUNK):
+            fresh = [state.cases[key] for key in keys[start:start + _ROWS_CHUNK]]
+            _insert(conn, cases_table, [_case_row(c) for c in fresh])
+            _insert(conn, clocks_table, [clock_row(c.key, clock) for c in fresh for clock in c.clocks])
+            _insert(conn, promises_table, [promise_row(c.key, p) for c in fresh for p in c.promises])
+        for start in range(0, len(alert_ids), _ROWS_CHUNK):
+            _insert(conn, alerts_table, [alert_row(state.alerts[a]) for a in alert_ids[start:start + _ROWS_CHUNK]])
 
     def _flushed(self) -> None:
         self._written_cases |= self._cases

@@ -86,6 +86,15 @@ def test_a_held_rebuild_writes_the_live_rows(views: Engine, kind: str, batch: in
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("batch", "max_held"), [(5000, 10**6), (400, 30)])
+def test_a_flush_writing_its_rows_a_few_at_a_time_writes_the_live_rows(
+        views: Engine, monkeypatch: pytest.MonkeyPatch, kind: str, batch: int, max_held: int) -> None:
+    monkeypatch.setattr(f"projections.{kind}.sql._ROWS_CHUNK", 7)
+    store = KINDS[kind](views)
+    assert rebuilt(store, batch, 1, max_held=max_held) == LIVE[kind]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_the_live_store_in_small_batches_writes_the_same_rows(views: Engine, kind: str) -> None:
     """The live path skips decoding documents it wrote itself and rewrites only the clocks and promises that
     changed: still the same rows."""
