@@ -116,6 +116,22 @@ one event store, two runs each, other work sharing the machine: 20k 8.63 / 7.66 
   case contacted again after it was let go is read back and written again at each flush. The SLA store gains
   both ways (300k alone: 554 MB and 51 s, was 640 MB and 67 s; 588 MB with its checksum, was 850).
 
+The cases and SLA rebuilds then made a flush's rows in the write, 2,000 items at a time, instead of all before it
+(a flush of some 50,000 cases held their JSON, about 150 MB, at once), and the cases checksum read its lines as it
+sorted them. One event store per size, each rebuild in a fresh process, SQLite, batch 10,000, before = 64c0b02,
+checksums identical (CPU seconds in brackets):
+
+|                     | 100k                      | 400k                          |
+|                     | before / after            | before / after                |
+|---------------------|---------------------------|-------------------------------|
+| all seven, peak RSS | 415 / 360 MB (18.5 / 18.0)| 1003 / 763 MB (118.8 / 119.7) |
+| cases alone         | (not measured)            |  705 / 460 MB (37.3 / 37.0)   |
+| SLA alone           | (not measured)            |  664 / 542 MB (41.1 / 40.2)   |
+
+The write lock is held longer for it (cases alone at 400k: 4.2 → 10.9 s of 37 s), which only rebuild processes
+sharing one SQLite file notice: all seven in two processes (`replay_jobs`, jobs=2) at 400k took 99.8 and 113.4 s
+before, 105.3 and 115.0 s after, run alternately (within the noise of these runs).
+
 The peers on the same 20,000 generated touchpoints, each column one run (`python -m bench.peers`; events/s, ratio
 to the raw consume, or for the rebuild to the raw read of touchline's store). "earlier": touchline live timed until
 the timeline showed the last event, one projector process; "later" (`--projectors 2`, an otherwise idle machine):
