@@ -233,8 +233,8 @@ class _CasesRebuild(HeldRebuild):
             for table in (*_SIDE_TABLES, case_states):
                 conn.execute(delete(table).where(table.c.case_id.in_(chunk)))
         cases = self._folder.cases
-        for start in range(0, len(prepared), _ROWS_CHUNK):
-            fresh = [rows_of(cases[case_id]) for case_id in prepared[start:start + _ROWS_CHUNK]]
+        for chunk in in_chunks(prepared, _ROWS_CHUNK):
+            fresh = [rows_of(cases[case_id]) for case_id in chunk]
             insert_rows(conn, case_states, *record_values(case_states, [r.case for r in fresh]))
             for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True):
                 insert_rows(conn, table, *record_values(table, [row for r in fresh for row in getattr(r, part)]))

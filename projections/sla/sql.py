@@ -72,7 +72,7 @@ _ALERT_CHANGES = ("state", "acknowledged_by", "acknowledged_at", "note", "resolv
                   "retraction_reason")  # what acknowledgements, resolutions and retractions change on a row
 MAX_HELD = 40_000  # most SLA cases and alerts a rebuild holds: past it, it writes them and lets go of half
 _REMEMBERED = 20_000  # decoded case documents the live store keeps to skip decoding them again
-_ROWS_CHUNK = 2_000  # new cases (and alerts) whose rows a rebuild's flush works out and inserts at a time
+_ROWS_CHUNK = 2_000  # cases (or alerts) whose rows a rebuild's flush works out and writes at a time
 
 
 
@@ -259,16 +259,16 @@ class _SlaRebuild(HeldRebuild):
         alerts_again = SlaChanges(frozenset(), frozenset(self._alerts & self._written_alerts), tuple(self._policies))
         self._store._write(conn, state, alerts_again)  # type: ignore[attr-defined]  # noqa: SLF001
         again = sorted(self._cases & self._written_cases)  # rewritten as the live store writes them
-        for start in range(0, len(again), _ROWS_CHUNK):
-            _write_cases(conn, [state.cases[key] for key in again[start:start + _ROWS_CHUNK]])
+        for chunk in in_chunks(again, _ROWS_CHUNK):
+            _write_cases(conn, [state.cases[key] for key in chunk])
         keys, alert_ids = prepared
-        for start in range(0, len(keys), _ROWS_CHUNK):
-            fresh = [state.cases[key] for key in keys[start:start + _ROWS_CHUNK]]
+        for chunk in in_chunks(keys, _ROWS_CHUNK):
+            fresh = [state.cases[key] for key in chunk]
             _insert(conn, cases_table, [_case_row(c) for c in fresh])
             _insert(conn, clocks_table, [clock_row(c.key, clock) for c in fresh for clock in c.clocks])
             _insert(conn, promises_table, [promise_row(c.key, p) for c in fresh for p in c.promises])
-        for start in range(0, len(alert_ids), _ROWS_CHUNK):
-            _insert(conn, alerts_table, [alert_row(state.alerts[a]) for a in alert_ids[start:start + _ROWS_CHUNK]])
+        for chunk in in_chunks(alert_ids, _ROWS_CHUNK):
+            _insert(conn, alerts_table, [alert_row(state.alerts[alert_id]) for alert_id in chunk])
 
     def _flushed(self) -> None:
         self._written_cases |= self._cases
