@@ -218,7 +218,7 @@ class _SlaRebuild(HeldRebuild):
     _cases: set[str]
     _alerts: set[str]
     _policies: dict[int, None]
-    _written_cases: set[str]  # held cases whose rows are stored (a flush wrote them, or read back)
+    _written_cases: dict[str, CaseSla]  # held cases whose rows are stored, as stored (a flush wrote or read them)
     _written_alerts: set[str]
     _recent: set[str]  # the cases and alerts the last flush wrote
 
@@ -226,7 +226,7 @@ class _SlaRebuild(HeldRebuild):
         super().__init__(store, max_held)
         self._folder = SlaFolder()
         self._cases, self._alerts, self._policies = set(), set(), {}
-        self._written_cases, self._written_alerts, self._recent = set(), set(), set()
+        self._written_cases, self._written_alerts, self._recent = {}, set(), set()
 
     def _reload(self, conn: Connection, events: list[RecordedEvent]) -> None:
         """The cases the batch needs that are not held, and the alerts it needs (named, or standing on the
@@ -236,7 +236,7 @@ class _SlaRebuild(HeldRebuild):
         cases = SqlSlaStore._cases(conn, sorted(k for k in wanted.case_keys if k not in held_cases),  # noqa: SLF001
                                    self._folder.policies)
         held_cases.update(cases)
-        self._written_cases |= cases.keys()
+        self._written_cases.update(cases)
         touched = {key: held_cases[key] for key in wanted.case_keys if key in held_cases}
         alerts = _alerts(conn, {a for a in alerts_needed(wanted, touched) if a not in held_alerts})
         held_alerts.update(alerts)
@@ -252,15 +252,15 @@ class _SlaRebuild(HeldRebuild):
         """The cases and alerts not written yet, in order. As in the cases rebuild, their rows (plain inserts), and
         those of the cases written before and changed since, are worked out in the write, a chunk at a time: those
         of a whole flush, the cases' JSON above all, took about as much memory again as the cases held."""
-        return sorted(self._cases - self._written_cases), sorted(self._alerts - self._written_alerts)
+        return sorted(self._cases - self._written_cases.keys()), sorted(self._alerts - self._written_alerts)
 
     def _write(self, conn: Connection, prepared: tuple[list[str], list[str]]) -> None:
         state = self._folder.state()
         alerts_again = SlaChanges(frozenset(), frozenset(self._alerts & self._written_alerts), tuple(self._policies))
         self._store._write(conn, state, alerts_again)  # type: ignore[attr-defined]  # noqa: SLF001
-        again = sorted(self._cases & self._written_cases)  # rewritten as the live store writes them
-        for chunk in in_chunks(again, _ROWS_CHUNK):
-            _write_cases(conn, [state.cases[key] for key in chunk])
+        again = sorted(self._cases & self._written_cases.keys())  # as the live store writes a batch's changes:
+        for chunk in in_chunks(again, _ROWS_CHUNK):  # only the clocks and promises that are not the ones written
+            _write_changed_cases(conn, [state.cases[key] for key in chunk], self._written_cases)
         keys, alert_ids = prepared
         for chunk in in_chunks(keys, _ROWS_CHUNK):
             fresh = [state.cases[key] for key in chunk]
@@ -271,7 +271,8 @@ class _SlaRebuild(HeldRebuild):
             _insert(conn, alerts_table, [alert_row(state.alerts[alert_id]) for alert_id in chunk])
 
     def _flushed(self) -> None:
-        self._written_cases |= self._cases
+        held = self._folder.cases
+        self._written_cases.update((key, held[key]) for key in self._cases)
         self._written_alerts |= self._alerts
         self._recent = self._cases | self._alerts
         self._cases, self._alerts, self._policies = set(), set(), {}
@@ -288,7 +289,8 @@ class _SlaRebuild(HeldRebuild):
             del cases[key]
         for alert_id in gone_alerts:
             del alerts[alert_id]
-        self._written_cases.difference_update(gone_cases)
+        for key in gone_cases:
+            del self._written_cases[key]
         self._written_alerts.difference_update(gone_alerts)
         self._recent = set()
 
