@@ -12,7 +12,6 @@ which are what the audit chain hashes.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,7 +23,6 @@ from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
     Notification,
-    PersistenceError,
     ProcessRecorder,
     StoredEvent,
     Tracking,
@@ -121,12 +119,12 @@ class EventStore:
                  create_tables: bool = True) -> None:
         """`create_tables=False` for processes that open a migrated store: the library's table creation ends in
         `CREATE OR REPLACE FUNCTION`, which fails with "tuple concurrently updated" when processes starting
-        together run it at once, so only `touchline migrate` (under its lock) creates them."""
+        together run it at once, so only `touchline migrate` (under its lock) creates them, and nothing races."""
         environment = environment_for(url, schema)
         if not create_tables:
             environment["CREATE_TABLE"] = "no"
         self._factory = InfrastructureFactory.construct(environment)
-        self._recorder: ProcessRecorder = _create_tables_racing_others(self._factory)
+        self._recorder: ProcessRecorder = self._factory.process_recorder()
         if isinstance(self._recorder, PostgresAggregateRecorder):
             _insert_in_binary(self._recorder)
         self._sealer = sealer
@@ -248,18 +246,6 @@ def _insert_in_binary(recorder: PostgresAggregateRecorder) -> None:
         return
     parts[found[0]] = SQL(parts[found[0]].as_string().replace("unnest(%s::", "unnest(%b::"))
     recorder.insert_events_statement = Composed(parts)
-
-
-def _create_tables_racing_others(factory: InfrastructureFactory[Any], attempts: int = 5) -> ProcessRecorder:
-    """The process recorder, its tables created; processes starting together may race to create them."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return factory.process_recorder()
-        except PersistenceError:
-            if attempt == attempts:
-                raise
-            time.sleep(0.2 * attempt)
-    raise AssertionError("unreachable")
 
 
 def _like_prefix(prefix: str) -> str:

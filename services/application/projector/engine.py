@@ -60,11 +60,11 @@ class ProjectionEngine:
 
     def __init__(self, store: EventStore, projections: Sequence[ProjectionStore], batch_size: int = 2000, *,
                  rebuild_after_erasure: bool = True, views: Engine | None = None, clock: Clock = utc_now,
-                 retry_check_s: float = RETRY_CHECK_S, max_batch_size: int | None = None) -> None:
+                 retry_check_s: float = RETRY_CHECK_S, max_batch_size: int = REBUILD_BATCH) -> None:
         self._store = store
         self._projections = list(projections)
         self._batch_size = batch_size
-        self._max_batch_size = max(batch_size, REBUILD_BATCH if max_batch_size is None else max_batch_size)
+        self._max_batch_size = max(batch_size, max_batch_size)
         self._limit = batch_size  # events the next read asks for: grows while reads come back full (behind)
         self._rebuild_after_erasure = rebuild_after_erasure
         self._views = views
