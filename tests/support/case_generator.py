@@ -89,12 +89,19 @@ class Generated:
     expected: Expected
 
 
-def generate(cases: int = 5000, seed: int = 20261125) -> Generated:
+def generate(cases: int = 5000, seed: int = 20261125, *, per_month: int | None = None) -> Generated:
+    """`cases` generated cases in log order. All open in March 2026 unless `per_month` is given: then the log is a
+    longer history at a steady rate, each run of `per_month` cases four weeks before the next (the last in March
+    2026), and customers come back (case i's customer is that of case i + 2 * per_month). The answers of the
+    steady history are not written down (`expected` is for the March log: other months have holidays)."""
     rng = random.Random(seed)
     expected = Expected(cases=cases)
     timed: list[tuple[datetime, int, Envelope]] = []
     for index in range(cases):
-        _CaseWriter(rng, index, expected, timed).write()
+        writer = _CaseWriter(rng, index, expected, timed)
+        if per_month is not None:
+            writer.move_back(weeks=4 * ((cases - 1 - index) // per_month), customer=index % (2 * per_month))
+        writer.write()
     timed.sort(key=lambda item: (item[0], item[1]))
     return Generated([event for _, _, event in timed], expected)
 
@@ -111,6 +118,11 @@ class _CaseWriter:
         self.holder = rng.choice(DEPARTMENTS)
         self.visited = [self.holder]
         self.chain: list[Handoff] = []
+
+    def move_back(self, weeks: int, customer: int) -> None:
+        """Open the case `weeks` earlier (the same weekday), for customer number `customer`."""
+        self.base -= timedelta(weeks=weeks)
+        self.customer = {"customer_number": f"G-{customer:05d}"}
 
     def write(self) -> None:
         self.add("case.opened", self.base, self.holder, case_type="inquiry", subject=self.case_id,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import UTC, date, datetime
+
 import pytest
 
+from contracts import SlaPolicyPublishedPayload
 from domain.cases import fixed_target
 from projections.cases import ContactQuery, HandoffQuery
 from projections.cases.memory import MemoryCasesStore
@@ -12,6 +16,7 @@ from projections.cases.stats import dropped, matrix, ping_pong, repeat_contacts
 from tests.support.builders import recorded
 from tests.support.case_api import office_calendars
 from tests.support.case_generator import NOW, Generated, generate
+from tests.support.replay_data import replay_log
 
 pytestmark = pytest.mark.unit
 
@@ -81,3 +86,21 @@ def test_repeat_contacts_are_counted_per_case_channel_and_department(generated: 
 def test_the_anomalies_planted_are_counted(generated: Generated, store: MemoryCasesStore) -> None:
     assert anomaly_counts(store.anomalies()) == dict(generated.expected.anomalies)
     assert sum(generated.expected.anomalies.values()) == 67
+
+
+def test_a_steady_history_opens_as_many_cases_every_four_weeks_and_its_customers_come_back() -> None:
+    for cases in (1500, 3000):
+        opened = {e.case_id: e for e in generate(cases, seed=3, per_month=500).events if e.event_type == "case.opened"}
+        runs = Counter((date(2026, 3, 12) - e.occurred_at.date()).days // 28 for e in opened.values())
+        assert runs == dict.fromkeys(range(cases // 500), 500)  # the last run in March 2026, each four weeks before
+        customers = {e.customer.customer_number for e in opened.values()}
+        assert len(customers) == min(cases, 1000)
+        assert opened["GEN-00007"].customer == opened["GEN-01007"].customer != opened["GEN-00008"].customer
+
+
+def test_the_replay_logs_policy_is_in_force_before_the_first_case_of_a_history() -> None:
+    log = replay_log(3000, per_month=100)
+    policy, first = log[0].payload, log[1]
+    assert isinstance(policy, SlaPolicyPublishedPayload)
+    assert first.event_type == "case.opened" and policy.effective_at < first.occurred_at < datetime(2026, 1, 1,
+                                                                                                    tzinfo=UTC)
