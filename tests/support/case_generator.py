@@ -92,8 +92,8 @@ class Generated:
 def generate(cases: int = 5000, seed: int = 20261125, *, per_month: int | None = None) -> Generated:
     """`cases` generated cases in log order. All open in March 2026 unless `per_month` is given: then the log is a
     longer history at a steady rate, each run of `per_month` cases four weeks before the next (the last in March
-    2026), and customers come back (case i's customer is that of case i + 2 * per_month). The answers of the
-    steady history are not written down (`expected` is for the March log: other months have holidays)."""
+    2026), and customers come back (case i's customer is that of case i + 2 * per_month). `expected` is worked out
+    for the March log only: nothing checks it against a history, whose other months have public holidays."""
     rng = random.Random(seed)
     expected = Expected(cases=cases)
     timed: list[tuple[datetime, int, Envelope]] = []
