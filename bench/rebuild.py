@@ -138,13 +138,13 @@ keeps each case as written, as the live store keeps the cases as a batch found t
 next alert worked out again: SLA alone at 400k, 44.7 and 43.3 s of CPU before, 39.9 and 37.6 s after (alternately,
 a test run sharing the machine), peak 542 → 568 MB, the same checksum.
 
-The generated log puts every case in March 2026, so a longer log is a denser one: at 400k events its 44,000 cases
-are all open within the same five weeks, more than the cases and SLA stores hold (40,000), and the cases they let
-go come back. A real log grows by its history. `--history` generates one (`replay_log(per_month=CASES_PER_MONTH)`):
-11,000 cases every four weeks over the months before, their customers coming back (22,000 case customers however
-long), as many cases open at once whatever the length. All seven in one fresh process (`--memory`), SQLite, batch
-10,000, on a machine about half as fast as the one of the tables above (the default log of 100k events: 39.9 s of
-CPU on it, 18.0 s on the other); CPU seconds of the process:
+The generated log puts every case in March 2026, so a longer log is a denser one: at 400k events its 47,000 cases all
+open within the same eleven days, more than the cases and SLA stores hold (40,000), and the cases they let go come
+back. A real log grows by its history. `--history` generates one (`replay_log(per_month=CASES_PER_MONTH)`): 11,000
+cases every four weeks over the months before, their customers coming back (22,000 case customers however long), as
+many cases in progress at once whatever the length. All seven in one fresh process (`--memory`), SQLite, batch 10,000,
+on a machine about half as fast as the one of the tables above (the default log of 100k events: 39.9 s of CPU on it,
+18.0 s on the other); CPU seconds of the process:
 
 |                  | 100k            | 400k             | 800k             | 1,000k           |
 |------------------|-----------------|------------------|------------------|------------------|

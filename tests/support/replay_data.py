@@ -20,9 +20,9 @@ def replay_log(total: int, seed: int = 20261125, *, per_month: int | None = None
     """About `total` events (exactly `total` when enough were generated) in a fixed order for a fixed seed:
     a policy effective before the first case, cases across departments, and touchpoints of 5,000 customers.
 
-    The cases open in March 2026: a longer log is a denser one, with more cases open at once. With `per_month`
-    (CASES_PER_MONTH: a steady history), a longer log is a longer history instead: `per_month` cases open every
-    four weeks, over the months before (as many open at once whatever the length), and their customers come back
+    The cases open in March 2026: a longer log is a denser one, with more cases in progress at once. With `per_month`
+    (CASES_PER_MONTH: a steady history), a longer log is a longer history instead: `per_month` cases open every four
+    weeks, over the months before (as many in progress at once whatever the length), and their customers come back
     (`case_generator.generate`)."""
     case_events = total * 1.05 * TOUCHPOINT_SHARE / (TOUCHPOINT_SHARE + 1)  # 5% spare, cut below
     cases = generate(int(case_events / EVENTS_PER_CASE) + 1, seed=seed, per_month=per_month)
