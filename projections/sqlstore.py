@@ -445,6 +445,8 @@ class HeldRebuild:
     this way.
     """
 
+    rows_chunk = 2_000  # items whose rows a flush makes and writes at a time (where a subclass chunks its write)
+
     def __init__(self, store: SqlProjection, max_held: int) -> None:
         self._store = store
         self._max_held = max_held

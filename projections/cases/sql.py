@@ -57,7 +57,6 @@ _SIDE_TABLES = (case_handoffs, case_contacts, case_anomalies)
 MAX_HELD_CASES = 40_000  # most cases a rebuild holds (some KB each): past it, it writes them and lets go of half
 _OPEN_GONE_LIMIT = 100_000  # customers of open cases let go that a rebuild remembers (else it asks for all)
 _REMEMBERED = 20_000  # decoded states the live store keeps to skip decoding them again
-_ROWS_CHUNK = 2_000  # changed cases whose rows a rebuild's flush works out and inserts at a time
 
 
 class SqlCasesStore(SqlProjection):
@@ -233,7 +232,7 @@ class _CasesRebuild(HeldRebuild):
             for table in (*_SIDE_TABLES, case_states):
                 conn.execute(delete(table).where(table.c.case_id.in_(chunk)))
         cases = self._folder.cases
-        for chunk in in_chunks(prepared, _ROWS_CHUNK):
+        for chunk in in_chunks(prepared, self.rows_chunk):
             fresh = [rows_of(cases[case_id]) for case_id in chunk]
             insert_rows(conn, case_states, *record_values(case_states, [r.case for r in fresh]))
             for table, part in zip(_SIDE_TABLES, ("handoffs", "contacts", "anomalies"), strict=True):

@@ -72,7 +72,6 @@ _ALERT_CHANGES = ("state", "acknowledged_by", "acknowledged_at", "note", "resolv
                   "retraction_reason")  # what acknowledgements, resolutions and retractions change on a row
 MAX_HELD = 40_000  # most SLA cases and alerts a rebuild holds: past it, it writes them and lets go of half
 _REMEMBERED = 20_000  # decoded case documents the live store keeps to skip decoding them again
-_ROWS_CHUNK = 2_000  # cases (or alerts) whose rows a rebuild's flush works out and writes at a time
 
 
 
@@ -259,15 +258,15 @@ class _SlaRebuild(HeldRebuild):
         alerts_again = SlaChanges(frozenset(), frozenset(self._alerts & self._written_alerts), tuple(self._policies))
         self._store._write(conn, state, alerts_again)  # type: ignore[attr-defined]  # noqa: SLF001
         again = sorted(self._cases & self._written_cases.keys())  # as the live store writes a batch's changes:
-        for chunk in in_chunks(again, _ROWS_CHUNK):  # only the clocks and promises that are not the ones written
+        for chunk in in_chunks(again, self.rows_chunk):  # only the clocks and promises that are not the ones written
             _write_changed_cases(conn, [state.cases[key] for key in chunk], self._written_cases)
         keys, alert_ids = prepared
-        for chunk in in_chunks(keys, _ROWS_CHUNK):
+        for chunk in in_chunks(keys, self.rows_chunk):
             fresh = [state.cases[key] for key in chunk]
             _insert(conn, cases_table, [_case_row(c) for c in fresh])
             _insert(conn, clocks_table, [clock_row(c.key, clock) for c in fresh for clock in c.clocks])
             _insert(conn, promises_table, [promise_row(c.key, p) for c in fresh for p in c.promises])
-        for chunk in in_chunks(alert_ids, _ROWS_CHUNK):
+        for chunk in in_chunks(alert_ids, self.rows_chunk):
             _insert(conn, alerts_table, [alert_row(state.alerts[alert_id]) for alert_id in chunk])
 
     def _flushed(self) -> None:

@@ -17,7 +17,7 @@ from projections.cases.memory import MemoryCasesStore
 from projections.cases.sql import SqlCasesStore
 from projections.sla.memory import MemorySlaStore
 from projections.sla.sql import SqlSlaStore
-from projections.sqlstore import RebuildChanged, make_engine
+from projections.sqlstore import HeldRebuild, RebuildChanged, make_engine
 from tests.support.credit_card import all_events
 from tests.support.replay_data import replay_log
 from tests.support.sla import at, recorded_from
@@ -89,7 +89,7 @@ def test_a_held_rebuild_writes_the_live_rows(views: Engine, kind: str, batch: in
 @pytest.mark.parametrize(("batch", "max_held"), [(5000, 10**6), (400, 30)])
 def test_a_flush_writing_its_rows_a_few_at_a_time_writes_the_live_rows(
         views: Engine, monkeypatch: pytest.MonkeyPatch, kind: str, batch: int, max_held: int) -> None:
-    monkeypatch.setattr(f"projections.{kind}.sql._ROWS_CHUNK", 7)
+    monkeypatch.setattr(HeldRebuild, "rows_chunk", 7)
     store = KINDS[kind](views)
     assert rebuilt(store, batch, 1, max_held=max_held) == LIVE[kind]
 
