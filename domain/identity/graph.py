@@ -138,6 +138,8 @@ class IdentityGraph:
         self.changes = Changes()
 
     # -- loading (a read model restores the state it wrote) ------------------------------------------------------
+    # A read model may restore only the customers a batch names (each whole: nodes, edges, blocks and sightings of
+    # its members, and the nodes those were seen with, `know`): the rules consult nothing else.
 
     def restore(self, nodes: Iterable[Node], edges: Iterable[Edge], blocks: Iterable[tuple[str, str]],
                 seen: Iterable[tuple[str, str]]) -> None:
@@ -153,6 +155,17 @@ class IdentityGraph:
             self.blocked.setdefault(b, set()).add(a)
         for node_id, customer_id in seen:
             self.seen_with.setdefault(node_id, set()).add(customer_id)
+
+    def know(self, nodes: Iterable[Node]) -> None:
+        """Take up nodes without their customers (identifiers others were seen with): only their customer ids are
+        consulted; a node already held stays as it is."""
+        for node in nodes:
+            self.nodes.setdefault(node.node_id, node)
+
+    def holds(self, node_id: str) -> bool:
+        """Whether the node and all of its customer are held (a node it has never seen may be new, or not loaded)."""
+        node = self.nodes.get(node_id)
+        return node is not None and node.customer_id in self.members
 
     def drain(self) -> Changes:
         changes, self.changes = self.changes, Changes()

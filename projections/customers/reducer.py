@@ -27,6 +27,7 @@ from domain.identity.identifiers import (
     Identifier,
     IdentifierKind,
     InvalidIdentifier,
+    customer_id_for,
     customer_key,
     identifiers_of,
     mask,
@@ -90,6 +91,22 @@ def apply_event(graph: IdentityGraph, facts: dict[str, AnchorFacts], recorded: R
     anchor = customer_key(event.customer)
     assert anchor == sightings[0].node_id  # the anchor is the strongest identifier's node, by construction
     return _updated(facts.get(anchor), anchor, recorded)
+
+
+def node_ids_of(events: Iterable[RecordedEvent]) -> set[str]:
+    """The identifiers (node ids) a fold of these events names: the customers of the graph it consults."""
+    found: set[str] = set()
+    for recorded in events:
+        event = recorded.event
+        payload = event.payload
+        if isinstance(payload, IdentityIdentifiersLinkedPayload):
+            found.update(s.node_id for s in map(payload_sighting, payload.identifiers) if s is not None)
+        elif isinstance(payload, IdentityIdentifiersUnlinkedPayload):
+            found.update(s.node_id for s in (payload_sighting(payload.identifier),
+                                              payload_sighting(payload.from_identifier)) if s is not None)
+        if event.CONCERNS_A_CUSTOMER:
+            found.update(customer_id_for(identifier) for identifier in identifiers_of(event.customer))
+    return found
 
 
 def fold(
@@ -174,4 +191,4 @@ def facts_of(row: Any) -> AnchorFacts:
     return AnchorFacts(**{name: row[name] for name in AnchorFacts.__dataclass_fields__})
 
 
-__all__ = ["TABLE_NAMES", "AnchorFacts", "Changes", "apply_event", "fold", "sightings_of"]
+__all__ = ["TABLE_NAMES", "AnchorFacts", "Changes", "apply_event", "fold", "node_ids_of", "sightings_of"]

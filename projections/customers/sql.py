@@ -1,9 +1,13 @@
 """The customers read model in SQL (SQLite, Postgres): the identity graph's nodes, edges, blocks and sightings,
 lineage of merges and splits, and per-anchor facts.
 
-The SQL store keeps the graph in process memory between batches (it is the fold's state) and writes only what
-changed. The cached graph is tied to the position it reflects: if another process applied a batch meanwhile, or a
-transaction failed, it is reloaded from the tables before the next batch.
+The fold's state is the identity graph, kept in process memory between batches up to `held_nodes` identifiers. While
+the tables hold no more than that, the store loads the whole graph once and folds batch after batch into it. Beyond,
+it lets go of it all, and before each batch loads the customers the batch names that it does not hold yet, each whole
+(`_hold`), letting go again whenever a batch leaves more than `held_nodes`: memory stays bounded however many
+customers the log knows (a rebuild holds no more than a live projector). It writes only what changed. What it holds
+is tied to the position it reflects: if another process applied a batch meanwhile, or a transaction failed, it lets
+go of it and loads afresh.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from projections.customers.reducer import (
     facts_of,
     facts_row,
     fold,
+    node_ids_of,
     node_of,
     node_row,
 )
@@ -128,6 +133,9 @@ facts_table = Table(
 
 _TABLES = (nodes_table, edges_table, blocks_table, seen_table, decisions_table, facts_table)
 
+HELD_NODES = 50_000
+"""Identifiers of the graph a store keeps in memory between batches, at most (beyond, it lets go of them all)."""
+
 
 class SqlCustomerStore(SqlProjection):
     """The customers read model in SQL; the graph is cached in memory between batches (see the module text)."""
@@ -135,34 +143,43 @@ class SqlCustomerStore(SqlProjection):
     name = NAME
     tables = _TABLES
 
-    def __init__(self, engine: Engine, shared_threshold: int = DEFAULT_SHARED_THRESHOLD) -> None:
+    def __init__(self, engine: Engine, shared_threshold: int = DEFAULT_SHARED_THRESHOLD,
+                 held_nodes: int = HELD_NODES) -> None:
         super().__init__(engine)
         self._threshold = shared_threshold
-        self._graph: IdentityGraph | None = None
-        self._graph_position = -1
+        self._held_nodes = held_nodes
+        self._graph = IdentityGraph(shared_threshold)
+        self._graph_position = -1  # the position the held customers reflect (-1: none held)
+        self._whole = False  # whether the graph holds every customer of the tables (then nothing is loaded per batch)
 
     def reset(self) -> None:
         super().reset()
-        self._graph, self._graph_position = None, -1
+        self._let_go()
 
     def apply(self, events: Sequence[RecordedEvent]) -> int:
         try:
             position = super().apply(events)
         except BaseException:
-            self._graph, self._graph_position = None, -1  # the transaction rolled back: the cache is ahead of it
+            self._let_go()  # the transaction rolled back: what the graph holds is ahead of it
             raise
-        if self._graph is not None:
-            self._graph_position = position
+        if len(self._graph.nodes) > self._held_nodes:
+            self._let_go()
         return position
 
     def _apply_batch(self, conn: Connection, events: list[RecordedEvent]) -> None:
         after = read_position(conn, self.name, lock=False)  # already locked by `apply` for this transaction
-        if self._graph is None or self._graph_position != after:
-            self._graph = _load_graph(conn, self._threshold)
+        if self._graph_position != after:
+            self._graph, self._whole = _load_graph(conn, self._threshold, self._held_nodes)
+        if not self._whole:
+            _hold(conn, self._graph, node_ids_of(events))
         anchors = sorted(set(_anchors(events)))
         facts = {f.anchor: f for f in _load_facts(conn, anchors)}
         changed = fold(self._graph, facts, events)
         _write(conn, self._graph.drain(), changed.values())
+        self._graph_position = events[-1].position
+
+    def _let_go(self) -> None:
+        self._graph, self._graph_position = IdentityGraph(self._threshold), -1
 
     # -- queries ---------------------------------------------------------------------------------------------------
 
@@ -234,15 +251,45 @@ def _anchors(events: Iterable[RecordedEvent]) -> Iterable[str]:
             yield anchor
 
 
-def _load_graph(conn: Connection, threshold: int) -> IdentityGraph:
+def _load_graph(conn: Connection, threshold: int, held_nodes: int) -> tuple[IdentityGraph, bool]:
+    """The whole graph and True if the tables hold at most `held_nodes` identifiers; else an empty graph and
+    False (each batch then loads what it names, `_hold`)."""
     graph = IdentityGraph(threshold)
+    if conn.execute(select(nodes_table.c.node_id).limit(1).offset(held_nodes)).first() is not None:
+        return graph, False
     nodes = [node_of(r._mapping) for r in conn.execute(select(nodes_table))]
     edges = [Edge(r.a, r.b, int(r.position), EdgeReason(r.reason))
              for r in conn.execute(select(edges_table).where(edges_table.c.cut_position.is_(None)))]
     blocks = conn.execute(select(blocks_table.c.a, blocks_table.c.b)).tuples().all()
     seen = conn.execute(select(seen_table.c.node_id, seen_table.c.witness)).tuples().all()
     graph.restore(nodes, edges, blocks, seen)
-    return graph
+    return graph, True
+
+
+def _hold(conn: Connection, graph: IdentityGraph, node_ids: Iterable[str]) -> None:
+    """Load into `graph` the customers of `node_ids` it does not hold, each whole, and the nodes their members
+    were seen with (IdentityGraph.restore, know); ids in no table are new identifiers."""
+    n, e, b, s = nodes_table.c, edges_table.c, blocks_table.c, seen_table.c
+    wanted = sorted(node_id for node_id in node_ids if not graph.holds(node_id))
+    customers = sorted({c for chunk in in_chunks(wanted) for c in conn.execute(
+        select(n.customer_id).where(n.node_id.in_(chunk))).scalars()} - graph.members.keys())
+    if not customers:
+        return
+    nodes = [node_of(r._mapping) for chunk in in_chunks(customers)
+             for r in conn.execute(select(nodes_table).where(n.customer_id.in_(chunk)))]
+    members = sorted(node.node_id for node in nodes)
+    edges = [Edge(r.a, r.b, int(r.position), EdgeReason(r.reason)) for chunk in in_chunks(members)
+             for r in conn.execute(select(edges_table).where(e.a.in_(chunk), e.cut_position.is_(None)))]
+    # A block joins two nodes; the rules consult it only once the customers of both are held, and either one's
+    # rows give it both ways (IdentityGraph.restore): by its first node, the key's prefix, is enough.
+    blocks = [(a, z) for chunk in in_chunks(members) for a, z in conn.execute(
+        select(b.a, b.b).where(b.a.in_(chunk))).tuples()]
+    seen = [(node_id, witness) for chunk in in_chunks(members) for node_id, witness in conn.execute(
+        select(s.node_id, s.witness).where(s.node_id.in_(chunk))).tuples()]
+    graph.restore(nodes, edges, blocks, seen)
+    witnesses = sorted({witness for _, witness in seen} - graph.nodes.keys())
+    graph.know(node_of(r._mapping) for chunk in in_chunks(witnesses)
+               for r in conn.execute(select(nodes_table).where(n.node_id.in_(chunk))))
 
 
 def _load_facts(conn: Connection, anchors: Sequence[str]) -> list[AnchorFacts]:

@@ -14,7 +14,7 @@ from domain.intake import protect
 from domain.log import RecordedEvent
 from projections.customers.memory import MemoryCustomerStore
 from projections.customers.queries import CustomerStore
-from projections.customers.sql import SqlCustomerStore
+from projections.customers.sql import HELD_NODES, SqlCustomerStore
 from projections.sqlstore import make_engine, url_with_search_path
 from tests.support.builders import call_received, recorded
 from tests.unit.test_identity_graph import IDENTIFIERS, PROTECTOR, _event, at, link, unlink
@@ -28,6 +28,28 @@ def generated(seed: int, count: int = 300) -> list[RecordedEvent]:
     kinds = ["event"] * 6 + ["link", "unlink"]
     events = [protect(_event((rng.choice(kinds), rng.sample(range(len(IDENTIFIERS)), rng.randint(1, 3)),
                               rng.randint(0, 1)), i), PROTECTOR) for i in range(count)]
+    return recorded(events)
+
+
+WIDE = [("phone", f"1390013{i:04d}") for i in range(14)] + [("email", f"w{i}@example.cn") for i in range(10)] + [
+    ("customer_number", f"N{i}") for i in range(6)]
+
+
+def wide(seed: int, count: int = 500) -> list[RecordedEvent]:
+    """Like `generated`, over many more identifiers (six people's customer numbers among them), so that a batch
+    names a few customers of many, and weak identifiers are seen on several people before they are shared."""
+    rng = random.Random(seed)
+    events = []
+    for i in range(count):
+        kind = rng.choice(["event"] * 7 + ["link", "unlink"])
+        chosen = [WIDE[j] for j in rng.sample(range(len(WIDE)), rng.randint(1, 3))]
+        if kind == "link" and len(chosen) >= 2:
+            event = link(*chosen, minutes=i, verified=rng.random() < 0.3)
+        elif kind == "unlink" and len(chosen) >= 2:
+            event = unlink(chosen[0], chosen[1], i)
+        else:
+            event = call_received(occurred_at=at(i), customer=dict(reversed(chosen)))
+        events.append(protect(event, PROTECTOR))
     return recorded(events)
 
 
@@ -133,6 +155,7 @@ class TestMemoryCustomerStore(CustomerStoreContract):
 
 class SqlContract(CustomerStoreContract):
     engine: Engine
+    held_nodes: int
 
     def test_a_graph_cached_by_another_process_is_reloaded_before_the_next_batch(self, store: CustomerStore) -> None:
         events = generated(7, 120)
@@ -166,22 +189,48 @@ class SqlContract(CustomerStoreContract):
         reference.apply(events)
         assert store.checksum() == reference.checksum()
 
+    @pytest.mark.parametrize("seed", [11, 12, 13])
+    def test_a_wide_history_with_a_higher_shared_threshold_matches_the_reference(self, store: CustomerStore,
+                                                                                 seed: int) -> None:
+        """What the store loads per batch when it does not hold the whole graph (customers whole, their blocks,
+        the identifiers they were seen with and those identifiers' customers) folds as the whole graph does."""
+        events = wide(seed)
+        at_two = SqlCustomerStore(self.engine, shared_threshold=2, held_nodes=self.held_nodes)
+        reference = MemoryCustomerStore(shared_threshold=2)
+        reference.apply(events)
+        rng = random.Random(seed)
+        start = 0
+        while start < len(events):
+            size = rng.randint(1, 25)
+            at_two.apply(events[start : start + size])
+            start += size
+        assert at_two.checksum() == reference.checksum()
+        kinds = {d.kind for d in reference.decisions(limit=10_000)}
+        assert {"merged", "split", "shared", "refused"} <= {str(k) for k in kinds}  # every rule was exercised
+
+
+HELD, HELD_IDS = [HELD_NODES, 4, 0], ["all-held", "some-held", "none-held"]
+"""How much of the graph the SQL store keeps between batches: all of it here, a few identifiers (the rest loaded
+per batch), or none (every batch loads the customers it names)."""
+
 
 class TestSqliteCustomerStore(SqlContract):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[CustomerStore]:
+    @pytest.fixture(params=HELD, ids=HELD_IDS)
+    def store(self, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[CustomerStore]:
         self.engine = make_engine(f"sqlite:///{tmp_path / 'views.db'}")
-        store = SqlCustomerStore(self.engine)
+        self.held_nodes = request.param
+        store = SqlCustomerStore(self.engine, held_nodes=request.param)
         store.create()
         yield store
         self.engine.dispose()
 
 
 class TestPostgresCustomerStore(SqlContract):
-    @pytest.fixture
-    def store(self, postgres_url: str, pg_schema: str) -> Iterator[CustomerStore]:
+    @pytest.fixture(params=HELD, ids=HELD_IDS)
+    def store(self, postgres_url: str, pg_schema: str, request: pytest.FixtureRequest) -> Iterator[CustomerStore]:
         self.engine = make_engine(url_with_search_path(postgres_url, pg_schema))
-        store = SqlCustomerStore(self.engine)
+        self.held_nodes = request.param
+        store = SqlCustomerStore(self.engine, held_nodes=request.param)
         store.create()
         yield store
         self.engine.dispose()
