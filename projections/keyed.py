@@ -4,7 +4,7 @@ values are str, int or None; its table has a column per field (text or 64-bit in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from operator import attrgetter
 from typing import Any, get_args, get_type_hints
@@ -15,7 +15,7 @@ from contracts import CustomerRef
 from domain.log import RecordedEvent
 from projections.checksum import checksum
 from projections.protocol import MemoryProjection
-from projections.sqlstore import SqlProjection, in_chunks, read_position, snapshot, upsert_rows
+from projections.sqlstore import SqlProjection, in_chunks, read_position, snapshot, streamed, upsert_rows
 
 Row = Any  # a frozen dataclass instance whose first field is its key
 KeyFn = Callable[[CustomerRef], str | None]
@@ -219,9 +219,13 @@ class KeyedSqlProjection(SqlProjection):
         found = [kind.row(*record) for record in conn.execute(self._select(name))]
         return sorted(found, key=attrgetter(kind.key))  # Python's order, not the collation's
 
+    def _streamed_rows(self, conn: Connection, name: str) -> Iterator[Row]:
+        """A table's rows as they are read, in no order (a checksum sorts their lines, in bounded memory)."""
+        kind = next(k for k in self.kinds if k.name == name)
+        return (kind.row(*record) for record in conn.execute(streamed(self._select(name))))
+
     def _checksum(self, conn: Connection, position: int) -> str:
-        loaded = {kind.name: self._rows(conn, kind.name) for kind in self.kinds}
-        return state_checksum(position, self.kinds, loaded.__getitem__)
+        return state_checksum(position, self.kinds, lambda name: self._streamed_rows(conn, name))
 
 
 def _upsert(conn: Connection, table: Table, records: Sequence[Mapping[str, Any]]) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql import Select
 
 from domain.instants import epoch_us
 from domain.log import RecordedEvent
@@ -257,11 +258,21 @@ def record_failure(conn: Connection, failure: Failure) -> None:
     conn.execute(insert.on_conflict_do_update(index_elements=["projection", "position"], set_=again))
 
 
+STREAM_ROWS = 5_000
+"""Rows a streamed read (`streamed`) fetches at a time."""
+
+
+def streamed(statement: Select[Any]) -> Select[Any]:
+    """`statement` read in chunks of STREAM_ROWS rows as it is consumed, however many it finds: a server-side
+    cursor on Postgres, whose driver otherwise fetches a whole result at once (SQLite steps through rows anyway)."""
+    return statement.execution_options(yield_per=STREAM_ROWS)
+
+
 def table_rows(conn: Connection, table: Table) -> Iterator[dict[str, Any]]:
-    """Every row of `table` as a dict by column name, one by one as they are read (a checksum keeps their lines
-    only, not the rows). The names are plain strings (the result's are a subclass, which a checksum line
-    would convert row after row)."""
-    result = conn.execute(select(table))
+    """Every row of `table` as a dict by column name, one by one as they are read (`streamed`: a checksum keeps
+    their lines only, not the rows). The names are plain strings (the result's are a subclass, which a checksum
+    line would convert row after row)."""
+    result = conn.execute(streamed(select(table)))
     names = list(map(str.__str__, result.keys()))
     for row in result.tuples():
         yield dict(zip(names, row, strict=True))

@@ -50,6 +50,7 @@ from projections.sqlstore import (
     in_chunks,
     insert_records,
     insert_rows,
+    streamed,
     upsert_rows,
 )
 
@@ -148,7 +149,7 @@ class SqlCasesStore(SqlProjection):
 def _stored_lines(conn: Connection, table: Table) -> Iterator[str]:
     """The checksum lines of a table's stored rows, as they are read (the checksum sorts them in bounded memory)."""
     order = [f.name for f in fields(ROW_TYPES[table])]
-    for record in conn.execute(select(table)).tuples():
+    for record in conn.execute(streamed(select(table))).tuples():
         yield record_line(table, order, record)
 
 

@@ -3,8 +3,9 @@ reference holds (equal checksums) on SQLite and Postgres; the registry resolves 
 
 from __future__ import annotations
 
+import psycopg
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from domain.log import RecordedEvent
 from projections.registry import (
@@ -16,7 +17,7 @@ from projections.registry import (
     sql_stores,
     with_consulted,
 )
-from projections.sqlstore import make_engine
+from projections.sqlstore import make_engine, url_with_search_path
 from tests.support.credit_card import all_events
 from tests.support.replay_data import replay_log
 from tests.support.sla import recorded_from
@@ -39,6 +40,31 @@ def test_the_sql_store_holds_what_the_memory_reference_holds(views: Engine, name
     store.reset()
     store.apply(EVENTS)
     assert store.checksum() == reference.checksum()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_checksum_reads_its_tables_through_a_server_side_cursor_on_postgres(postgres_url: str, pg_schema: str,
+                                                                               name: str) -> None:
+    """The driver would otherwise fetch a whole table at once: a checksum's memory would grow with the read model."""
+    engine = make_engine(url_with_search_path(postgres_url, pg_schema))
+    (store,) = sql_stores(engine, names=[name]).values()
+    store.create()
+    store.apply(EVENTS)
+    server_side: list[str] = []
+    client_side: list[str] = []
+
+    def seen(_conn: object, cursor: object, statement: str, *_: object) -> None:
+        (server_side if isinstance(cursor, psycopg.ServerCursor) else client_side).append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        store.checksum()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+        engine.dispose()
+    tables = {table.name for table in store.tables}
+    assert {t for t in tables if any(f"FROM {t}" in s for s in server_side)}  # the checksum's tables, streamed
+    assert not [s for s in client_side if any(f"FROM {t}" in s for t in tables)]
 
 
 def test_names_are_unique_and_what_readers_consult_is_registered() -> None:
