@@ -157,6 +157,8 @@ def _touchpoint_columns() -> list[Column[Any]]:
 
 
 def _wire_row(data: dict[str, Any]) -> dict[str, Any]:
+    """A touchpoint row from the stored wire data, with the event type as its summary (no contract model to
+    summarise with)."""
     source = data["source"]
     return {"event_id": data["event_id"], "event_type": data["event_type"], "occurred_at": data["occurred_at"],
             "department": source["department"], "channel": source["channel"],
