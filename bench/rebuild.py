@@ -183,6 +183,15 @@ hence faster than the generated log above.
 | raw read of touchline's store         | 80,153          | 40,719          | 72,221           | 52,371          |
 | touchline rebuild, all projections    | 10,025 (0.125)  |  5,409 (0.133)  |  7,796 (0.108)   |  6,110 (0.117)  |
 
+The peers then gained a floor under the seven projections (`PlainModels`: a row per event and six rows-per-key
+folds, no rules, the driver's executemany), live and rebuilt. Medians of three runs on an otherwise idle machine
+(ratios: medians of the runs' ratios; SQLite / Postgres): raw consume 16,234 / 19,316; plain app, one table 11,159
+(0.71) / 10,781 (0.55); plain app, seven read models 8,704 (0.54) / 5,074 (0.26); touchline live 3,809 (0.22) /
+2,892 (0.15); raw read 52,227 / 64,015; plain rebuild, seven read models 26,801 (0.537) / 16,409 (0.283); touchline
+rebuild 6,032 (0.116) / 4,088 (0.056). With `--client confluent` (one run) the plain app with seven read models
+reached 9,590 / 4,851 of a raw consume of 35,163 / 34,748. Even the floor stays below the live targets (15k/s
+SQLite, 10k/s Postgres, 25k/s with confluent) and the rebuild target (50k/s) on this machine.
+
 The decoding read itself now holds the collector back (`EventStore.read` and `open`, `services.adapters.collector`),
 so the live projector, the API and the recorder's comparisons get what rebuilds got; opening sealed values splits
 each token once and finds a document's personal values once; the vault serves keys from its cache. Before = 386e631,
