@@ -216,8 +216,7 @@ class KeyedSqlProjection(SqlProjection):
 
     def _rows(self, conn: Connection, name: str) -> list[Row]:
         kind = next(k for k in self.kinds if k.name == name)
-        found = [kind.row(*record) for record in conn.execute(self._select(name))]
-        return sorted(found, key=attrgetter(kind.key))  # Python's order, not the collation's
+        return sorted(self._streamed_rows(conn, name), key=attrgetter(kind.key))  # Python's order, not the collation's
 
     def _streamed_rows(self, conn: Connection, name: str) -> Iterator[Row]:
         """A table's rows as they are read, in no order (a checksum sorts their lines, in bounded memory)."""

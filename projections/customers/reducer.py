@@ -21,7 +21,7 @@ from contracts import (
 )
 from domain.cases.context import is_contact_event
 from domain.evolve import evolve as replace
-from domain.identity.graph import Changes, Decision, Edge, IdentityGraph, Node, Sighting
+from domain.identity.graph import Changes, Decision, Edge, EdgeReason, IdentityGraph, Node, Sighting
 from domain.identity.identifiers import (
     STRENGTH,
     Identifier,
@@ -161,6 +161,10 @@ def node_row(node: Node) -> dict[str, Any]:
 def node_of(row: Any) -> Node:
     return Node(row["node_id"], IdentifierKind(row["kind"]), row["display"], int(row["first_position"]),
                 row["customer_id"], bool(row["verified"]), bool(row["shared"]))
+
+
+def edge_of(row: Any) -> Edge:
+    return Edge(row["a"], row["b"], int(row["position"]), EdgeReason(row["reason"]))
 
 
 def edge_row(edge: Edge, cut_position: int | None = None) -> dict[str, Any]:

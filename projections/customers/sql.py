@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
 )
 
-from domain.identity.graph import DEFAULT_SHARED_THRESHOLD, Changes, Edge, EdgeReason, IdentityGraph, Node
+from domain.identity.graph import DEFAULT_SHARED_THRESHOLD, Changes, IdentityGraph, Node
 from domain.identity.identifiers import customer_key
 from domain.log import RecordedEvent
 from projections.checksum import checksum
@@ -41,6 +41,7 @@ from projections.customers.reducer import (
     TABLE_NAMES,
     AnchorFacts,
     decision_rows,
+    edge_of,
     edge_row,
     facts_of,
     facts_row,
@@ -258,8 +259,7 @@ def _load_graph(conn: Connection, threshold: int, held_nodes: int) -> tuple[Iden
     if conn.execute(select(nodes_table.c.node_id).limit(1).offset(held_nodes)).first() is not None:
         return graph, False
     nodes = [node_of(r._mapping) for r in conn.execute(select(nodes_table))]
-    edges = [Edge(r.a, r.b, int(r.position), EdgeReason(r.reason))
-             for r in conn.execute(select(edges_table).where(edges_table.c.cut_position.is_(None)))]
+    edges = [edge_of(r._mapping) for r in conn.execute(select(edges_table).where(edges_table.c.cut_position.is_(None)))]
     blocks = conn.execute(select(blocks_table.c.a, blocks_table.c.b)).tuples().all()
     seen = conn.execute(select(seen_table.c.node_id, seen_table.c.witness)).tuples().all()
     graph.restore(nodes, edges, blocks, seen)
@@ -278,7 +278,7 @@ def _hold(conn: Connection, graph: IdentityGraph, node_ids: Iterable[str]) -> No
     nodes = [node_of(r._mapping) for chunk in in_chunks(customers)
              for r in conn.execute(select(nodes_table).where(n.customer_id.in_(chunk)))]
     members = sorted(node.node_id for node in nodes)
-    edges = [Edge(r.a, r.b, int(r.position), EdgeReason(r.reason)) for chunk in in_chunks(members)
+    edges = [edge_of(r._mapping) for chunk in in_chunks(members)
              for r in conn.execute(select(edges_table).where(e.a.in_(chunk), e.cut_position.is_(None)))]
     # A block joins two nodes; the rules consult it only once the customers of both are held, and either one's
     # rows give it both ways (IdentityGraph.restore): by its first node, the key's prefix, is enough.
