@@ -41,6 +41,7 @@ from tests.support.drills import (
     stop_pipeline,
     stored_count,
     wait_until,
+    where_missing,
 )
 from tests.support.durable_broker import RestartableBroker, node_available
 from tests.support.pipeline import BOTH_KAFKA_CLIENTS, pipeline_settings, read_topic, touchpoint, wait_for
@@ -297,7 +298,8 @@ def test_broker_restarted_while_publishing_loses_and_duplicates_nothing(
         assert acked_before < RESTART_N, "the broker restarted while the publisher was publishing"
         wait_until(lambda: stored_count(postgres_url, pg_schema) >= RESTART_N, 60,
                    lambda: f"stored {stored_count(postgres_url, pg_schema)} of {RESTART_N}; "
-                           f"recorder restarts {recorder.restarts}: {recorder.failures}")
+                           f"recorder restarts {recorder.restarts}: {recorder.failures}; "
+                           f"{where_missing(store, events, bootstrap, topic)}")
         time.sleep(1.0)  # anything recorded twice would show now
         recorder.close()
         print(f"broker down {down_s:.1f}s after {acked_before} acked; resent batches: {resends[0]}; "

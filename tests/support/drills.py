@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
 from psycopg import sql
@@ -82,6 +83,24 @@ def wait_until(condition: Callable[[], object], timeout_s: float, describe: Call
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s: {describe()}")
         time.sleep(interval_s)
+
+
+def where_missing(store: EventStore, produced: Sequence[dict[str, Any]], bootstrap: str, topic: str) -> str:
+    """Where the produced events not stored are (for a timeout's message): per partition, the offsets the topic
+    holds them at, the topic's last offset and the recorder's tracked offset; or that the topic lacks them."""
+    missing = {e["event_id"] for e in produced} - {str(eid) for eid in stored_ids(store)}
+    on_topic: dict[int, list[int]] = {}
+    last: dict[int, int] = {}
+    found: set[str] = set()
+    for record in read_topic(bootstrap, topic, 1.0):
+        last[record.partition] = max(last.get(record.partition, -1), record.offset)
+        event_id = str(orjson.loads(record.value).get("event_id"))
+        if event_id in missing:
+            found.add(event_id)
+            on_topic.setdefault(record.partition, []).append(record.offset)
+    parts = [f"partition {p}: {len(offsets)} at offsets {min(offsets)}-{max(offsets)}, last offset {last[p]}, "
+             f"tracked {store.tracked(f'{topic}:{p}')}" for p, offsets in sorted(on_topic.items())]
+    return f"{len(missing)} missing; {len(missing - found)} not on the topic; " + "; ".join(parts)
 
 
 def stored_count(url: str, schema: str) -> int:
