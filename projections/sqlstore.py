@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from itertools import chain, islice
+from itertools import chain
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
@@ -67,6 +67,7 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 T = TypeVar("T")
 S = TypeVar("S")
 K = TypeVar("K")
+V = TypeVar("V")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -448,9 +449,11 @@ class HeldRebuild:
     SLA rebuilds prepare only which items to write, and make their rows in the write, a chunk at a time: the rows
     of a whole flush at once took about as much memory again as the state held.
 
-    Memory stays bounded on any log: a batch that leaves more than `max_held` items held is written at once (a
-    flush), and a flush lets go of items (`_evict`: all are written now) until half of `max_held` are held, those
-    the flush wrote last. From then on (`evicted`) a fold first reads back from the store's rows the items its
+    Memory stays bounded on any log: a batch that leaves more than `max_held` held is written at once (a flush),
+    and a flush lets go of items (`_evict`: all are written now) until at most half of `max_held` is held, those
+    the flush wrote last. What is held is weighed by its parts (`_held`: a case with its handoffs, stints,
+    statements...; an SLA case with its clocks and their handovers), not counted: where cases grow longer, fewer
+    of them are held. From then on (`evicted`) a fold first reads back from the store's rows the items its
     batch needs and no longer holds, as the live projector loads them for each batch: what is held is newer than
     the rows, and what is not held is in the rows as it is. Only a store at position 0 (just reset) is rebuilt
     this way.
@@ -514,15 +517,46 @@ class HeldRebuild:
         raise NotImplementedError
 
     def _held(self) -> int:
+        """The weight of what is held (`max_held` bounds it)."""
         raise NotImplementedError
 
     def _evict(self, keep: int) -> None:
-        """Let go of items (all written, none changed since) until at most `keep` are held."""
+        """Let go of items (all written, none changed since) until they weigh at most `keep`."""
         raise NotImplementedError
 
 
-def evictable(held: Iterable[K], recent: Container[K], surplus: int) -> list[K]:
-    """`surplus` of the `held` keys (in their order), those not in `recent` first."""
-    if surplus <= 0:
-        return []
-    return list(islice(chain((k for k in held if k not in recent), (k for k in held if k in recent)), surplus))
+class Weights(Generic[K, V]):
+    """The weights of the items a held rebuild holds, and their sum, kept up to date for the items a batch, a read
+    back or a letting go changed (not by weighing every held item again after each batch)."""
+
+    def __init__(self, weight: Callable[[V], int]) -> None:
+        self._weight = weight
+        self._each: dict[K, int] = {}
+        self.total = 0
+
+    def update(self, held: Mapping[K, V], keys: Iterable[K]) -> None:
+        """Weigh `keys` again as `held` has them now (0 for those it no longer has)."""
+        each = self._each
+        for key in keys:
+            item = held.get(key)
+            new = 0 if item is None else self._weight(item)
+            self.total += new - each.pop(key, 0)
+            if new:
+                each[key] = new
+
+    def of(self, key: K) -> int:
+        return self._each.get(key, 0)
+
+
+def evictable(held: Iterable[K], recent: Container[K], surplus: int, weight: Callable[[K], int] | None = None
+              ) -> list[K]:
+    """Keys of `held` (in their order, those not in `recent` first) whose weights add up to at least `surplus`
+    (each weighs 1 without `weight`)."""
+    gone: list[K] = []
+    freed = 0
+    for key in chain((k for k in held if k not in recent), (k for k in held if k in recent)):
+        if freed >= surplus:
+            break
+        gone.append(key)
+        freed += 1 if weight is None else weight(key)
+    return gone

@@ -59,6 +59,7 @@ from projections.sqlstore import (
     HeldRebuild,
     Rebuild,
     SqlProjection,
+    Weights,
     dialect_insert,
     evictable,
     in_chunks,
@@ -70,7 +71,8 @@ from projections.sqlstore import (
 
 _ALERT_CHANGES = ("state", "acknowledged_by", "acknowledged_at", "note", "resolved_at", "retracted_at",
                   "retraction_reason")  # what acknowledgements, resolutions and retractions change on a row
-MAX_HELD = 40_000  # most SLA cases and alerts a rebuild holds: past it, it writes them and lets go of half
+MAX_HELD = 300_000  # the most a rebuild holds, SLA cases weighed by their parts (`weight`) and alerts one each;
+# past it, it writes them and lets go of cases, then alerts, until it holds half
 _REMEMBERED = 20_000  # decoded case documents the live store keeps to skip decoding them again
 
 
@@ -101,7 +103,8 @@ class SqlSlaStore(SqlProjection):
     def rebuilding(self, max_held: int = MAX_HELD) -> Rebuild:
         """A rebuild from zero that folds every batch into SLA state held in memory and writes each changed
         case's rows (its clocks' next alert instants computed once) and each alert once per flush; past
-        `max_held` cases and alerts at a flush it lets go of the others and reads back those a later batch needs."""
+        `max_held` (cases weighed by their parts, `weight`; an alert weighs 1) at a flush it lets go of the
+        others and reads back those a later batch needs."""
         return _SlaRebuild(self, max_held)
 
     def policies(self) -> PolicyBook:
@@ -226,6 +229,7 @@ class _SlaRebuild(HeldRebuild):
         self._folder = SlaFolder()
         self._cases, self._alerts, self._policies = set(), set(), {}
         self._written_cases, self._written_alerts, self._recent = {}, set(), set()
+        self._weights: Weights[str, CaseSla] = Weights(weight)
 
     def _reload(self, conn: Connection, events: list[RecordedEvent]) -> None:
         """The cases the batch needs that are not held, and the alerts it needs (named, or standing on the
@@ -235,6 +239,7 @@ class _SlaRebuild(HeldRebuild):
         cases = SqlSlaStore._cases(conn, sorted(k for k in wanted.case_keys if k not in held_cases),  # noqa: SLF001
                                    self._folder.policies)
         held_cases.update(cases)
+        self._weights.update(held_cases, cases.keys())
         self._written_cases.update(cases)
         touched = {key: held_cases[key] for key in wanted.case_keys if key in held_cases}
         alerts = _alerts(conn, {a for a in alerts_needed(wanted, touched) if a not in held_alerts})
@@ -243,6 +248,7 @@ class _SlaRebuild(HeldRebuild):
 
     def _fold(self, events: list[RecordedEvent]) -> None:
         changes = self._folder.fold(events)
+        self._weights.update(self._folder.cases, changes.cases)
         self._cases |= changes.cases
         self._alerts |= changes.alerts
         self._policies.update(dict.fromkeys(changes.policies))
@@ -277,21 +283,28 @@ class _SlaRebuild(HeldRebuild):
         self._cases, self._alerts, self._policies = set(), set(), {}
 
     def _held(self) -> int:
-        return len(self._folder.cases) + len(self._folder.alerts)
+        return self._weights.total + len(self._folder.alerts)
 
     def _evict(self, keep: int) -> None:
         cases, alerts = self._folder.cases, self._folder.alerts
         surplus = self._held() - keep
-        gone_alerts = evictable(alerts, self._recent, surplus - len(cases))  # cases go first, then alerts
-        gone_cases = evictable(cases, self._recent, surplus - len(gone_alerts))
+        gone_alerts = evictable(alerts, self._recent, surplus - self._weights.total)  # cases go first, then alerts
+        gone_cases = evictable(cases, self._recent, surplus - len(gone_alerts), self._weights.of)
         for key in gone_cases:
             del cases[key]
+        self._weights.update(cases, gone_cases)
         for alert_id in gone_alerts:
             del alerts[alert_id]
         for key in gone_cases:
             del self._written_cases[key]
         self._written_alerts.difference_update(gone_alerts)
         self._recent = set()
+
+
+def weight(case: CaseSla) -> int:
+    """A held SLA case's weight: itself, its clocks with their pauses and handovers, and its promises (a case
+    bounced between departments holds a handover per department on each clock: see cases' `weight`)."""
+    return 1 + len(case.promises) + sum(1 + len(c.pauses) + len(c.handovers) for c in case.clocks)
 
 
 def alerts_needed(wanted: Needs, cases: Mapping[str, CaseSla]) -> set[str]:
