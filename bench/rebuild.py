@@ -167,6 +167,30 @@ checksum loaded and sorted all its rows, 140 MB at 400k customers; every checksu
 seven at 100k after: 36.8 s, 329 MB. On the 400k history (27,000 identifiers, held whole either way): 199.4 /
 202.6 s, 554 / 563 MB.
 
+On the dense log the bound of 40,000 cases did not hold memory flat: all seven peaked at 794 MB at 400k events and
+1,145 MB at 800k (144.6 and 392.2 s of CPU). A census of the objects a cases rebuild held (`gc.get_objects` at the
+last batch, cases alone) showed why: the number of held cases stayed within the bound, but the cases in progress late
+in that log are long ones, bounced between departments. At 200k, 21,004 held cases had 20,622 handoffs and
+32,823 stints; at 800k, 38,630 held cases had 117,772 handoffs and 126,977 stints. The SLA store showed the same
+(handovers on its held clocks: 32,280 at 200k, 249,322 at 800k). The bound now weighs what is held instead of
+counting it: a case counts one with each of its parts (handoffs, stints, statements, promises, contacts, ...; an SLA
+case with its clocks, their pauses and handovers; an alert one), kept up to date per batch for the items that
+changed, 300,000 in all (about 45,000 cases of the generated log). Fresh process, SQLite, batch 10,000, CPU seconds
+and peak MB, before (count, 40,000) / after (weight, 300,000); other runs shared the machine
+(the CPU times of one row vary by about 10% between identical runs: two quiet runs of cases alone at 400k, side by
+side, took 45.6 and 43.2 s before, 43.2 and 43.3 s after):
+
+|             | dense 400k                   | dense 800k                      | history 400k                |
+|-------------|------------------------------|---------------------------------|-----------------------------|
+| cases alone | 42.3-46.5 / 43.2 s, 466 / 462 | 150.5 / 130.7 s, 614 / 554     | 41.0 / 32.8 s, 413 / 409    |
+| SLA alone   | 45.3-48.6 / 49.9 s, 582 / 566 | 132.7 / 127.4 s, 791 / 624     | 39.7 / 40.0 s, 428 / 409    |
+| all seven   | 144.6 / 152.9 s, 794 / 778    | 392.2 / 372.2 s, 1,145 / 893   | 111.6 / 116.2 s, 564 / 542  |
+
+From 400k to 800k dense, all seven grew by 115 MB instead of 351 MB. A lower bound, 240,000, held less (cases alone
+513 MB and SLA alone 563 MB at 800k) but cost 15-17% more CPU at 400k (48.7 against 42.3 s, 52.9 against 45.3 s,
+side by side), as more cases are let go and read back; at 300,000 the CPU time did not change beyond the noise. What
+still grows on the dense log beyond the weighed parts (115 MB from 400k to 800k) is not yet known.
+
 The peers on the same 20,000 generated touchpoints, each column one run (`python -m bench.peers`; events/s, ratio
 to the raw consume, or for the rebuild to the raw read of touchline's store). "earlier": touchline live timed until
 the timeline showed the last event, one projector process; "later" (`--projectors 2`, an otherwise idle machine):
