@@ -147,7 +147,6 @@ def test_the_log_covers_what_the_held_writes_distinguish() -> None:
     assert {"sla.warning_raised", "sla.breached", "sla.alert_acknowledged", "callback.promised"} <= kinds
 
 
-
 def held_weight(rebuild: Any) -> int:
     """The weight of what a rebuild holds, worked out afresh from its held items."""
     folder = rebuild._folder  # noqa: SLF001 - the rebuild's own state, weighed from scratch
