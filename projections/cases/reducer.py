@@ -89,7 +89,7 @@ class CaseFolder:
     every case in memory folds the whole log through one folder instead of reloading the cases of each batch.
     """
 
-    _KEYS_LIMIT = 50_000
+    _KEYS_LIMIT = 16_384  # references remembered (as the memos of domain.identity.identifiers): about 1 KB each
 
     def __init__(self, key_fn: KeyFn, cases: Mapping[str, CaseState] | None = None) -> None:
         self._key_fn = key_fn
