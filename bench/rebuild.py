@@ -188,8 +188,17 @@ side, took 45.6 and 43.2 s before, 43.2 and 43.3 s after):
 
 From 400k to 800k dense, all seven grew by 115 MB instead of 351 MB. A lower bound, 240,000, held less (cases alone
 513 MB and SLA alone 563 MB at 800k) but cost 15-17% more CPU at 400k (48.7 against 42.3 s, 52.9 against 45.3 s,
-side by side), as more cases are let go and read back; at 300,000 the CPU time did not change beyond the noise. What
-still grows on the dense log beyond the weighed parts (115 MB from 400k to 800k) is not yet known.
+side by side), as more cases are let go and read back; at 300,000 the CPU time did not change beyond the noise.
+
+What still grows on the dense log (115 MB from 400k to 800k, all seven) is not held state: with the weighed bound,
+the census of a cases rebuild counted fewer objects at 800k than at 400k (843,402 against 874,593), while its
+resident memory rose from 413 to 497 MB. Python's allocator statistics (`sys._debugmallocstats()` at the same
+points) split it: its live small objects 207, 211 and 255 MB at 200k, 400k and 800k, of which 45,000 more customer
+references (a memo of filing keys, full at 800k and just emptied at 400k); and free blocks inside its arenas,
+which it cannot give back while a survivor shares their arena, 28, 101 and 130 MB. The memo now holds 16,384
+references instead of 50,000, as the identity memos do: cases alone peaked at 435 MB at 400k (was 462) and 532 MB
+at 800k (was 554), in 42.9 and 123.9 s of CPU. `malloc_trim` after each batch changed nothing (553 and 624 MB for
+cases and SLA alone at 800k): the free memory is in Python's arenas, not the C allocator's.
 
 The peers on the same 20,000 generated touchpoints, each column one run (`python -m bench.peers`; events/s, ratio
 to the raw consume, or for the rebuild to the raw read of touchline's store). "earlier": touchline live timed until
