@@ -204,15 +204,15 @@ All seven on the dense log again with that memo, fresh process, SQLite, batch 10
 machine (400k: 247.2 s of CPU, against 135.5 s for the same code on the machine of the table above; each run shared
 it with another process): 400k 755 MB, 800k 876 MB (603.0 s), 1,600k 990 MB (1,401.7 s). Memory still grows, ever
 more slowly: 121 MB from 400k to 800k, 114 MB from 800k to 1,600k (0.30, then 0.14 KB per event); the CPU time per
-event rises (618, 754, 876 µs) as ever more cases bounced between departments are let go and read back. Resident
-memory every 50,000 events of the 800k rebuild, all seven: 706 MB at 400k, 726 at 550k, 848 at 600k, 875 at 750k;
-cases alone the same shape (437, 441, 492, 525). `tracemalloc`, started at 450k in a cases-alone run, snapshots at
-500k and 700k: of what was allocated since, 121 and 167 MB were alive, most of the growth the held cases' contents
-(the strings of states read back, +16 MB; their decoded parts, +15 MB; values of the events that freshly folded
-parts keep, +5 MB), which replace cases let go; the only sets among the largest were those of the written cases and
-of customers of cases let go, within their bounds. With the C allocator for every object (`PYTHONMALLOC=malloc`,
-whose free pages `malloc_trim` can give back), all seven at 400k peaked higher, 813 MB, with or without a trim per
-batch, in about 40% more CPU time (each run sharing the machine with another).
+event rises (618, 754, 876 µs), likely from reading back more of the long cases let go (not measured apart).
+Resident memory every 50,000 events of the 800k rebuild, all seven: 706 MB at 400k, 726 at 550k, 848 at 600k, 875 at
+750k; cases alone the same shape (437, 441, 492, 523). `tracemalloc`, started at 450k in a cases-alone run,
+snapshots at 500k and 700k: of what was allocated since, 121 and 167 MB were alive, most of the growth the held
+cases' contents (the strings of states read back, +16 MB; their decoded parts, +15 MB; values of the events that
+freshly folded parts keep, +5 MB), which replace cases let go; the only sets among the largest were those of the
+written cases and of customers of cases let go, within their bounds. With the C allocator for every object
+(`PYTHONMALLOC=malloc`, whose free pages `malloc_trim` can give back), all seven at 400k peaked higher, 813 MB, with
+or without a trim per batch, in about 40% more CPU time (each run sharing the machine with another).
 
 The peers on the same 20,000 generated touchpoints, each column one run (`python -m bench.peers`; events/s, ratio
 to the raw consume, or for the rebuild to the raw read of touchline's store). "earlier": touchline live timed until
