@@ -84,7 +84,11 @@ def test_the_durable_test_broker_keeps_topics_records_and_offsets_across_restart
         consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in committed.items()})
         consumer.close(autocommit=False)
 
+    # Written first after the restart, before anything reads the partitions: the broker must number them after
+    # the stored records, not write over them (s3rver alone let Tansu reset its watermarks to 0 here).
+    later = [(i % 2, f"k{i}".encode(), f"v{i}".encode(), [("n", str(i).encode())]) for i in range(20, 24)]
     with DurableBroker(tmp_path / "broker") as broker:
+        produce(broker.bootstrap_servers, topic, later)
         with KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers) as admin:
             assert topic in admin.list_topics()
         consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap_servers, group_id=group,
@@ -93,12 +97,13 @@ def test_the_durable_test_broker_keeps_topics_records_and_offsets_across_restart
             assert {tp: consumer.committed(tp) for tp in committed} == committed
         finally:
             consumer.close(autocommit=False)
-        received = read_all(broker.bootstrap_servers, topic, expected=len(sent))
+        received = read_all(broker.bootstrap_servers, topic, expected=len(sent) + len(later))
 
-    assert sorted((r.partition, r.key, r.value, list(r.headers)) for r in received) == sorted(sent)
+    assert sorted((r.partition, r.key, r.value, list(r.headers)) for r in received) == sorted(sent + later)
     for partition in (0, 1):
-        offsets = [r.offset for r in received if r.partition == partition]
-        assert offsets == list(range(10)), "records keep their offsets"
+        in_order = [(r.offset, r.value) for r in received if r.partition == partition]
+        assert [offset for offset, _ in in_order] == list(range(12)), "records keep their offsets"
+        assert {value for offset, value in in_order if offset >= 10} == {v for p, _, v, _ in later if p == partition}
 
 
 def test_the_broker_dies_with_its_parent_even_on_sigkill() -> None:

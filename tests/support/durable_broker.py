@@ -1,4 +1,6 @@
 """A durable test broker: Tansu storing through s3rver (a local S3 on disk), so it can be restarted mid-drill.
+Tansu reaches s3rver through `conditional_s3`, which adds the conditional writes s3rver lacks and Tansu needs
+(without them a restarted broker wrote over acknowledged records).
 
 Test support only: `touchline run` and `python -m services.adapters.devbroker` keep their broker in memory (see
 docs/architecture.md, "Processes in one"). s3rver is an npm package: the first run installs it with npm
@@ -10,12 +12,14 @@ from __future__ import annotations
 import fcntl
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from services.adapters.devbroker import BrokerStartError, LocalBroker, free_port, spawn, wait_for_port
 
 S3RVER_PACKAGE = "s3rver@3.7.1"
+CONDITIONAL_S3 = Path(__file__).with_name("conditional_s3.py")
 TOOLS_DIR = Path(__file__).resolve().parents[2] / ".tools" / "s3rver"
 BUCKET = "tansu"
 # s3rver accepts any well-formed signature; these values only have to be consistent.
@@ -78,7 +82,13 @@ class DurableBroker(LocalBroker):
         process = spawn(argv, s3_log)
         self._helpers.append(process)
         wait_for_port("s3rver", process, s3_port, s3_log, deadline)
-        return f"s3://{BUCKET}/", {**S3_ENV, "AWS_ENDPOINT": f"http://127.0.0.1:{s3_port}"}
+        # Tansu talks to s3rver through conditional_s3, which refuses the conditional writes S3 would refuse.
+        proxy_port, proxy_log = free_port(), self.data_dir / "conditional_s3.log"
+        proxy = spawn([sys.executable, str(CONDITIONAL_S3), "--port", str(proxy_port), "--upstream", str(s3_port)],
+                      proxy_log)
+        self._helpers.insert(0, proxy)  # stopped before s3rver
+        wait_for_port("conditional_s3", proxy, proxy_port, proxy_log, deadline)
+        return f"s3://{BUCKET}/", {**S3_ENV, "AWS_ENDPOINT": f"http://127.0.0.1:{proxy_port}"}
 
 
 class RestartableBroker:
